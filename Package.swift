@@ -1,0 +1,83 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "swift-kafka-streams",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "RdKafka", targets: ["RdKafka"]),
+        .library(name: "RocksDB", targets: ["RocksDB"]),
+        .executable(name: "embedded-kafka", targets: ["EmbeddedKafka"]),
+        .executable(name: "hello-kafka", targets: ["HelloKafka"]),
+        .executable(name: "streams-bench", targets: ["StreamsBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries: the only places C headers enter the package.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"]), .brew(["librdkafka"])]
+        ),
+        .systemLibrary(
+            name: "CRocksDB",
+            pkgConfig: "rocksdb",
+            providers: [.apt(["librocksdb-dev"]), .brew(["rocksdb"])]
+        ),
+        // RocksDB's C API (7.x) cannot share a write-buffer budget between databases;
+        // this C++ shim exposes WriteBufferManager through two C functions.
+        .target(
+            name: "CRocksDBSupport",
+            dependencies: ["CRocksDB"],
+            cxxSettings: [.unsafeFlags(["-std=c++17"])],
+            linkerSettings: [.linkedLibrary("stdc++")]
+        ),
+
+        // Thin, safe Swift wrappers.
+        .target(
+            name: "RdKafka",
+            dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "RocksDB",
+            dependencies: ["CRocksDB", "CRocksDBSupport"]
+        ),
+
+        // Executables.
+        .executableTarget(
+            name: "EmbeddedKafka",
+            dependencies: [
+                "RdKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "HelloKafka",
+            dependencies: ["RdKafka", .product(name: "Logging", package: "swift-log")],
+            path: "Samples/HelloKafka"
+        ),
+        .target(
+            name: "CBaseline",
+            dependencies: ["CRdKafka", "CRocksDB"],
+            path: "Benchmarks/CBaseline",
+            cSettings: [.unsafeFlags(["-O2"])]
+        ),
+        .executableTarget(
+            name: "StreamsBench",
+            dependencies: [
+                "RdKafka", "RocksDB", "CBaseline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/StreamsBench"
+        ),
+
+        .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
+        .testTarget(name: "RocksDBTests", dependencies: ["RocksDB"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

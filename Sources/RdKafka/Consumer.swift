@@ -1,0 +1,315 @@
+import CRdKafka
+import Logging
+import Synchronization
+
+/// A Kafka consumer over librdkafka: a group member (``subscribe(_:)``) or a manual
+/// reader (``assign(_:)``, e.g. to restore state from a changelog).
+///
+/// The `poll` methods block the calling thread for up to their timeout and are meant to
+/// be called from one thread the application owns (a stream thread). Rebalance events and
+/// client errors are delivered on that thread, inside `poll`. The `async` variants run the
+/// same calls on a thread the consumer owns.
+public final class Consumer: Sendable {
+    let handle: KafkaHandle
+    private let worker: DedicatedThread
+    private let closed = Atomic<Bool>(false)
+    /// An error met while a batch already held records; thrown by the next poll.
+    private let deferredError = Mutex<KafkaError?>(nil)
+
+    /// Creates a consumer.
+    ///
+    /// - Parameters:
+    ///   - configuration: librdkafka properties; `bootstrap.servers`, and `group.id` for
+    ///     group membership.
+    ///   - logger: receives librdkafka's log lines and client errors.
+    ///   - rebalanceHandler: runs synchronously inside librdkafka's rebalance callback,
+    ///     for eager and cooperative protocols alike; on `.revoked`, commit what was
+    ///     processed (``commit(_:)``) before returning.
+    ///   - onError: called with client-level errors.
+    public init(
+        configuration: KafkaConfiguration,
+        logger: Logger,
+        rebalanceHandler: (@Sendable (RebalanceEvent, Consumer) -> Void)? = nil,
+        onError: (@Sendable (KafkaError) -> Void)? = nil
+    ) throws(KafkaError) {
+        let context = ClientContext(logger: logger, errorHandler: onError, rebalanceHandler: rebalanceHandler)
+        let hasGroup = configuration.groupID != nil
+        var configuration = configuration
+        if !hasGroup {
+            // librdkafka 2.0 refuses `assign` without a group; a private one that never
+            // joins or commits makes manual readers (restore consumers) work.
+            configuration.groupID = "manual-reader-\(UInt64.random(in: 0...UInt64.max))"
+            configuration.enableAutoCommit = false
+        }
+        let handle = try KafkaHandle(kind: RD_KAFKA_CONSUMER, configuration: configuration, context: context) {
+            if hasGroup { rd_kafka_conf_set_rebalance_cb($0, rebalanceCallback) }
+            rd_kafka_conf_set_offset_commit_cb($0, offsetCommitCallback)
+        }
+        // Serve errors, logs and rebalances from the consumer queue, i.e. inside poll.
+        rd_kafka_poll_set_consumer(handle.pointer)
+        self.handle = handle
+        self.worker = DedicatedThread(name: "\(handle.name)-worker")
+        context.consumer = self
+    }
+
+    deinit {
+        if !closed.load(ordering: .acquiring) { _ = rd_kafka_consumer_close(handle.pointer) }
+        worker.stop()
+    }
+
+    // MARK: Membership and assignment
+
+    /// Joins the group (`group.id`) and follows these topics.
+    public func subscribe(_ topics: [String]) throws(KafkaError) {
+        let list = NativePartitionList(topics.map { TopicPartition(topic: $0, partition: Int32(RD_KAFKA_PARTITION_UA)) })
+        try KafkaError.check(rd_kafka_subscribe(handle.pointer, list.pointer), context: "subscribe to \(topics)")
+    }
+
+    /// Leaves the subscription (partitions are revoked through the rebalance handler).
+    public func unsubscribe() throws(KafkaError) {
+        try KafkaError.check(rd_kafka_unsubscribe(handle.pointer), context: "unsubscribe")
+    }
+
+    /// Reads exactly these partitions from these offsets, outside any group rebalancing.
+    /// An empty list clears the assignment.
+    public func assign(_ partitions: [TopicPartitionOffset]) throws(KafkaError) {
+        let list = NativePartitionList(partitions)
+        try KafkaError.check(rd_kafka_assign(handle.pointer, partitions.isEmpty ? nil : list.pointer), context: "assign")
+    }
+
+    /// The partitions currently assigned.
+    public func assignment() throws(KafkaError) -> [TopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        try KafkaError.check(rd_kafka_assignment(handle.pointer, &list), context: "assignment")
+        guard let list else { return [] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return readOffsets(list).map(\.topicPartition)
+    }
+
+    /// The protocol of the current group generation.
+    public var rebalanceProtocol: RebalanceProtocol { currentRebalanceProtocol(handle.pointer) }
+
+    // MARK: Polling
+
+    /// Waits up to `timeout` for one record.
+    public func poll(timeout: Duration) throws(KafkaError) -> ConsumerRecord? {
+        try poll(maxRecords: 1, timeout: timeout).first
+    }
+
+    /// Waits up to `timeout` for a first record, then takes whatever else is already
+    /// fetched, up to `maxRecords`, without waiting.
+    ///
+    /// Throws consumer errors (unknown topic, authorization, fatal errors); an error
+    /// met after some records were read is thrown by the next call instead, so no record
+    /// is dropped.
+    public func poll(maxRecords: Int, timeout: Duration) throws(KafkaError) -> [ConsumerRecord] {
+        if let error = deferredError.withLock({ error in defer { error = nil }; return error }) { throw error }
+        var records: [ConsumerRecord] = []
+        records.reserveCapacity(min(maxRecords, 4096))
+        var topicCache = TopicNameCache()
+        var wait = timeout.clampedMilliseconds
+        while records.count < maxRecords {
+            guard let message = rd_kafka_consumer_poll(handle.pointer, wait) else { break }
+            defer { rd_kafka_message_destroy(message) }
+            wait = 0
+            let code = message.pointee.err
+            if code == RD_KAFKA_RESP_ERR_NO_ERROR {
+                records.append(ConsumerRecord(message, topics: &topicCache))
+            } else if code != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                let error = consumerError(message)
+                if records.isEmpty { throw error }
+                deferredError.withLock { $0 = error }
+                break
+            }
+        }
+        return records
+    }
+
+    /// ``poll(maxRecords:timeout:)`` on the consumer's own thread.
+    public func poll(maxRecords: Int, timeout: Duration) async throws -> [ConsumerRecord] {
+        try await worker.run { try self.poll(maxRecords: maxRecords, timeout: timeout) }
+    }
+
+    private func consumerError(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaError {
+        let code = message.pointee.err
+        if code == RD_KAFKA_RESP_ERR__FATAL { return KafkaError(code: code, handle: handle.pointer) }
+        var text = String(cString: rd_kafka_err2str(code))
+        if message.pointee.len > 0, let payload = message.pointee.payload {
+            // For error messages librdkafka puts its explanation in the payload.
+            text = String(decoding: UnsafeRawBufferPointer(start: payload, count: message.pointee.len), as: UTF8.self)
+        }
+        var where_ = ""
+        if message.pointee.rkt != nil { where_ = " (\(topicName(of: message))[\(message.pointee.partition)])" }
+        return KafkaError(code: KafkaErrorCode(code), message: text + where_)
+    }
+
+    // MARK: Offsets
+
+    /// Commits offsets synchronously (each the offset of the next record to read).
+    /// Safe to call from the rebalance handler.
+    public func commit(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = NativePartitionList(offsets)
+        try KafkaError.check(rd_kafka_commit(handle.pointer, list.pointer, 0), handle: handle.pointer, context: "commit")
+        try list.checkElements(context: "commit")
+    }
+
+    /// Commits offsets without waiting; a failure is logged and passed to `onError`.
+    public func commitAsync(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = NativePartitionList(offsets)
+        try KafkaError.check(rd_kafka_commit(handle.pointer, list.pointer, 1), handle: handle.pointer, context: "commit")
+    }
+
+    /// ``commit(_:)`` on the consumer's own thread.
+    public func commit(_ offsets: [TopicPartitionOffset]) async throws {
+        try await worker.run { try self.commit(offsets) }
+    }
+
+    /// The group's committed offsets for these partitions (``KafkaOffset/invalid`` where
+    /// nothing was committed).
+    public func committed(_ partitions: [TopicPartition], timeout: Duration) throws(KafkaError) -> [TopicPartitionOffset] {
+        let list = NativePartitionList(partitions)
+        try KafkaError.check(rd_kafka_committed(handle.pointer, list.pointer, timeout.clampedMilliseconds), context: "committed")
+        try list.checkElements(context: "committed")
+        return list.offsets
+    }
+
+    /// The offsets of the next records this consumer will return for these partitions.
+    public func position(_ partitions: [TopicPartition]) throws(KafkaError) -> [TopicPartitionOffset] {
+        let list = NativePartitionList(partitions)
+        try KafkaError.check(rd_kafka_position(handle.pointer, list.pointer), context: "position")
+        return list.offsets
+    }
+
+    /// Moves the read position of assigned partitions.
+    public func seek(_ offsets: [TopicPartitionOffset], timeout: Duration) throws(KafkaError) {
+        let list = NativePartitionList(offsets)
+        try KafkaError.check(rd_kafka_seek_partitions(handle.pointer, list.pointer, timeout.clampedMilliseconds), context: "seek")
+        try list.checkElements(context: "seek")
+    }
+
+    /// Stops fetching these partitions (their position is kept).
+    public func pause(_ partitions: [TopicPartition]) throws(KafkaError) {
+        let list = NativePartitionList(partitions)
+        try KafkaError.check(rd_kafka_pause_partitions(handle.pointer, list.pointer), context: "pause")
+        try list.checkElements(context: "pause")
+    }
+
+    /// Resumes fetching paused partitions.
+    public func resume(_ partitions: [TopicPartition]) throws(KafkaError) {
+        let list = NativePartitionList(partitions)
+        try KafkaError.check(rd_kafka_resume_partitions(handle.pointer, list.pointer), context: "resume")
+        try list.checkElements(context: "resume")
+    }
+
+    /// Asks the partition leader for the current watermarks.
+    public func queryWatermarks(topic: String, partition: Int32, timeout: Duration) throws(KafkaError) -> Watermarks {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        try KafkaError.check(
+            rd_kafka_query_watermark_offsets(handle.pointer, topic, partition, &low, &high, timeout.clampedMilliseconds),
+            context: "watermarks of \(topic)[\(partition)]")
+        return Watermarks(low: low, high: high)
+    }
+
+    /// The watermarks last seen by fetching (no network call; ``KafkaOffset/invalid`` if
+    /// not yet known).
+    public func cachedWatermarks(topic: String, partition: Int32) throws(KafkaError) -> Watermarks {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        try KafkaError.check(
+            rd_kafka_get_watermark_offsets(handle.pointer, topic, partition, &low, &high),
+            context: "watermarks of \(topic)[\(partition)]")
+        return Watermarks(low: low, high: high)
+    }
+
+    /// The group generation this member belongs to, for
+    /// ``TransactionalProducer/sendOffsets(_:groupMetadata:timeout:)``.
+    public func groupMetadata() throws(KafkaError) -> ConsumerGroupMetadata {
+        guard let metadata = rd_kafka_consumer_group_metadata(handle.pointer) else {
+            throw KafkaError(code: .state, message: "no group metadata: the consumer has no group.id")
+        }
+        return ConsumerGroupMetadata(owning: metadata)
+    }
+
+    // MARK: Closing
+
+    /// Leaves the group (revoking partitions through the rebalance handler, which can
+    /// commit) and stops fetching. The consumer cannot be used afterwards.
+    public func close() throws(KafkaError) {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        worker.stop()
+        try KafkaError.check(rd_kafka_consumer_close(handle.pointer), handle: handle.pointer, context: "close")
+    }
+}
+
+/// The group generation of a consumer (group id, generation, member id), which a
+/// transactional producer sends along with offsets so the broker can fence zombies.
+public final class ConsumerGroupMetadata: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init(owning pointer: OpaquePointer) { self.pointer = pointer }
+
+    /// Metadata naming only a group (no generation): the broker cannot fence with it.
+    public convenience init(groupID: String) {
+        self.init(owning: rd_kafka_consumer_group_metadata_new(groupID))
+    }
+
+    deinit { rd_kafka_consumer_group_metadata_destroy(pointer) }
+}
+
+/// Avoids building a new `String` for the topic of every record in a batch.
+struct TopicNameCache {
+    private var lastTopic: OpaquePointer?
+    private var lastName = ""
+
+    mutating func name(of topic: OpaquePointer?) -> String {
+        guard let topic else { return "" }
+        if topic != lastTopic {
+            lastTopic = topic
+            lastName = String(cString: rd_kafka_topic_name(topic))
+        }
+        return lastName
+    }
+}
+
+extension ConsumerRecord {
+    init(_ message: UnsafeMutablePointer<rd_kafka_message_t>, topics: inout TopicNameCache) {
+        let m = message.pointee
+        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &type)
+        let timestampType: TimestampType
+        switch type {
+        case RD_KAFKA_TIMESTAMP_CREATE_TIME: timestampType = .createTime
+        case RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME: timestampType = .logAppendTime
+        default: timestampType = .notAvailable
+        }
+        self.init(
+            topic: topics.name(of: m.rkt),
+            partition: m.partition,
+            offset: m.offset,
+            timestamp: timestamp,
+            timestampType: timestampType,
+            key: m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) },
+            value: m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) },
+            headers: Self.headers(of: message))
+    }
+
+    private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {
+        var headers: OpaquePointer?
+        guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return [] }
+        var result: [KafkaHeader] = []
+        var index = 0
+        var name: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        while rd_kafka_header_get_all(headers, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            result.append(KafkaHeader(
+                key: name.map { String(cString: $0) } ?? "",
+                value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+            index += 1
+        }
+        return result
+    }
+}

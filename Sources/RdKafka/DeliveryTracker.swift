@@ -1,0 +1,65 @@
+import CRdKafka
+import Logging
+import Synchronization
+
+/// A delivery outcome: where the record went, or why it did not get there.
+public typealias DeliveryResult = Result<RecordMetadata, KafkaError>
+
+/// Holds the per-record callback passed through librdkafka's message opaque.
+final class DeliveryCallbackBox {
+    let callback: @Sendable (DeliveryResult) -> Void
+    init(_ callback: @escaping @Sendable (DeliveryResult) -> Void) { self.callback = callback }
+}
+
+/// Receives delivery reports of records produced without their own callback, and
+/// counts failures so a caller can check, after a flush, that everything arrived.
+final class DeliveryTracker: Sendable {
+    let handler: (@Sendable (DeliveryResult) -> Void)?
+    private let failures = Atomic<Int>(0)
+    private let firstFailure = Mutex<KafkaError?>(nil)
+
+    init(handler: (@Sendable (DeliveryResult) -> Void)?) { self.handler = handler }
+
+    var failureCount: Int { failures.load(ordering: .acquiring) }
+
+    func takeFirstFailure() -> KafkaError? { firstFailure.withLock { error in defer { error = nil }; return error } }
+
+    /// Counts a failure of any record; hands the result to the producer-wide handler only
+    /// for records that had no callback of their own.
+    func record(_ result: DeliveryResult, hadOwnCallback: Bool, logger: Logger) {
+        if case .failure(let error) = result {
+            failures.add(1, ordering: .acquiringAndReleasing)
+            firstFailure.withLock { if $0 == nil { $0 = error } }
+            if handler == nil && !hadOwnCallback { logger.error("delivery failed: \(error)") }
+        }
+        if !hadOwnCallback { handler?(result) }
+    }
+}
+
+func topicName(of message: UnsafePointer<rd_kafka_message_t>) -> String {
+    guard let topic = message.pointee.rkt else { return "" }
+    return String(cString: rd_kafka_topic_name(topic))
+}
+
+let deliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
+    _, message, opaque in
+    guard let message, let opaque else { return }
+    let context = Unmanaged<ClientContext>.fromOpaque(opaque).takeUnretainedValue()
+    let box = message.pointee._private.map { Unmanaged<DeliveryCallbackBox>.fromOpaque($0).takeRetainedValue() }
+    let code = message.pointee.err
+    // The hot path: a successful fire-and-forget record nobody listens for.
+    if box == nil && code == RD_KAFKA_RESP_ERR_NO_ERROR && context.delivery?.handler == nil { return }
+
+    let topic = topicName(of: message)
+    let result: DeliveryResult
+    if code == RD_KAFKA_RESP_ERR_NO_ERROR {
+        let timestamp = rd_kafka_message_timestamp(message, nil)
+        result = .success(RecordMetadata(
+            topic: topic, partition: message.pointee.partition, offset: message.pointee.offset,
+            timestamp: timestamp >= 0 ? timestamp : nil))
+    } else {
+        result = .failure(KafkaError(code: code, context: "delivery to \(topic) [\(message.pointee.partition)] failed"))
+    }
+    context.delivery?.record(result, hadOwnCallback: box != nil, logger: context.logger)
+    box?.callback(result)
+}

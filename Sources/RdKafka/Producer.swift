@@ -1,0 +1,227 @@
+import CRdKafka
+import Logging
+
+/// A Kafka producer (optionally idempotent) over librdkafka.
+///
+/// Records are queued locally and sent in batches by librdkafka's threads; a polling
+/// thread owned by the producer serves delivery reports. The producer is thread-safe.
+///
+/// ```swift
+/// let producer = try Producer(configuration: config, logger: logger)
+/// let metadata = try await producer.send(ProducerRecord(topic: "events", value: Array("hi".utf8)))
+/// ```
+public final class Producer: Sendable {
+    let handle: KafkaHandle
+    private let tracker: DeliveryTracker
+    private let poller: PollingThread
+    let logger: Logger
+
+    /// Creates a producer.
+    ///
+    /// - Parameters:
+    ///   - configuration: librdkafka properties; `bootstrap.servers` at least.
+    ///   - logger: receives librdkafka's log lines and client errors.
+    ///   - deliveryReports: called (on the polling thread) with the outcome of every record
+    ///     produced without a callback of its own.
+    ///   - onError: called with client-level errors (all brokers down, fatal errors, ...).
+    public init(
+        configuration: KafkaConfiguration,
+        logger: Logger,
+        deliveryReports: (@Sendable (DeliveryResult) -> Void)? = nil,
+        onError: (@Sendable (KafkaError) -> Void)? = nil
+    ) throws(KafkaError) {
+        let tracker = DeliveryTracker(handler: deliveryReports)
+        let context = ClientContext(logger: logger, errorHandler: onError, delivery: tracker)
+        let handle = try KafkaHandle(kind: RD_KAFKA_PRODUCER, configuration: configuration, context: context) {
+            rd_kafka_conf_set_dr_msg_cb($0, deliveryCallback)
+        }
+        self.handle = handle
+        self.tracker = tracker
+        self.logger = logger
+        self.poller = PollingThread(name: "\(handle.name)-poll") {
+            rd_kafka_poll(handle.pointer, 100)
+        }
+    }
+
+    deinit {
+        shutDown(timeout: .zero)
+    }
+
+    /// Queues a record for delivery. Blocks the calling thread while librdkafka's local
+    /// queue is full (`queue.buffering.max.messages`), so call it from a thread of your
+    /// own (a stream thread), not from Swift's cooperative pool; use ``send(_:)`` there.
+    ///
+    /// - Parameter onDelivery: called once on the producer's polling thread with the
+    ///   record's outcome. Without it the outcome goes to the producer's `deliveryReports`
+    ///   handler, and failures are counted in ``deliveryFailureCount``.
+    public func produce(
+        _ record: ProducerRecord,
+        onDelivery: (@Sendable (DeliveryResult) -> Void)? = nil
+    ) throws(KafkaError) {
+        let box = onDelivery.map { Unmanaged.passRetained(DeliveryCallbackBox($0)) }
+        let code = enqueue(record, opaque: box?.toOpaque(), blockWhenFull: true)
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+            box?.release()
+            throw KafkaError(code: code, handle: handle.pointer, context: "cannot produce to \(record.topic)")
+        }
+    }
+
+    /// Sends a record and waits for the broker's acknowledgement without blocking a thread.
+    public func send(_ record: ProducerRecord) async throws(KafkaError) -> RecordMetadata {
+        while true {
+            let outcome: DeliveryResult? = await withCheckedContinuation { continuation in
+                let box = Unmanaged.passRetained(DeliveryCallbackBox { continuation.resume(returning: $0) })
+                let code = enqueue(record, opaque: box.toOpaque(), blockWhenFull: false)
+                if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                    box.release()
+                    continuation.resume(returning: nil)
+                } else if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    box.release()
+                    continuation.resume(returning: .failure(KafkaError(
+                        code: code, handle: handle.pointer, context: "cannot produce to \(record.topic)")))
+                }
+            }
+            if let outcome { return try outcome.get() }
+            // The local queue is full: give the network threads a moment to drain it.
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    /// Waits until every queued record has been delivered (or has failed) and its delivery
+    /// report has been served. Blocks the calling thread.
+    public func flush(timeout: Duration) throws(KafkaError) {
+        try KafkaError.check(rd_kafka_flush(handle.pointer, timeout.clampedMilliseconds), context: "flush")
+    }
+
+    /// Waits until every queued record has been delivered (or has failed), without
+    /// blocking a thread.
+    public func flush(timeout: Duration) async throws(KafkaError) {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while outstandingCount > 0 {
+            guard clock.now < deadline else {
+                throw KafkaError(code: .timedOut, message: "flush: \(outstandingCount) records still outstanding")
+            }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// Records queued or in flight whose delivery reports have not yet been served.
+    public var outstandingCount: Int { Int(rd_kafka_outq_len(handle.pointer)) }
+
+    /// Failed deliveries since the producer was created (records with and without
+    /// callbacks of their own).
+    public var deliveryFailureCount: Int { tracker.failureCount }
+
+    /// The first delivery failure since the last call, if any; clears it.
+    public func takeFirstDeliveryFailure() -> KafkaError? { tracker.takeFirstFailure() }
+
+    /// Flushes for up to `timeout`, then fails whatever is still queued (its callbacks
+    /// report a purge error) and stops the polling thread.
+    public func close(timeout: Duration = .seconds(10)) {
+        shutDown(timeout: timeout)
+    }
+
+    private func shutDown(timeout: Duration) {
+        if timeout > .zero { _ = rd_kafka_flush(handle.pointer, timeout.clampedMilliseconds) }
+        if rd_kafka_outq_len(handle.pointer) > 0 {
+            let purge = Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+            _ = rd_kafka_purge(handle.pointer, purge)
+            // Serve the purge reports so no awaiting sender is left hanging.
+            _ = rd_kafka_flush(handle.pointer, 1000)
+        }
+        rd_kafka_yield(handle.pointer)
+        poller.stop()
+    }
+
+    /// Hands one record to librdkafka. Key, value and headers are copied before it returns.
+    func enqueue(_ record: ProducerRecord, opaque: UnsafeMutableRawPointer?, blockWhenFull: Bool) -> rd_kafka_resp_err_t {
+        var flags = RD_KAFKA_MSG_F_COPY
+        if blockWhenFull { flags |= RD_KAFKA_MSG_F_BLOCK }
+        return record.topic.withCString { topic in
+            withOptionalBytes(record.key) { key, keyLength in
+                withOptionalBytes(record.value) { value, valueLength in
+                    withHeaderArena(record.headers) { headerPointers in
+                        let count = 7 + record.headers.count
+                        return withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: count) { fields in
+                            var index = 0
+                            func append(_ type: rd_kafka_vtype_t, _ fill: (inout rd_kafka_vu_t) -> Void) {
+                                var field = rd_kafka_vu_t()
+                                field.vtype = type
+                                fill(&field)
+                                fields[index] = field
+                                index += 1
+                            }
+                            append(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
+                            append(RD_KAFKA_VTYPE_KEY) { $0.u.mem = .init(ptr: key, size: keyLength) }
+                            append(RD_KAFKA_VTYPE_VALUE) { $0.u.mem = .init(ptr: value, size: valueLength) }
+                            append(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = flags }
+                            append(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque }
+                            if let partition = record.partition {
+                                append(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition }
+                            }
+                            if let timestamp = record.timestamp {
+                                append(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = timestamp }
+                            }
+                            for header in headerPointers {
+                                append(RD_KAFKA_VTYPE_HEADER) {
+                                    $0.u.header = .init(name: header.name, val: header.value, size: header.size)
+                                }
+                            }
+                            guard let error = rd_kafka_produceva(handle.pointer, fields.baseAddress, index) else {
+                                return RD_KAFKA_RESP_ERR_NO_ERROR
+                            }
+                            let code = rd_kafka_error_code(error)
+                            rd_kafka_error_destroy(error)
+                            return code
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Calls `body` with a pointer to `bytes`, or NULL for `nil`. An empty array gets a valid
+/// non-NULL pointer so that librdkafka writes an empty payload rather than a null one.
+func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeMutableRawPointer?, Int) -> R) -> R {
+    guard let bytes else { return body(nil, 0) }
+    if bytes.isEmpty {
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1) { body($0.baseAddress, 0) }
+    }
+    return bytes.withUnsafeBufferPointer { body(UnsafeMutableRawPointer(mutating: $0.baseAddress), $0.count) }
+}
+
+struct HeaderPointers {
+    let name: UnsafePointer<CChar>
+    let value: UnsafeRawPointer?
+    let size: Int
+}
+
+/// Lays all header names (NUL-terminated) and values out in one buffer, so any number of
+/// headers costs one allocation, and calls `body` with pointers into it.
+func withHeaderArena<R>(_ headers: [KafkaHeader], _ body: ([HeaderPointers]) -> R) -> R {
+    if headers.isEmpty { return body([]) }
+    var arena: [UInt8] = []
+    var layout: [(name: Int, value: Int?, size: Int)] = []
+    for header in headers {
+        let nameOffset = arena.count
+        arena.append(contentsOf: header.key.utf8)
+        arena.append(0)
+        if let value = header.value {
+            layout.append((nameOffset, arena.count, value.count))
+            arena.append(contentsOf: value)
+        } else {
+            layout.append((nameOffset, nil, -1))
+        }
+    }
+    return arena.withUnsafeBufferPointer { buffer in
+        let base = UnsafeRawPointer(buffer.baseAddress!)
+        return body(layout.map { entry in
+            HeaderPointers(
+                name: base.advanced(by: entry.name).assumingMemoryBound(to: CChar.self),
+                value: entry.value.map { base.advanced(by: $0) },
+                size: entry.size)
+        })
+    }
+}

@@ -1,0 +1,129 @@
+import RdKafka
+import Synchronization
+import Testing
+
+@Suite struct ProduceConsumeTests {
+    @Test func roundTripKeepsHeadersTimestampsNullKeysAndTombstones() async throws {
+        let cluster = try makeCluster(topics: ["round-trip": 1])
+        let producer = try Producer(configuration: producerConfiguration(cluster), logger: testLogger)
+        let sent = [
+            ProducerRecord(
+                topic: "round-trip", key: bytes("k1"), value: bytes("v1"),
+                headers: [KafkaHeader(key: "trace", string: "abc"), KafkaHeader(key: "empty", value: []),
+                          KafkaHeader(key: "null", value: nil)],
+                timestamp: 1_600_000_000_123),
+            ProducerRecord(topic: "round-trip", key: nil, value: bytes("no key"), timestamp: 1_600_000_000_456),
+            ProducerRecord(topic: "round-trip", key: bytes("deleted"), value: nil, timestamp: 1_600_000_000_789),
+            ProducerRecord(topic: "round-trip", key: [], value: [], timestamp: 1_600_000_001_000),
+        ]
+        var offsets: [Int64] = []
+        for record in sent {
+            let metadata = try await producer.send(record)
+            #expect(metadata.topic == "round-trip")
+            #expect(metadata.partition == 0)
+            offsets.append(metadata.offset)
+        }
+        #expect(offsets == [0, 1, 2, 3])
+
+        let consumer = try Consumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+        try consumer.assign([TopicPartitionOffset(topic: "round-trip", partition: 0, offset: KafkaOffset.beginning)])
+        let received = try await pollRecords(consumer, count: sent.count)
+        try #require(received.count == sent.count)
+        for (record, original) in zip(received, sent) {
+            #expect(record.topic == "round-trip")
+            #expect(record.key == original.key)
+            #expect(record.value == original.value)
+            #expect(record.headers == original.headers)
+            #expect(record.timestamp == original.timestamp)
+            #expect(record.timestampType == .createTime)
+        }
+        #expect(received.map(\.offset) == offsets)
+        #expect(received[1].key == nil)
+        #expect(received[2].value == nil)
+        #expect(received[3].value == [])
+        try consumer.close()
+        producer.close()
+    }
+
+    @Test func explicitPartitionAndWatermarks() async throws {
+        let cluster = try makeCluster(topics: ["partitioned": 3])
+        try await produceNumbered(cluster, topic: "partitioned", count: 5, partition: 2)
+        let consumer = try Consumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+        let watermarks = try consumer.queryWatermarks(topic: "partitioned", partition: 2, timeout: .seconds(10))
+        #expect(watermarks == Watermarks(low: 0, high: 5))
+        #expect(try consumer.queryWatermarks(topic: "partitioned", partition: 0, timeout: .seconds(10)).high == 0)
+
+        try consumer.assign([TopicPartitionOffset(topic: "partitioned", partition: 2, offset: 3)])
+        let tail = try await pollRecords(consumer, count: 2)
+        #expect(tail.map(\.offset) == [3, 4])
+        #expect(tail.map { String(decoding: $0.value!, as: UTF8.self) } == ["r-3", "r-4"])
+        #expect(try consumer.position([TopicPartition(topic: "partitioned", partition: 2)]).first?.offset == 5)
+
+        try consumer.seek([TopicPartitionOffset(topic: "partitioned", partition: 2, offset: 1)], timeout: .seconds(5))
+        let again = try await pollRecords(consumer, count: 1)
+        #expect(again.first?.offset == 1)
+        try consumer.close()
+    }
+
+    @Test func pausedPartitionsDeliverNothingUntilResumed() async throws {
+        let cluster = try makeCluster(topics: ["pausing": 1])
+        try await produceNumbered(cluster, topic: "pausing", count: 3)
+        let consumer = try Consumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+        let partition = TopicPartition(topic: "pausing", partition: 0)
+        try consumer.assign([TopicPartitionOffset(partition, offset: KafkaOffset.beginning)])
+        try consumer.pause([partition])
+        let whilePaused = try await pollRecords(consumer, count: 1, timeout: .milliseconds(800))
+        #expect(whilePaused.isEmpty)
+        try consumer.resume([partition])
+        let afterResume = try await pollRecords(consumer, count: 3)
+        #expect(afterResume.map(\.offset) == [0, 1, 2])
+        try consumer.close()
+    }
+
+    @Test func deliveryCallbacksReportEveryRecord() async throws {
+        let cluster = try makeCluster(topics: ["callbacks": 2])
+        let reports = ReportCollector()
+        let producer = try Producer(configuration: producerConfiguration(cluster), logger: testLogger) { result in
+            reports.add(result)
+        }
+        for index in 0..<100 {
+            try producer.produce(ProducerRecord(topic: "callbacks", key: bytes("k\(index)"), value: bytes("v\(index)")))
+        }
+        try await producer.flush(timeout: .seconds(20))
+        let results = reports.all
+        #expect(results.count == 100)
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+        let offsets = Set(results.compactMap { try? $0.get() }.map { "\($0.partition):\($0.offset)" })
+        #expect(offsets.count == 100)
+        producer.close()
+    }
+
+    @Test func unknownTopicIsAClearError() async throws {
+        let cluster = try makeCluster()
+        // The mock auto-creates any topic a metadata request names; make the broker
+        // answer as a real one without auto-creation does.
+        cluster.setTopicError("no-such-topic", .unknownTopicOrPartition)
+        let consumer = try Consumer(
+            configuration: consumerConfiguration(cluster, group: "unknown-topic-group",
+                                                 extra: ["topic.metadata.refresh.interval.ms": "200"]),
+            logger: testLogger)
+        try consumer.subscribe(["no-such-topic"])
+        var thrown: KafkaError?
+        let deadline = ContinuousClock.now.advanced(by: .seconds(15))
+        while thrown == nil && ContinuousClock.now < deadline {
+            do { _ = try await consumer.poll(maxRecords: 10, timeout: .milliseconds(200)) } catch let error as KafkaError {
+                thrown = error
+            }
+        }
+        let error = try #require(thrown)
+        #expect(error.code == .unknownTopicOrPartition)
+        #expect(error.message.contains("no-such-topic"))
+        try consumer.close()
+    }
+}
+
+final class ReportCollector: Sendable {
+    private let results = Mutex<[DeliveryResult]>([])
+    func add(_ result: DeliveryResult) { results.withLock { $0.append(result) } }
+    var all: [DeliveryResult] { results.withLock { $0 } }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RdKafka
+import Synchronization
 import Testing
 
 /// Logs to stderr at warning level and above, so test output stays readable.
@@ -52,14 +53,26 @@ func pollRecords(_ consumer: Consumer, count: Int, timeout: Duration = .seconds(
 /// Polls (on the consumer's own thread) until `condition` holds or `timeout` passed,
 /// collecting what arrives.
 func pollUntil(
-    _ consumer: Consumer, timeout: Duration = .seconds(30), _ condition: @Sendable () -> Bool
+    _ consumer: Consumer, timeout: Duration = .seconds(30), _ condition: @Sendable () -> Bool,
+    onBatch: @Sendable ([ConsumerRecord]) -> Void = { _ in }
 ) async throws -> [ConsumerRecord] {
     var records: [ConsumerRecord] = []
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while !condition() && ContinuousClock.now < deadline {
-        records += try await consumer.poll(maxRecords: 500, timeout: .milliseconds(100))
+        let batch = try await consumer.poll(maxRecords: 500, timeout: .milliseconds(100))
+        onBatch(batch)
+        records += batch
     }
     return records
+}
+
+/// Record values (as text) gathered from several consumers polling concurrently.
+final class ValueCollector: Sendable {
+    private let values = Mutex<[String]>([])
+    func add(_ records: [ConsumerRecord]) {
+        values.withLock { $0 += records.compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } } }
+    }
+    var all: [String] { values.withLock { $0 } }
 }
 
 /// Produces `count` records `prefix-0`, `prefix-1`, ... and waits for all acknowledgements.

@@ -57,7 +57,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "HelloKafka",
-            dependencies: ["RdKafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "RdKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Samples/HelloKafka"
         ),
         .target(

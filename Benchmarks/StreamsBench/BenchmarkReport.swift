@@ -1,0 +1,49 @@
+import Foundation
+
+/// The JSON line every benchmark ends with. `ratio` = `rate` / `baseline_rate`.
+struct BenchmarkReport: Encodable {
+    var bench: String
+    var records: Int
+    var rate: Double
+    var baseline: String
+    var baselineRate: Double
+    var ratio: Double { baselineRate > 0 ? rate / baselineRate : 0 }
+    /// Benchmark-specific measurements (per-round rates, verification counts, ...).
+    var details: [String: Double]
+
+    enum CodingKeys: String, CodingKey {
+        case bench, records, rate, baseline, baselineRate = "baseline_rate", ratio, details
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(bench, forKey: .bench)
+        try container.encode(records, forKey: .records)
+        try container.encode(rate.rounded(), forKey: .rate)
+        try container.encode(baseline, forKey: .baseline)
+        try container.encode(baselineRate.rounded(), forKey: .baselineRate)
+        try container.encode((ratio * 1000).rounded() / 1000, forKey: .ratio)
+        try container.encode(details.mapValues { ($0 * 1000).rounded() / 1000 }, forKey: .details)
+    }
+
+    func print() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        Swift.print(String(decoding: try encoder.encode(self), as: UTF8.self))
+    }
+}
+
+/// Progress lines go to stderr so stdout ends with the JSON line alone.
+func progress(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+struct BenchmarkFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+func seconds(_ duration: Duration) -> Double {
+    let (whole, attoseconds) = duration.components
+    return Double(whole) + Double(attoseconds) / 1e18
+}

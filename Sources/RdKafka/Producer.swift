@@ -14,6 +14,7 @@ public final class Producer: Sendable {
     let handle: KafkaHandle
     private let tracker: DeliveryTracker
     private let poller: PollingThread
+    private let topics = TopicHandleCache()
     let logger: Logger
 
     /// Creates a producer.
@@ -63,6 +64,29 @@ public final class Producer: Sendable {
         if code != RD_KAFKA_RESP_ERR_NO_ERROR {
             box?.release()
             throw KafkaError(code: code, handle: handle.pointer, context: "cannot produce to \(record.topic)")
+        }
+    }
+
+    /// Queues a record whose key and value are borrowed bytes (copied before this returns),
+    /// e.g. straight from an ``UnsafeConsumerMessage``. `nil` is a null key or a
+    /// tombstone; an empty buffer is an empty payload. Blocks while the local queue is
+    /// full, like ``produce(_:onDelivery:)``.
+    public func produce(
+        topic: String,
+        partition: Int32? = nil,
+        key: UnsafeRawBufferPointer?,
+        value: UnsafeRawBufferPointer?,
+        headers: [KafkaHeader] = [],
+        timestamp: Int64? = nil,
+        onDelivery: (@Sendable (DeliveryResult) -> Void)? = nil
+    ) throws(KafkaError) {
+        let box = onDelivery.map { Unmanaged.passRetained(DeliveryCallbackBox($0)) }
+        let code = enqueue(
+            topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp,
+            opaque: box?.toOpaque(), blockWhenFull: true)
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+            box?.release()
+            throw KafkaError(code: code, handle: handle.pointer, context: "cannot produce to \(topic)")
         }
     }
 
@@ -132,49 +156,57 @@ public final class Producer: Sendable {
         }
         rd_kafka_yield(handle.pointer)
         poller.stop()
+        topics.destroyAll()
     }
 
     /// Hands one record to librdkafka. Key, value and headers are copied before it returns.
     func enqueue(_ record: ProducerRecord, opaque: UnsafeMutableRawPointer?, blockWhenFull: Bool) -> rd_kafka_resp_err_t {
+        withOptionalBytes(record.key) { key in
+            withOptionalBytes(record.value) { value in
+                enqueue(
+                    topic: record.topic, partition: record.partition, key: key, value: value, headers: record.headers,
+                    timestamp: record.timestamp, opaque: opaque, blockWhenFull: blockWhenFull)
+            }
+        }
+    }
+
+    func enqueue(
+        topic name: String, partition: Int32?, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headers: [KafkaHeader], timestamp: Int64?, opaque: UnsafeMutableRawPointer?, blockWhenFull: Bool
+    ) -> rd_kafka_resp_err_t {
         var flags = RD_KAFKA_MSG_F_COPY
         if blockWhenFull { flags |= RD_KAFKA_MSG_F_BLOCK }
-        return record.topic.withCString { topic in
-            withOptionalBytes(record.key) { key, keyLength in
-                withOptionalBytes(record.value) { value, valueLength in
-                    withHeaderArena(record.headers) { headerPointers in
-                        let count = 7 + record.headers.count
-                        return withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: count) { fields in
-                            var index = 0
-                            func append(_ type: rd_kafka_vtype_t, _ fill: (inout rd_kafka_vu_t) -> Void) {
-                                var field = rd_kafka_vu_t()
-                                field.vtype = type
-                                fill(&field)
-                                fields[index] = field
-                                index += 1
-                            }
-                            append(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
-                            append(RD_KAFKA_VTYPE_KEY) { $0.u.mem = .init(ptr: key, size: keyLength) }
-                            append(RD_KAFKA_VTYPE_VALUE) { $0.u.mem = .init(ptr: value, size: valueLength) }
-                            append(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = flags }
-                            append(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque }
-                            if let partition = record.partition {
-                                append(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition }
-                            }
-                            if let timestamp = record.timestamp {
-                                append(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = timestamp }
-                            }
-                            for header in headerPointers {
-                                append(RD_KAFKA_VTYPE_HEADER) {
-                                    $0.u.header = .init(name: header.name, val: header.value, size: header.size)
-                                }
-                            }
-                            guard let error = rd_kafka_produceva(handle.pointer, fields.baseAddress, index) else {
-                                return RD_KAFKA_RESP_ERR_NO_ERROR
-                            }
-                            let code = rd_kafka_error_code(error)
-                            rd_kafka_error_destroy(error)
-                            return code
+        guard let topic = topics.handle(for: name, client: handle.pointer) else { return rd_kafka_last_error() }
+        return withNonNullIfEmpty(key) { key in
+            withNonNullIfEmpty(value) { value in
+                withHeaderArena(headers) { headerPointers in
+                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7 + headers.count) { fields in
+                        var index = 0
+                        func append(_ type: rd_kafka_vtype_t, _ fill: (inout rd_kafka_vu_t) -> Void) {
+                            var field = rd_kafka_vu_t()
+                            field.vtype = type
+                            fill(&field)
+                            fields[index] = field
+                            index += 1
                         }
+                        append(RD_KAFKA_VTYPE_RKT) { $0.u.rkt = topic }
+                        append(RD_KAFKA_VTYPE_KEY) { $0.u.mem = .init(ptr: key.pointer, size: key.count) }
+                        append(RD_KAFKA_VTYPE_VALUE) { $0.u.mem = .init(ptr: value.pointer, size: value.count) }
+                        append(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = flags }
+                        append(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque }
+                        if let partition { append(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition } }
+                        if let timestamp { append(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = timestamp } }
+                        for header in headerPointers {
+                            append(RD_KAFKA_VTYPE_HEADER) {
+                                $0.u.header = .init(name: header.name, val: header.value, size: header.size)
+                            }
+                        }
+                        guard let error = rd_kafka_produceva(handle.pointer, fields.baseAddress, index) else {
+                            return RD_KAFKA_RESP_ERR_NO_ERROR
+                        }
+                        let code = rd_kafka_error_code(error)
+                        rd_kafka_error_destroy(error)
+                        return code
                     }
                 }
             }
@@ -182,14 +214,23 @@ public final class Producer: Sendable {
     }
 }
 
-/// Calls `body` with a pointer to `bytes`, or NULL for `nil`. An empty array gets a valid
-/// non-NULL pointer so that librdkafka writes an empty payload rather than a null one.
-func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeMutableRawPointer?, Int) -> R) -> R {
-    guard let bytes else { return body(nil, 0) }
-    if bytes.isEmpty {
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1) { body($0.baseAddress, 0) }
-    }
-    return bytes.withUnsafeBufferPointer { body(UnsafeMutableRawPointer(mutating: $0.baseAddress), $0.count) }
+/// Calls `body` with the bytes of `bytes`, or `nil` for `nil`.
+func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
+}
+
+/// A payload as librdkafka wants it: NULL means null, so an empty (non-nil) buffer must
+/// still get a valid pointer, or librdkafka would write a null payload instead.
+struct PayloadPointer {
+    let pointer: UnsafeMutableRawPointer?
+    let count: Int
+}
+
+func withNonNullIfEmpty<R>(_ bytes: UnsafeRawBufferPointer?, _ body: (PayloadPointer) -> R) -> R {
+    guard let bytes else { return body(PayloadPointer(pointer: nil, count: 0)) }
+    if let base = bytes.baseAddress { return body(PayloadPointer(pointer: UnsafeMutableRawPointer(mutating: base), count: bytes.count)) }
+    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1) { body(PayloadPointer(pointer: UnsafeMutableRawPointer($0.baseAddress), count: 0)) }
 }
 
 struct HeaderPointers {

@@ -45,6 +45,40 @@ import Testing
         producer.close()
     }
 
+    @Test func borrowedRecordsForwardWithoutCopiesAndKeepNullVersusEmpty() async throws {
+        let cluster = try makeCluster(topics: ["borrowed-in": 1, "borrowed-out": 1])
+        let producer = try Producer(configuration: producerConfiguration(cluster), logger: testLogger)
+        let originals = [
+            ProducerRecord(topic: "borrowed-in", key: bytes("k"), value: bytes("v"), headers: [KafkaHeader(key: "h", string: "1")]),
+            ProducerRecord(topic: "borrowed-in", key: nil, value: nil),
+            ProducerRecord(topic: "borrowed-in", key: [], value: []),
+        ]
+        for record in originals { _ = try await producer.send(record) }
+
+        let consumer = try Consumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+        try consumer.assign([TopicPartitionOffset(topic: "borrowed-in", partition: 0, offset: KafkaOffset.beginning)])
+        var forwarded = 0
+        let deadline = ContinuousClock.now.advanced(by: .seconds(20))
+        while forwarded < originals.count && ContinuousClock.now < deadline {
+            forwarded += try consumer.poll(maxRecords: 10, timeout: .milliseconds(100)) { message in
+                #expect(message.topic == "borrowed-in")
+                try producer.produce(
+                    topic: "borrowed-out", partition: message.partition, key: message.key, value: message.value,
+                    headers: message.headers, timestamp: message.timestamp)
+            }
+        }
+        #expect(forwarded == originals.count)
+        try await producer.flush(timeout: .seconds(10))
+
+        try consumer.assign([TopicPartitionOffset(topic: "borrowed-out", partition: 0, offset: KafkaOffset.beginning)])
+        let copies = try await pollRecords(consumer, count: originals.count)
+        #expect(copies.map(\.key) == originals.map(\.key))
+        #expect(copies.map(\.value) == originals.map(\.value))
+        #expect(copies.map(\.headers) == originals.map(\.headers))
+        try consumer.close()
+        producer.close()
+    }
+
     @Test func explicitPartitionAndWatermarks() async throws {
         let cluster = try makeCluster(topics: ["partitioned": 3])
         try await produceNumbered(cluster, topic: "partitioned", count: 5, partition: 2)

@@ -1,0 +1,25 @@
+# The two commands of the README, plus benchmarks. Each target installs the system
+# libraries it needs first (scripts/install-deps.sh: apt or Homebrew, only when missing).
+.PHONY: run test bench deps embedded-kafka
+
+# A sample pipeline through the embedded Kafka broker.
+run: deps
+	swift run hello-kafka
+
+# The whole test suite (real-broker tests run only with KAFKA_BOOTSTRAP_SERVERS set).
+test: deps
+	swift build --build-tests
+	swift test --skip-build
+
+# Release-build benchmarks against C baselines; each prints a JSON line.
+bench: deps
+	swift build -c release --product streams-bench
+	.build/release/streams-bench client-pipe
+	.build/release/streams-bench rocksdb
+
+# The embedded broker as a standalone process, for other clients (kcat, ...).
+embedded-kafka: deps
+	swift run embedded-kafka --topic demo:3
+
+deps:
+	@bash scripts/install-deps.sh

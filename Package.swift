@@ -32,7 +32,6 @@ let package = Package(
         .target(
             name: "CRocksDBSupport",
             dependencies: ["CRocksDB"],
-            cxxSettings: [.unsafeFlags(["-std=c++17"])],
             linkerSettings: [.linkedLibrary("stdc++")]
         ),
 
@@ -67,8 +66,7 @@ let package = Package(
         .target(
             name: "CBaseline",
             dependencies: ["CRdKafka", "CRocksDB"],
-            path: "Benchmarks/CBaseline",
-            cSettings: [.unsafeFlags(["-O2"])]
+            path: "Benchmarks/CBaseline"
         ),
         .executableTarget(
             name: "StreamsBench",
@@ -83,5 +81,6 @@ let package = Package(
         .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
         .testTarget(name: "RocksDBTests", dependencies: ["RocksDB"]),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
 )

@@ -47,3 +47,15 @@ func seconds(_ duration: Duration) -> Double {
     let (whole, attoseconds) = duration.components
     return Double(whole) + Double(attoseconds) / 1e18
 }
+
+/// Runs both sides of a round, alternating which goes first: page cache, allocator and
+/// broker state favour whichever runs second.
+func alternate(round: Int, _ baseline: () throws -> Void, _ swift: () throws -> Void) rethrows {
+    if round % 2 == 0 {
+        try baseline()
+        try swift()
+    } else {
+        try swift()
+        try baseline()
+    }
+}

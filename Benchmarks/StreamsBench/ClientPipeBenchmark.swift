@@ -57,13 +57,7 @@ struct ClientPipeBenchmark: ParsableCommand {
                 swift.append(run)
                 progress("round \(round): Swift \(Int(run.rate)) records/s, \(Int(run.cpuNanosecondsPerRecord)) ns CPU/record")
             }
-            if round % 2 == 0 {
-                try runC()
-                try runSwift()
-            } else {
-                try runSwift()
-                try runC()
-            }
+            try alternate(round: round, runC, runSwift)
         }
         let swiftRates = swift.map(\.rate)
         let cRates = c.map(\.rate)

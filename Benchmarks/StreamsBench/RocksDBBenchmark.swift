@@ -26,8 +26,6 @@ struct RocksDBBenchmark: ParsableCommand {
         let operations = Double(records + gets)
         var swift: [(put: Double, get: Double)] = []
         var c: [(put: Double, get: Double)] = []
-        // Alternate which side goes first: the page cache and the CPU's frequency favour
-        // whichever runs second.
         for round in 0..<rounds {
             let measureC = {
                 let times = try runC(path: "\(directory)/c-\(round)")
@@ -39,13 +37,7 @@ struct RocksDBBenchmark: ParsableCommand {
                 swift.append(times)
                 progress("round \(round): Swift puts \(Int(Double(records) / times.put))/s, gets \(Int(Double(gets) / times.get))/s")
             }
-            if round % 2 == 0 {
-                try measureC()
-                try measureSwift()
-            } else {
-                try measureSwift()
-                try measureC()
-            }
+            try alternate(round: round, measureC, measureSwift)
         }
         let bestSwift = swift.min { $0.put + $0.get < $1.put + $1.get }!
         let bestC = c.min { $0.put + $0.get < $1.put + $1.get }!

@@ -120,8 +120,9 @@ public final class Consumer: Sendable {
     /// deserialize or forward the bytes at once.
     ///
     /// - Returns: the number of records handed to `body`.
-    /// - Throws: a ``KafkaError`` from the consumer, or whatever `body` throws (the
-    ///   record it threw for counts as not handed over).
+    /// - Throws: a ``KafkaError`` from the consumer, or whatever `body` throws. The
+    ///   consumer's position has then already moved past the record `body` threw for:
+    ///   ``seek(_:timeout:)`` back to it to read it again.
     public func poll(
         maxRecords: Int, timeout: Duration, _ body: (UnsafeConsumerMessage) throws -> Void
     ) throws -> Int {

@@ -30,7 +30,11 @@ final class DeliveryTracker: Sendable {
         if case .failure(let error) = result {
             failures.add(1, ordering: .acquiringAndReleasing)
             firstFailure.withLock { if $0 == nil { $0 = error } }
-            if handler == nil && !hadOwnCallback { logger.error("delivery failed: \(error)") }
+            if handler == nil && !hadOwnCallback {
+                // Purges are what an abort or a close asks for, not a fault.
+                let purged = error.code == .purgedFromQueue || error.code == .purgedInFlight
+                logger.log(level: purged ? .debug : .error, "delivery failed: \(error)")
+            }
         }
         if !hadOwnCallback { handler?(result) }
     }

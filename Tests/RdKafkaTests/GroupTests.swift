@@ -137,8 +137,8 @@ final class MemberLog: Sendable {
         if case .assigned(let kept) = events[2] { #expect(Set(kept) == logA.assigned) } else { Issue.record("expected assign, got \(events[2])") }
         // The mock's coordinator answers OffsetCommit with REBALANCE_IN_PROGRESS while a
         // new member is joining (a real broker accepts commits of the current generation
-        // then), so a commit from this handler is proven on close below and against a
-        // real broker in RealBrokerTests.
+        // then), so a commit from this handler is proven on close below, and during a join
+        // by RealBrokerTests.eagerRevokeHandlerCommitsWhileASecondMemberJoins.
         _ = try await expectNewRecordsExactlyOnce(cluster, topic: topic, memberA, memberB)
         try memberB.close()
         try memberA.close()

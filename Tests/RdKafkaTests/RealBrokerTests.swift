@@ -54,4 +54,37 @@ struct RealBrokerTests {
         try consumer.close()
         producer.close()
     }
+
+    @Test func eagerRevokeHandlerCommitsWhileASecondMemberJoins() async throws {
+        let admin = try Admin(configuration: configuration(), logger: testLogger)
+        let topic = "eager-join-\(unique)"
+        try await admin.createTopics([NewTopic(name: topic, partitions: 4)], timeout: .seconds(30))
+        let producer = try Producer(configuration: configuration(), logger: testLogger)
+        for index in 0..<100 { try producer.produce(ProducerRecord(topic: topic, key: bytes("k\(index)"), value: bytes("\(index)"))) }
+        try await producer.flush(timeout: .seconds(30))
+        producer.close()
+
+        var group = configuration(["fetch.wait.max.ms": "10", "partition.assignment.strategy": "range"])
+        group.groupID = "eager-join-\(unique)"
+        group.autoOffsetReset = "earliest"
+        group.enableAutoCommit = false
+        let logA = MemberLog()
+        let memberA = try Consumer(configuration: group, logger: testLogger) { logA.handle($0, $1) }
+        try memberA.subscribe([topic])
+        logA.markProcessed(try await pollRecords(memberA, count: 100))
+
+        let logB = MemberLog()
+        let memberB = try Consumer(configuration: group, logger: testLogger) { logB.handle($0, $1) }
+        try memberB.subscribe([topic])
+        let split: @Sendable () -> Bool = { logA.revokedAny && !logA.assigned.isEmpty && !logB.assigned.isEmpty }
+        async let pollA = pollUntil(memberA, timeout: .seconds(60), split, onBatch: logA.markProcessed)
+        _ = try await pollUntil(memberB, timeout: .seconds(60), split)
+        _ = try await pollA
+        // A real coordinator accepts the current generation's commits while it prepares
+        // the rebalance, which the mock does not (see GroupTests).
+        #expect(logA.commitErrors.isEmpty)
+        #expect(Set(logA.committedInRevoke.map(\.partition)) == [0, 1, 2, 3])
+        try memberB.close()
+        try memberA.close()
+    }
 }

@@ -43,21 +43,14 @@ struct ClientPipeBenchmark: ParsableCommand {
         var swift: [PipeRun] = []
         var c: [PipeRun] = []
         for round in 0..<rounds {
-            let runC = {
-                let topic = "pipe-out-c-\(round)"
-                let run = try PipeRun.measure(records: records) { try self.runC(bootstrap: cluster.bootstrapServers, output: topic) }
-                try verify(topic: topic, with: inspector)
-                c.append(run)
-                progress("round \(round): C     \(Int(run.rate)) records/s, \(Int(run.cpuNanosecondsPerRecord)) ns CPU/record")
-            }
-            let runSwift = {
-                let topic = "pipe-out-swift-\(round)"
-                let run = try PipeRun.measure(records: records) { try self.runSwift(base: base, output: topic, logger: logger) }
-                try verify(topic: topic, with: inspector)
-                swift.append(run)
-                progress("round \(round): Swift \(Int(run.rate)) records/s, \(Int(run.cpuNanosecondsPerRecord)) ns CPU/record")
-            }
-            try alternate(round: round, runC, runSwift)
+            try alternate(
+                round: round,
+                { c.append(try measureRound(round, "C    ", output: "pipe-out-c-\(round)", inspector: inspector) {
+                    try runC(bootstrap: cluster.bootstrapServers, output: $0)
+                }) },
+                { swift.append(try measureRound(round, "Swift", output: "pipe-out-swift-\(round)", inspector: inspector) {
+                    try runSwift(base: base, output: $0, logger: logger)
+                }) })
         }
         let swiftRates = swift.map(\.rate)
         let cRates = c.map(\.rate)
@@ -77,6 +70,16 @@ struct ClientPipeBenchmark: ParsableCommand {
             bench: "client-pipe", records: records, rate: swiftRates.max() ?? 0,
             baseline: "c-librdkafka", baselineRate: cRates.max() ?? 0, details: details
         ).print()
+    }
+
+    /// Runs one pipe into `output`, checks that the output holds every record, and reports.
+    private func measureRound(
+        _ round: Int, _ label: String, output: String, inspector: Consumer, _ pipe: (String) throws -> Double
+    ) throws -> PipeRun {
+        let run = try PipeRun.measure(records: records) { try pipe(output) }
+        try verify(topic: output, with: inspector)
+        progress("round \(round): \(label) \(Int(run.rate)) records/s, \(Int(run.cpuNanosecondsPerRecord)) ns CPU/record")
+        return run
     }
 
     private func fill(base: KafkaConfiguration, logger: Logger) throws {
@@ -110,7 +113,7 @@ struct ClientPipeBenchmark: ParsableCommand {
         var result = cbaseline_result()
         var error = [CChar](repeating: 0, count: 512)
         guard cbaseline_pipe(bootstrap, "pipe-in", Int32(partitions), output, Int64(records), String(pipeLingerMs), &result, &error, error.count) == 0 else {
-            throw BenchmarkFailure("C pipe: \(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+            throw BenchmarkFailure("C pipe: \(cMessage(error))")
         }
         guard result.records == Int64(records), result.failures == 0 else {
             throw BenchmarkFailure("C pipe moved \(result.records) records with \(result.failures) failures")

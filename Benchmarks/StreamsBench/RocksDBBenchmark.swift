@@ -58,7 +58,7 @@ struct RocksDBBenchmark: ParsableCommand {
         var reads = cbaseline_result()
         var error = [CChar](repeating: 0, count: 512)
         guard cbaseline_rocksdb(path, Int64(records), Int32(batchSize), Int32(valueBytes), Int64(gets), Self.seed, &puts, &reads, &error, error.count) == 0 else {
-            throw BenchmarkFailure("C rocksdb: \(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+            throw BenchmarkFailure("C rocksdb: \(cMessage(error))")
         }
         guard reads.failures == 0 else { throw BenchmarkFailure("C rocksdb: \(reads.failures) keys missing") }
         return (puts.seconds, reads.seconds)

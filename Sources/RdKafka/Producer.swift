@@ -59,11 +59,8 @@ public final class Producer: Sendable {
         _ record: ProducerRecord,
         onDelivery: (@Sendable (DeliveryResult) -> Void)? = nil
     ) throws(KafkaError) {
-        let box = onDelivery.map { Unmanaged.passRetained(DeliveryCallbackBox($0)) }
-        let code = enqueue(record, opaque: box?.toOpaque(), blockWhenFull: true)
-        if code != RD_KAFKA_RESP_ERR_NO_ERROR {
-            box?.release()
-            throw KafkaError(code: code, handle: handle.pointer, context: "cannot produce to \(record.topic)")
+        try submit(to: record.topic, onDelivery: onDelivery) { opaque in
+            enqueue(record, opaque: opaque, blockWhenFull: true)
         }
     }
 
@@ -80,10 +77,22 @@ public final class Producer: Sendable {
         timestamp: Int64? = nil,
         onDelivery: (@Sendable (DeliveryResult) -> Void)? = nil
     ) throws(KafkaError) {
+        try submit(to: topic, onDelivery: onDelivery) { opaque in
+            enqueue(
+                topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp,
+                opaque: opaque, blockWhenFull: true)
+        }
+    }
+
+    /// Passes the delivery callback (if any) through librdkafka's message opaque and
+    /// takes it back when the record was not queued.
+    private func submit(
+        to topic: String,
+        onDelivery: (@Sendable (DeliveryResult) -> Void)?,
+        _ enqueue: (UnsafeMutableRawPointer?) -> rd_kafka_resp_err_t
+    ) throws(KafkaError) {
         let box = onDelivery.map { Unmanaged.passRetained(DeliveryCallbackBox($0)) }
-        let code = enqueue(
-            topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp,
-            opaque: box?.toOpaque(), blockWhenFull: true)
+        let code = enqueue(box?.toOpaque())
         if code != RD_KAFKA_RESP_ERR_NO_ERROR {
             box?.release()
             throw KafkaError(code: code, handle: handle.pointer, context: "cannot produce to \(topic)")

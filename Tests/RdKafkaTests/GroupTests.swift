@@ -53,11 +53,13 @@ final class MemberLog: Sendable {
 }
 
 @Suite struct GroupTests {
-    /// Member A reads everything, then member B joins; both poll until the partitions are
-    /// split. Returns what each read during the hand-over.
+    /// On a fresh cluster, member A reads 200 records of a 4-partition topic, then member
+    /// B joins; both poll until the partitions are split. Returns what B read meanwhile.
     private func handOver(
-        _ cluster: MockCluster, topic: String, strategy: KafkaConfiguration.AssignmentStrategy, logA: MemberLog, logB: MemberLog
-    ) async throws -> (memberA: Consumer, memberB: Consumer, readByB: [ConsumerRecord]) {
+        topic: String, strategy: KafkaConfiguration.AssignmentStrategy, logA: MemberLog, logB: MemberLog
+    ) async throws -> (cluster: MockCluster, memberA: Consumer, memberB: Consumer, readByB: [ConsumerRecord]) {
+        let cluster = try makeCluster(topics: [topic: 4])
+        try await produceNumbered(cluster, topic: topic, count: 200, prefix: "first")
         let configuration = consumerConfiguration(cluster, group: "group-\(topic)")
             .merging(["partition.assignment.strategy": strategy.rawValue])
         let memberA = try Consumer(configuration: configuration, logger: testLogger) { logA.handle($0, $1) }
@@ -81,7 +83,7 @@ final class MemberLog: Sendable {
         try await pollA
         #expect(logA.assigned.isDisjoint(with: logB.assigned))
         #expect(logA.assigned.union(logB.assigned).count == 4)
-        return (memberA, memberB, readByB)
+        return (cluster, memberA, memberB, readByB)
     }
 
     /// Records produced after a hand-over reach exactly one of the two members. Returns
@@ -100,11 +102,9 @@ final class MemberLog: Sendable {
 
     @Test func cooperativeHandOverCommitsMovedPartitionsInTheRevokeHandler() async throws {
         let topic = "cooperative-handover"
-        let cluster = try makeCluster(topics: [topic: 4])
-        try await produceNumbered(cluster, topic: topic, count: 200, prefix: "first")
         let logA = MemberLog()
         let logB = MemberLog()
-        let (memberA, memberB, readByB) = try await handOver(cluster, topic: topic, strategy: .cooperativeSticky, logA: logA, logB: logB)
+        let (cluster, memberA, memberB, readByB) = try await handOver(topic: topic, strategy: .cooperativeSticky, logA: logA, logB: logB)
 
         #expect(logA.commitErrors.isEmpty)
         // Only the moved partitions were revoked, and they were committed at their end
@@ -123,11 +123,9 @@ final class MemberLog: Sendable {
 
     @Test func eagerHandOverRevokesEverythingSynchronouslyFirst() async throws {
         let topic = "eager-handover"
-        let cluster = try makeCluster(topics: [topic: 4])
-        try await produceNumbered(cluster, topic: topic, count: 200, prefix: "first")
         let logA = MemberLog()
         let logB = MemberLog()
-        let (memberA, memberB, _) = try await handOver(cluster, topic: topic, strategy: .range, logA: logA, logB: logB)
+        let (cluster, memberA, memberB, _) = try await handOver(topic: topic, strategy: .range, logA: logA, logB: logB)
 
         // Eager: the handler saw the whole assignment revoked before the new one arrived.
         let events = logA.events

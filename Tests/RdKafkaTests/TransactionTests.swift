@@ -10,6 +10,22 @@ import Testing
         return try TransactionalProducer(configuration: configuration, logger: testLogger)
     }
 
+    /// Opens a transaction, makes the next `api` request fail with `error`, produces one
+    /// record, and returns the producer with what its commit threw. The caller keeps the
+    /// cluster alive for as long as it uses the producer.
+    private func commitAfterInjecting(
+        _ error: KafkaErrorCode, into api: KafkaAPI, topic: String
+    ) async throws -> (MockCluster, TransactionalProducer, KafkaError?) {
+        let cluster = try makeCluster(topics: [topic: 1])
+        let producer = try transactionalProducer(cluster, id: topic)
+        try await producer.initTransactions(timeout: .seconds(10))
+        try producer.beginTransaction()
+        cluster.pushRequestErrors(api, [error])
+        try producer.produce(ProducerRecord(topic: topic, value: bytes("doomed")))
+        let thrown = await #expect(throws: KafkaError.self) { try await producer.commitTransaction(timeout: .seconds(10)) }
+        return (cluster, producer, thrown)
+    }
+
     @Test func fullCallSequenceSucceeds() async throws {
         let cluster = try makeCluster(topics: ["txn-in": 1, "txn-out": 1])
         let producer = try transactionalProducer(cluster, id: "txn-sequence")
@@ -53,15 +69,9 @@ import Testing
     }
 
     @Test func failedProduceMakesTheTransactionAbortable() async throws {
-        let cluster = try makeCluster(topics: ["txn-abortable": 1])
-        let producer = try transactionalProducer(cluster, id: "txn-abortable")
-        try await producer.initTransactions(timeout: .seconds(10))
-        try producer.beginTransaction()
         // A per-record rejection (an authorization error would also mark the topic unusable
         // until librdkafka's next metadata refresh).
-        cluster.pushRequestErrors(.produce, [.messageSizeTooLarge])
-        try producer.produce(ProducerRecord(topic: "txn-abortable", value: bytes("rejected")))
-        let error = await #expect(throws: KafkaError.self) { try await producer.commitTransaction(timeout: .seconds(10)) }
+        let (cluster, producer, error) = try await commitAfterInjecting(.messageSizeTooLarge, into: .produce, topic: "txn-abortable")
         #expect(error?.classification == .abortable)
         // Abortable means: abort, and the producer carries on, as the runtime will do. The
         // rejected record used up a sequence number the broker never stored, so the next
@@ -80,21 +90,17 @@ import Testing
         }
         #expect(committed)
         producer.close()
+        withExtendedLifetime(cluster) {}
     }
 
     @Test func fencedProducerIsFatal() async throws {
-        let cluster = try makeCluster(topics: ["txn-fenced": 1])
-        let producer = try transactionalProducer(cluster, id: "txn-fenced")
-        try await producer.initTransactions(timeout: .seconds(10))
-        try producer.beginTransaction()
-        cluster.pushRequestErrors(.addPartitionsToTransaction, [.producerFenced])
-        try producer.produce(ProducerRecord(topic: "txn-fenced", value: bytes("zombie")))
-        let error = await #expect(throws: KafkaError.self) { try await producer.commitTransaction(timeout: .seconds(10)) }
+        let (cluster, producer, error) = try await commitAfterInjecting(.producerFenced, into: .addPartitionsToTransaction, topic: "txn-fenced")
         #expect(error?.classification == .fatal)
         // Nothing works after a fatal error: the application must create a new producer.
         let after = #expect(throws: KafkaError.self) { try producer.beginTransaction() }
         #expect(after?.classification == .fatal)
         producer.close()
+        withExtendedLifetime(cluster) {}
     }
 
     @Test func coordinatorUnavailableIsRetriable() async throws {

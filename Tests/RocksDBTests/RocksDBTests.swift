@@ -3,9 +3,14 @@ import RocksDB
 import Testing
 
 private func temporaryDirectory(_ name: String) -> String {
-    let path = FileManager.default.temporaryDirectory
-        .appendingPathComponent("rocksdb-tests-\(name)-\(UUID().uuidString)").path
-    return path
+    FileManager.default.temporaryDirectory.appendingPathComponent("rocksdb-tests-\(name)-\(UUID().uuidString)").path
+}
+
+/// Runs `body` with a fresh directory path, removed afterwards.
+private func withTemporaryDirectory<R>(_ name: String, _ body: (String) throws -> R) rethrows -> R {
+    let path = temporaryDirectory(name)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try body(path)
 }
 
 private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
@@ -13,125 +18,125 @@ private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8
 
 @Suite struct RocksDBTests {
     @Test func putGetDeleteAndBatches() throws {
-        let path = temporaryDirectory("basic")
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let database = try Database(path: path)
-        #expect(try database.get(bytes("missing")) == nil)
-        try database.put(bytes("a"), bytes("1"))
-        try database.put(bytes("empty"), [])
-        #expect(try database.get(bytes("a")) == bytes("1"))
-        #expect(try database.get(bytes("empty")) == [])
-        try database.delete(bytes("a"))
-        #expect(try database.get(bytes("a")) == nil)
+        try withTemporaryDirectory("basic") { path in
+            let database = try Database(path: path)
+            #expect(try database.get(bytes("missing")) == nil)
+            try database.put(bytes("a"), bytes("1"))
+            try database.put(bytes("empty"), [])
+            #expect(try database.get(bytes("a")) == bytes("1"))
+            #expect(try database.get(bytes("empty")) == [])
+            try database.delete(bytes("a"))
+            #expect(try database.get(bytes("a")) == nil)
 
-        let batch = WriteBatch()
-        for index in 0..<100 { batch.put(bytes(String(format: "k%03d", index)), bytes("v\(index)")) }
-        batch.delete(bytes("k050"))
-        #expect(batch.count == 101)
-        try database.write(batch)
-        #expect(try database.get(bytes("k099")) == bytes("v99"))
-        #expect(try database.get(bytes("k050")) == nil)
+            let batch = WriteBatch()
+            for index in 0..<100 { batch.put(bytes(String(format: "k%03d", index)), bytes("v\(index)")) }
+            batch.delete(bytes("k050"))
+            #expect(batch.count == 101)
+            try database.write(batch)
+            #expect(try database.get(bytes("k099")) == bytes("v99"))
+            #expect(try database.get(bytes("k050")) == nil)
 
-        let ranged = WriteBatch()
-        ranged.deleteRange(from: bytes("k010"), to: bytes("k020"))
-        try database.write(ranged)
-        #expect(try database.get(bytes("k015")) == nil)
-        #expect(try database.get(bytes("k020")) == bytes("v20"))
+            let ranged = WriteBatch()
+            ranged.deleteRange(from: bytes("k010"), to: bytes("k020"))
+            try database.write(ranged)
+            #expect(try database.get(bytes("k015")) == nil)
+            #expect(try database.get(bytes("k020")) == bytes("v20"))
+        }
     }
 
     @Test func rangeAndPrefixIterateInKeyOrder() throws {
-        let path = temporaryDirectory("iterate")
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let database = try Database(path: path)
-        let batch = WriteBatch()
-        for key in ["user:3", "user:1", "order:9", "user:2", "users", "user;0", "zeta"] { batch.put(bytes(key), bytes("v-" + key)) }
-        batch.put([0x61, 0xFF], bytes("ff"))
-        batch.put([0x61, 0xFF, 0xFF], bytes("ffff"))
-        batch.put([0x62], bytes("b"))
-        try database.write(batch)
+        try withTemporaryDirectory("iterate") { path in
+            let database = try Database(path: path)
+            let batch = WriteBatch()
+            for key in ["user:3", "user:1", "order:9", "user:2", "users", "user;0", "zeta"] { batch.put(bytes(key), bytes("v-" + key)) }
+            batch.put([0x61, 0xFF], bytes("ff"))
+            batch.put([0x61, 0xFF, 0xFF], bytes("ffff"))
+            batch.put([0x62], bytes("b"))
+            try database.write(batch)
 
-        let everything = Array(try database.range()).map(\.key)
-        #expect(everything.count == 10)
-        #expect(everything == everything.sorted { $0.lexicographicallyPrecedes($1) })
-        #expect(Array(try database.prefix(bytes("user:"))).map { text($0.key) } == ["user:1", "user:2", "user:3"])
-        #expect(Array(try database.prefix(bytes("user:"))).map { text($0.value) } == ["v-user:1", "v-user:2", "v-user:3"])
-        #expect(Array(try database.range(from: bytes("user:2"), to: bytes("users"))).map { text($0.key) } == ["user:2", "user:3", "user;0"])
-        #expect(Array(try database.range(from: bytes("user;"))).map { text($0.key) } == ["user;0", "users", "zeta"])
-        // A prefix ending in 0xFF: its upper bound carries into the previous byte.
-        #expect(Array(try database.prefix([0x61, 0xFF])).map(\.key) == [[0x61, 0xFF], [0x61, 0xFF, 0xFF]])
-        #expect(try database.approximateCount() > 0)
-        let iterator = try database.range()
-        while iterator.next() != nil {}
-        try iterator.checkStatus()
+            let everything = Array(try database.range()).map(\.key)
+            #expect(everything.count == 10)
+            #expect(everything == everything.sorted { $0.lexicographicallyPrecedes($1) })
+            #expect(Array(try database.prefix(bytes("user:"))).map { text($0.key) } == ["user:1", "user:2", "user:3"])
+            #expect(Array(try database.prefix(bytes("user:"))).map { text($0.value) } == ["v-user:1", "v-user:2", "v-user:3"])
+            #expect(Array(try database.range(from: bytes("user:2"), to: bytes("users"))).map { text($0.key) } == ["user:2", "user:3", "user;0"])
+            #expect(Array(try database.range(from: bytes("user;"))).map { text($0.key) } == ["user;0", "users", "zeta"])
+            // A prefix ending in 0xFF: its upper bound carries into the previous byte.
+            #expect(Array(try database.prefix([0x61, 0xFF])).map(\.key) == [[0x61, 0xFF], [0x61, 0xFF, 0xFF]])
+            #expect(try database.approximateCount() > 0)
+            let iterator = try database.range()
+            while iterator.next() != nil {}
+            try iterator.checkStatus()
+        }
     }
 
     @Test func dataSurvivesCloseAndReopen() throws {
-        let path = temporaryDirectory("reopen")
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        do {
-            let database = try Database(path: path)
-            try database.put(bytes("unflushed"), bytes("in the write-ahead log"))
-            try database.put(bytes("flushed"), bytes("in a table file"))
-            try database.flush()
-            try database.put(bytes("after-flush"), bytes("again in the log"))
-            database.close()
-            #expect(throws: RocksDBError.self) { try database.get(bytes("flushed")) }
+        try withTemporaryDirectory("reopen") { path in
+            do {
+                let database = try Database(path: path)
+                try database.put(bytes("unflushed"), bytes("in the write-ahead log"))
+                try database.put(bytes("flushed"), bytes("in a table file"))
+                try database.flush()
+                try database.put(bytes("after-flush"), bytes("again in the log"))
+                database.close()
+                #expect(throws: RocksDBError.self) { try database.get(bytes("flushed")) }
+            }
+            let reopened = try Database(path: path, options: DatabaseOptions(createIfMissing: false))
+            #expect(try reopened.get(bytes("unflushed")) == bytes("in the write-ahead log"))
+            #expect(try reopened.get(bytes("flushed")) == bytes("in a table file"))
+            #expect(try reopened.get(bytes("after-flush")) == bytes("again in the log"))
         }
-        let reopened = try Database(path: path, options: DatabaseOptions(createIfMissing: false))
-        #expect(try reopened.get(bytes("unflushed")) == bytes("in the write-ahead log"))
-        #expect(try reopened.get(bytes("flushed")) == bytes("in a table file"))
-        #expect(try reopened.get(bytes("after-flush")) == bytes("again in the log"))
     }
 
     @Test func secondOpenOfALockedDirectoryIsALockedError() throws {
-        let path = temporaryDirectory("locked")
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let first = try Database(path: path)
-        let error = #expect(throws: RocksDBError.self) { _ = try Database(path: path) }
-        #expect(error?.kind == .locked)
-        #expect(error?.path == path)
-        #expect(error?.message.contains("LOCK") == true)
-        first.close()
-        // The lock is released with the first handle.
-        let second = try Database(path: path)
-        second.close()
+        try withTemporaryDirectory("locked") { path in
+            let first = try Database(path: path)
+            let error = #expect(throws: RocksDBError.self) { _ = try Database(path: path) }
+            #expect(error?.kind == .locked)
+            #expect(error?.path == path)
+            #expect(error?.message.contains("LOCK") == true)
+            first.close()
+            // The lock is released with the first handle.
+            let second = try Database(path: path)
+            second.close()
+        }
     }
 
     @Test func damagedFilesAreACorruptionError() throws {
-        let path = temporaryDirectory("corrupt")
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        do {
-            let database = try Database(path: path)
-            try database.put(bytes("k"), bytes("v"))
-            try database.flush()
-            database.close()
+        try withTemporaryDirectory("corrupt") { path in
+            do {
+                let database = try Database(path: path)
+                try database.put(bytes("k"), bytes("v"))
+                try database.flush()
+                database.close()
+            }
+            let files = try FileManager.default.contentsOfDirectory(atPath: path)
+            let manifest = try #require(files.first { $0.hasPrefix("MANIFEST-") })
+            try Data(repeating: 0xAB, count: 4096).write(to: URL(fileURLWithPath: path + "/" + manifest))
+            let error = #expect(throws: RocksDBError.self) { _ = try Database(path: path) }
+            #expect(error?.kind == .corruption)
+            #expect(error.map { "\($0)".contains(path) } == true)
         }
-        let files = try FileManager.default.contentsOfDirectory(atPath: path)
-        let manifest = try #require(files.first { $0.hasPrefix("MANIFEST-") })
-        try Data(repeating: 0xAB, count: 4096).write(to: URL(fileURLWithPath: path + "/" + manifest))
-        let error = #expect(throws: RocksDBError.self) { _ = try Database(path: path) }
-        #expect(error?.kind == .corruption)
-        #expect(error.map { "\($0)".contains(path) } == true)
     }
 
-    @Test func missingDatabaseWithoutCreateIsAnInvalidArgument() throws {
-        let path = temporaryDirectory("missing")
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let error = #expect(throws: RocksDBError.self) { _ = try Database(path: path, options: DatabaseOptions(createIfMissing: false)) }
-        #expect(error?.kind == .invalidArgument)
+    @Test func missingDatabaseWithoutCreateIsAnInvalidArgument() {
+        withTemporaryDirectory("missing") { path in
+            let error = #expect(throws: RocksDBError.self) { _ = try Database(path: path, options: DatabaseOptions(createIfMissing: false)) }
+            #expect(error?.kind == .invalidArgument)
+        }
     }
 
     @Test func destroyRemovesTheDatabase() throws {
-        let path = temporaryDirectory("destroy")
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        do {
-            let database = try Database(path: path)
-            try database.put(bytes("k"), bytes("v"))
-            database.close()
+        try withTemporaryDirectory("destroy") { path in
+            do {
+                let database = try Database(path: path)
+                try database.put(bytes("k"), bytes("v"))
+                database.close()
+            }
+            try Database.destroy(path: path)
+            let reopened = try Database(path: path)
+            #expect(try reopened.get(bytes("k")) == nil)
         }
-        try Database.destroy(path: path)
-        let reopened = try Database(path: path)
-        #expect(try reopened.get(bytes("k")) == nil)
     }
 
     /// Writes `rounds` 1 KB values round-robin into four databases; returns the peak of

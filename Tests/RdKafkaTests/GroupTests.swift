@@ -7,6 +7,7 @@ final class MemberLog: Sendable {
     private struct State {
         var processed: [TopicPartition: Int64] = [:]  // next offset to read
         var events: [RebalanceEvent] = []
+        var attemptedInRevoke: [TopicPartitionOffset] = []
         var committedInRevoke: [TopicPartitionOffset] = []
         var commitErrors: [KafkaError] = []
         var assigned: Set<TopicPartition> = []
@@ -37,6 +38,7 @@ final class MemberLog: Sendable {
             }
         }
         guard !toCommit.isEmpty else { return }
+        state.withLock { $0.attemptedInRevoke += toCommit }
         do {
             try consumer.commit(toCommit)
             state.withLock { $0.committedInRevoke += toCommit }
@@ -47,6 +49,7 @@ final class MemberLog: Sendable {
 
     var events: [RebalanceEvent] { state.withLock { $0.events } }
     var assigned: Set<TopicPartition> { state.withLock { $0.assigned } }
+    var attemptedInRevoke: [TopicPartitionOffset] { state.withLock { $0.attemptedInRevoke } }
     var committedInRevoke: [TopicPartitionOffset] { state.withLock { $0.committedInRevoke } }
     var commitErrors: [KafkaError] { state.withLock { $0.commitErrors } }
     var revokedAny: Bool { events.contains { if case .revoked = $0 { true } else { false } } }
@@ -106,17 +109,26 @@ final class MemberLog: Sendable {
         let logB = MemberLog()
         let (cluster, memberA, memberB, readByB) = try await handOver(topic: topic, strategy: .cooperativeSticky, logA: logA, logB: logB)
 
-        #expect(logA.commitErrors.isEmpty)
-        // Only the moved partitions were revoked, and they were committed at their end
-        // inside the handler, before B could fetch them.
-        #expect(Set(logA.committedInRevoke.map(\.topicPartition)) == logB.assigned)
-        for entry in try memberB.committed(Array(logB.assigned), timeout: .seconds(10)) {
-            let end = try memberB.queryWatermarks(topic: topic, partition: entry.partition, timeout: .seconds(5)).high
-            #expect(entry.offset == end)
+        // Only the moved partitions were revoked, and the handler committed them, at their
+        // end, before B could fetch them.
+        #expect(Set(logA.attemptedInRevoke.map(\.topicPartition)) == logB.assigned)
+        // The mock refuses commits while a member is (re)joining, which a real broker
+        // accepts from the current generation; on a busy machine the revoke can land in
+        // that window. Any other failure is a defect.
+        #expect(logA.commitErrors.allSatisfy { $0.code == .rebalanceInProgress }, "\(logA.commitErrors)")
+        let committed = logA.commitErrors.isEmpty
+        if committed {
+            #expect(Set(logA.committedInRevoke.map(\.topicPartition)) == logB.assigned)
+            for entry in try memberB.committed(Array(logB.assigned), timeout: .seconds(10)) {
+                let end = try memberB.queryWatermarks(topic: topic, partition: entry.partition, timeout: .seconds(5)).high
+                #expect(entry.offset == end)
+            }
         }
         let later = try await expectNewRecordsExactlyOnce(cluster, topic: topic, memberA, memberB)
-        #expect((readByB.compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } } + later)
-            .filter { $0.hasPrefix("first") }.isEmpty, "B re-read records A had committed")
+        if committed {
+            #expect((readByB.compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } } + later)
+                .filter { $0.hasPrefix("first") }.isEmpty, "B re-read records A had committed")
+        }
         try memberB.close()
         try memberA.close()
     }
@@ -127,12 +139,25 @@ final class MemberLog: Sendable {
         let logB = MemberLog()
         let (cluster, memberA, memberB, _) = try await handOver(topic: topic, strategy: .range, logA: logA, logB: logB)
 
-        // Eager: the handler saw the whole assignment revoked before the new one arrived.
+        // Eager: every assignment arrives with nothing held, and every revoke takes all that
+        // is held, before the next assignment. A busy mock may add rebalance rounds.
         let events = logA.events
-        try #require(events.count == 3)
-        #expect(events[0] == .assigned(Array(logA.assigned.union(logB.assigned)).sorted(by: byPartition)))
-        if case .revoked(let revoked) = events[1] { #expect(revoked.count == 4) } else { Issue.record("expected revoke, got \(events[1])") }
-        if case .assigned(let kept) = events[2] { #expect(Set(kept) == logA.assigned) } else { Issue.record("expected assign, got \(events[2])") }
+        #expect(events.first == .assigned(Array(logA.assigned.union(logB.assigned)).sorted(by: byPartition)))
+        var held: Set<TopicPartition> = []
+        var revokes = 0
+        for event in events {
+            switch event {
+            case .assigned(let partitions):
+                #expect(held.isEmpty, "assigned \(partitions) while holding \(held)")
+                held = Set(partitions)
+            case .revoked(let partitions), .lost(let partitions):
+                #expect(Set(partitions) == held, "eager must revoke everything held")
+                held = []
+                revokes += 1
+            }
+        }
+        #expect(revokes >= 1)
+        #expect(held == logA.assigned)
         // The mock's coordinator answers OffsetCommit with REBALANCE_IN_PROGRESS while a
         // new member is joining (a real broker accepts commits of the current generation
         // then), so a commit from this handler is proven on close below, and during a join
@@ -142,11 +167,12 @@ final class MemberLog: Sendable {
         try memberA.close()
     }
 
-    @Test func eagerRevokeHandlerCommitsOnClose() async throws {
-        let topic = "eager-close"
+    @Test(arguments: [KafkaConfiguration.AssignmentStrategy.range, .cooperativeSticky])
+    func revokeHandlerCommitsOnClose(strategy: KafkaConfiguration.AssignmentStrategy) async throws {
+        let topic = "close-\(strategy.rawValue)"
         let cluster = try makeCluster(topics: [topic: 4])
         try await produceNumbered(cluster, topic: topic, count: 200, prefix: "first")
-        let configuration = consumerConfiguration(cluster, group: "eager-close").merging(["partition.assignment.strategy": "range"])
+        let configuration = consumerConfiguration(cluster, group: topic).merging(["partition.assignment.strategy": strategy.rawValue])
         let log = MemberLog()
         let first = try Consumer(configuration: configuration, logger: testLogger) { log.handle($0, $1) }
         try first.subscribe([topic])

@@ -8,8 +8,7 @@ run: deps
 
 # The whole test suite (real-broker tests run only with KAFKA_BOOTSTRAP_SERVERS set).
 test: deps
-	swift build --build-tests
-	swift test --skip-build
+	@bash scripts/run-tests.sh
 
 # Release-build benchmarks against C baselines; each prints a JSON line.
 bench: deps

@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .library(name: "RdKafka", targets: ["RdKafka"]),
         .library(name: "RocksDB", targets: ["RocksDB"]),
+        .library(name: "KafkaStreams", targets: ["KafkaStreams"]),
+        .library(name: "KafkaStreamsTesting", targets: ["KafkaStreamsTesting"]),
         .executable(name: "embedded-kafka", targets: ["EmbeddedKafka"]),
         .executable(name: "hello-kafka", targets: ["HelloKafka"]),
         .executable(name: "streams-bench", targets: ["StreamsBench"]),
@@ -14,6 +16,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // System libraries: the only places C headers enter the package.
@@ -45,6 +49,21 @@ let package = Package(
             dependencies: ["CRocksDB", "CRocksDBSupport"]
         ),
 
+        // The stream processor: DSL -> Topology -> Runtime.
+        .target(
+            name: "KafkaStreams",
+            dependencies: [
+                "RdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "KafkaStreamsTesting",
+            dependencies: ["KafkaStreams", "RdKafka", .product(name: "Logging", package: "swift-log")]
+        ),
+
         // Executables.
         .executableTarget(
             name: "EmbeddedKafka",
@@ -71,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "StreamsBench",
             dependencies: [
-                "RdKafka", "RocksDB", "CBaseline",
+                "RdKafka", "RocksDB", "KafkaStreams", "CBaseline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -80,6 +99,14 @@ let package = Package(
 
         .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
         .testTarget(name: "RocksDBTests", dependencies: ["RocksDB"]),
+        .testTarget(
+            name: "KafkaStreamsTests",
+            dependencies: [
+                "KafkaStreams", "KafkaStreamsTesting", "RdKafka",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

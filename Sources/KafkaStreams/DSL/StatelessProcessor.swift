@@ -1,0 +1,41 @@
+/// The processor behind the DSL's stateless operations: one closure per record.
+final class StatelessProcessor<InputKey, InputValue, OutputKey, OutputValue>: Processor {
+    typealias Body = @Sendable (Record<InputKey, InputValue>, ProcessorContext<OutputKey, OutputValue>) throws -> Void
+
+    private let context: ProcessorContext<OutputKey, OutputValue>
+    private let body: Body
+
+    init(context: ProcessorContext<OutputKey, OutputValue>, body: @escaping Body) {
+        self.context = context
+        self.body = body
+    }
+
+    func process(_ record: Record<InputKey, InputValue>) throws {
+        try body(record, context)
+    }
+}
+
+extension KStream {
+    /// Adds a stateless node after this stream's node and returns the stream it forwards.
+    func stateless<OutputKey, OutputValue>(
+        prefix: String,
+        named: String?,
+        parents: [String]? = nil,
+        keySerde: (any Serde<OutputKey>)? = nil,
+        valueSerde: (any Serde<OutputValue>)? = nil,
+        _ body: @escaping StatelessProcessor<Key, Value, OutputKey, OutputValue>.Body
+    ) -> KStream<OutputKey, OutputValue> {
+        let name = builder.nodeName(named, prefix: prefix)
+        let parents = parents ?? [node]
+        builder.record { topology in
+            try topology.addProcessor(name, parents: parents) { (context: ProcessorContext<OutputKey, OutputValue>) in
+                StatelessProcessor<Key, Value, OutputKey, OutputValue>(context: context, body: body)
+            }
+        }
+        // A serde carries over whenever the type does, even through a map.
+        return KStream<OutputKey, OutputValue>(
+            builder: builder, node: name,
+            keySerde: keySerde ?? (self.keySerde as? any Serde<OutputKey>),
+            valueSerde: valueSerde ?? (self.valueSerde as? any Serde<OutputValue>))
+    }
+}

@@ -1,0 +1,96 @@
+/// A failure of the application itself: configuration, topology, topics, the broker.
+public struct StreamsError: Error, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// A configuration value is missing or invalid.
+        case configuration
+        /// The topology is malformed (unknown parent, duplicate name, type mismatch, ...).
+        case topology
+        /// A source topic does not exist.
+        case missingSourceTopic
+        /// Input topics that must be co-partitioned have different partition counts.
+        case partitionCountMismatch
+        /// The Kafka client failed in a way the runtime cannot recover from.
+        case kafka
+        /// A commit could not be completed.
+        case commit
+    }
+
+    public let kind: Kind
+    public let message: String
+    public let underlying: (any Error)?
+
+    public init(_ kind: Kind, _ message: String, underlying: (any Error)? = nil) {
+        self.kind = kind
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        underlying.map { "\(message): \($0)" } ?? message
+    }
+}
+
+/// Where an input record was read from.
+public struct SourceCoordinates: Sendable, Hashable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+
+    public init(topic: String, partition: Int32, offset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+    }
+
+    public var description: String { "\(topic)[\(partition)]@\(offset)" }
+}
+
+/// A key or value that its source's serde rejected.
+public struct DeserializationError: Error, CustomStringConvertible {
+    public enum Part: String, Sendable { case key, value }
+
+    public let part: Part
+    public let source: SourceCoordinates
+    public let underlying: any Error
+
+    public var description: String { "cannot deserialize the \(part) of \(source): \(underlying)" }
+}
+
+/// An error thrown by a processor (or a DSL closure) while handling a record or a
+/// punctuation.
+public struct ProcessingError: Error, CustomStringConvertible {
+    /// The node whose code threw.
+    public let node: String
+    /// The input record being processed; `nil` in a punctuation.
+    public let source: SourceCoordinates?
+    public let underlying: any Error
+
+    public var description: String {
+        "processor \(node) failed\(source.map { " on \($0)" } ?? " in a punctuation"): \(underlying)"
+    }
+}
+
+/// An output that could not be serialized or delivered.
+public struct ProductionError: Error, CustomStringConvertible {
+    /// The topic the output was meant for.
+    public let topic: String
+    /// The input record it was derived from, when known.
+    public let source: SourceCoordinates?
+    public let underlying: any Error
+
+    public var description: String {
+        "cannot produce to \(topic)\(source.map { " (from \($0))" } ?? ""): \(underlying)"
+    }
+}
+
+/// An error inside the processor graph, tagged with the node that threw it.
+struct NodeFailure: Error {
+    let node: String
+    let underlying: any Error
+}
+
+/// An output that its sink could not serialize.
+struct SerializationFailure: Error {
+    let topic: String
+    let underlying: any Error
+}

@@ -1,0 +1,90 @@
+import Logging
+
+/// What a processor sees of its task, and how it emits records.
+///
+/// `Key` and `Value` are the types the processor forwards, which its children receive.
+/// A context belongs to one processor of one task and is used on that task's stream thread.
+public final class ProcessorContext<Key, Value> {
+    let task: TaskContext
+    /// This processor's node name in the topology.
+    public let nodeName: String
+    private var children: [any RecordReceiver<Key, Value>] = []
+    private var childNames: [String] = []
+
+    init(task: TaskContext, nodeName: String) {
+        self.task = task
+        self.nodeName = nodeName
+    }
+
+    func addChild(_ child: any RecordReceiver<Key, Value>, named name: String) {
+        children.append(child)
+        childNames.append(name)
+    }
+
+    /// Sends a record to every child, or only to the child node called `child`.
+    /// Children run before this returns; their errors propagate to the caller.
+    public func forward(_ record: Record<Key, Value>, to child: String? = nil) throws {
+        if let child {
+            guard let index = childNames.firstIndex(of: child) else {
+                throw StreamsError(.topology, "node \(nodeName) has no child named \(child) (children: \(childNames))")
+            }
+            try children[index].receive(record)
+            return
+        }
+        for receiver in children { try receiver.receive(record) }
+    }
+
+    /// The task running this processor (sub-topology and partition).
+    public var taskID: TaskID { task.id }
+
+    /// The application id (the consumer group, and the prefix of internal topics).
+    public var applicationID: String { task.applicationID }
+
+    /// Where the record being processed came from; `nil` inside a punctuation.
+    public var recordContext: RecordContext? { task.currentRecord }
+
+    /// The source topic of the record being processed.
+    public var topic: String? { task.currentRecord?.topic }
+
+    /// The source partition of the record being processed.
+    public var partition: Int32? { task.currentRecord?.partition }
+
+    /// The source offset of the record being processed.
+    public var offset: Int64? { task.currentRecord?.offset }
+
+    /// The headers of the record being processed, as read from the source topic.
+    public var headers: [RecordHeader] { task.currentRecord?.headers ?? [] }
+
+    /// The largest record timestamp this task has processed (milliseconds), or -1 before
+    /// its first record.
+    public var streamTime: Int64 { task.streamTime }
+
+    /// The wall-clock time in milliseconds since the epoch (simulated in the test driver).
+    public var wallClockTime: Int64 { task.clock.now() }
+
+    /// A logger carrying the application, thread and task ids.
+    public var logger: Logger { task.logger }
+
+    /// Calls `punctuator` every `interval` of stream time or wall-clock time, on this
+    /// task's thread, with the time that triggered it. Stream-time punctuations fire at
+    /// most once per processed record, however far it moves stream time.
+    @discardableResult
+    public func schedule(
+        every interval: Duration, type: PunctuationType, _ punctuator: @escaping (Int64) throws -> Void
+    ) -> Cancellable {
+        task.punctuations.schedule(every: interval, type: type, node: nodeName, start: task.now(for: type), punctuator)
+    }
+
+    /// Asks for a commit as soon as the current record is done, before the commit
+    /// interval is up.
+    public func requestCommit() {
+        task.commitRequested = true
+    }
+}
+
+/// A node that accepts records of one key and value type (processors and sinks).
+protocol RecordReceiver<Key, Value>: AnyObject {
+    associatedtype Key
+    associatedtype Value
+    func receive(_ record: Record<Key, Value>) throws
+}

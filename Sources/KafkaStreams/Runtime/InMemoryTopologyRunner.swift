@@ -1,0 +1,130 @@
+import Logging
+
+/// Runs a topology synchronously without Kafka: the engine of `TopologyTestDriver`.
+///
+/// One task per sub-topology (partition 0). Outputs are kept per topic; those written to
+/// a repartition topic are fed back to the sub-topology reading it once the record that
+/// caused them is done, as Kafka would deliver them later.
+package final class InMemoryTopologyRunner {
+    package struct StoredRecord: Sendable {
+        package var key: [UInt8]?
+        package var value: [UInt8]?
+        package var headers: [RecordHeader]
+        package var timestamp: Int64
+
+        package init(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader], timestamp: Int64) {
+            self.key = key
+            self.value = value
+            self.headers = headers
+            self.timestamp = timestamp
+        }
+    }
+
+    private let applicationID: String
+    private var tasksByTopic: [String: StreamTask] = [:]
+    private var tasks: [StreamTask] = []
+    private let collector = MemoryCollector()
+    private var offsets: [String: Int64] = [:]
+    private let clockBox: ClockBox
+
+    package init(
+        topology: Topology, applicationID: String, handlers: ErrorHandlers, defaultKeySerde: (any Serde)?,
+        defaultValueSerde: (any Serde)?, wallClockStart: Int64, logger: Logger
+    ) throws {
+        self.applicationID = applicationID
+        clockBox = ClockBox(wallClockStart)
+        let clock = WallClock { [clockBox] in clockBox.value }
+        for subtopology in topology.subtopologies() {
+            let context = TaskContext(
+                id: TaskID(subtopology: subtopology.id, partition: 0), applicationID: applicationID, logger: logger, clock: clock,
+                collector: collector, defaultSerdes: DefaultSerdes(key: defaultKeySerde, value: defaultValueSerde))
+            let task = try StreamTask(subtopology: subtopology, topology: topology, context: context, handlers: handlers)
+            tasks.append(task)
+            for topic in task.inputTopics { tasksByTopic[topic] = task }
+        }
+        collector.internalTopics = Set(topology.internalTopics.keys.map { TopicName.internal($0).resolved(applicationID: applicationID) })
+    }
+
+    /// Processes one record of `topic`, then every record it sent to repartition topics.
+    package func pipe(topic: String, record: StoredRecord) throws {
+        try deliver(topic: topic, record: record)
+        while let (internalTopic, next) = collector.takeInternal() {
+            try deliver(topic: internalTopic, record: next)
+        }
+    }
+
+    /// Whether some source reads `topic`.
+    package func reads(_ topic: String) -> Bool { tasksByTopic[topic] != nil }
+
+    /// Takes the records written to `topic` so far, oldest first.
+    package func drain(_ topic: String) -> [StoredRecord] { collector.drain(topic) }
+
+    /// Moves the simulated wall clock and runs the wall-clock punctuations now due.
+    package func advanceWallClock(byMilliseconds milliseconds: Int64) throws {
+        clockBox.value += milliseconds
+        for task in tasks { try task.punctuate(.wallClockTime, at: clockBox.value) }
+        while let (internalTopic, next) = collector.takeInternal() {
+            try deliver(topic: internalTopic, record: next)
+        }
+    }
+
+    package var wallClock: Int64 { clockBox.value }
+
+    /// Records skipped by `.continue` and `.deadLetter` handlers.
+    package var skippedCount: Int { tasks.reduce(0) { $0 + $1.counters.skipped } }
+
+    package func close() {
+        for task in tasks { task.close() }
+    }
+
+    private func deliver(topic: String, record: StoredRecord) throws {
+        let offset = offsets[topic, default: 0]
+        offsets[topic] = offset + 1
+        guard let task = tasksByTopic[topic] else { return }
+        try withOptionalBuffer(record.key) { key in
+            try withOptionalBuffer(record.value) { value in
+                try task.process(SourceRecordView(
+                    topic: topic, partition: 0, offset: offset, timestamp: record.timestamp, key: key, value: value,
+                    headers: record.headers))
+            }
+        }
+    }
+}
+
+/// The simulated clock, shared with task contexts (all on the caller's thread).
+private final class ClockBox: @unchecked Sendable {
+    var value: Int64
+    init(_ value: Int64) { self.value = value }
+}
+
+private final class MemoryCollector: RecordCollector {
+    var internalTopics: Set<String> = []
+    private var outputs: [String: [InMemoryTopologyRunner.StoredRecord]] = [:]
+    private var pendingInternal: [(String, InMemoryTopologyRunner.StoredRecord)] = []
+
+    func send(
+        topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RecordHeader],
+        timestamp: Int64, source: SourceCoordinates?
+    ) throws {
+        let record = InMemoryTopologyRunner.StoredRecord(key: key.map { Array($0) }, value: value.map { Array($0) }, headers: headers, timestamp: timestamp)
+        if internalTopics.contains(topic) {
+            pendingInternal.append((topic, record))
+        } else {
+            outputs[topic, default: []].append(record)
+        }
+    }
+
+    func takeInternal() -> (String, InMemoryTopologyRunner.StoredRecord)? {
+        pendingInternal.isEmpty ? nil : pendingInternal.removeFirst()
+    }
+
+    func drain(_ topic: String) -> [InMemoryTopologyRunner.StoredRecord] {
+        defer { outputs[topic] = nil }
+        return outputs[topic] ?? []
+    }
+}
+
+func withOptionalBuffer<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+    guard let bytes else { return try body(nil) }
+    return try bytes.withUnsafeBytes { try body($0) }
+}

@@ -1,0 +1,25 @@
+/// Where sinks (and dead-letter writes) send serialized records: the producer in an
+/// application, an in-memory list in the test driver.
+protocol RecordCollector: AnyObject {
+    /// Queues a record; `source` is the input it was derived from, for error reports.
+    /// Throws a ``ProductionError`` when the record is refused at once and the production
+    /// handler says `.fail`.
+    func send(
+        topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RecordHeader],
+        timestamp: Int64, source: SourceCoordinates?
+    ) throws
+}
+
+/// An input record as read, with key and value bytes borrowed for the duration of one
+/// ``StreamTask/process(_:)`` call.
+struct SourceRecordView {
+    var topic: String
+    var partition: Int32
+    var offset: Int64
+    var timestamp: Int64
+    var key: UnsafeRawBufferPointer?
+    var value: UnsafeRawBufferPointer?
+    var headers: [RecordHeader]
+
+    var coordinates: SourceCoordinates { SourceCoordinates(topic: topic, partition: partition, offset: offset) }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Logging
+
+/// The state a task's processors share: the record being processed, stream time, the
+/// clock, punctuations, where outputs go. One per task, used on its stream thread only.
+final class TaskContext {
+    let id: TaskID
+    let applicationID: String
+    let logger: Logger
+    let clock: WallClock
+    let collector: RecordCollector
+    let defaultSerdes: DefaultSerdes
+    let punctuations = PunctuationSchedule()
+    var currentRecord: RecordContext?
+    var streamTime: Int64 = -1
+    var commitRequested = false
+
+    init(id: TaskID, applicationID: String, logger: Logger, clock: WallClock, collector: RecordCollector, defaultSerdes: DefaultSerdes) {
+        self.id = id
+        self.applicationID = applicationID
+        var logger = logger
+        logger[metadataKey: "task"] = "\(id)"
+        self.logger = logger
+        self.clock = clock
+        self.collector = collector
+        self.defaultSerdes = defaultSerdes
+    }
+
+    func now(for type: PunctuationType) -> Int64 {
+        switch type {
+        case .streamTime: streamTime
+        case .wallClockTime: clock.now()
+        }
+    }
+}
+
+/// Milliseconds since the epoch: the system clock, or a test driver's simulated one.
+struct WallClock: Sendable {
+    let now: @Sendable () -> Int64
+
+    static let system = WallClock { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+}

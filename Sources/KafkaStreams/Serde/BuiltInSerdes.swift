@@ -1,0 +1,141 @@
+import Foundation
+
+/// UTF-8 text.
+public struct StringSerde: Serde {
+    public init() {}
+
+    public func serialize(_ value: String, into bytes: inout [UInt8]) throws {
+        bytes.append(contentsOf: value.utf8)
+    }
+
+    public func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> String {
+        guard let string = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else {
+            throw SerdeError.invalidUTF8
+        }
+        return string
+    }
+}
+
+/// The bytes as they are.
+public struct BytesSerde: Serde {
+    public init() {}
+
+    public func serialize(_ value: [UInt8], into bytes: inout [UInt8]) throws {
+        bytes.append(contentsOf: value)
+    }
+
+    public func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> [UInt8] { Array(bytes) }
+}
+
+/// A fixed-width integer in Kafka's layout (big-endian two's complement), as Kafka's
+/// `IntegerSerializer`, `LongSerializer` write them.
+public struct BigEndianIntegerSerde<Value: FixedWidthInteger & Sendable>: Serde {
+    public init() {}
+
+    public func serialize(_ value: Value, into bytes: inout [UInt8]) throws {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    public func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> Value {
+        let size = MemoryLayout<Value>.size
+        guard bytes.count == size else { throw SerdeError.wrongSize(expected: size, actual: bytes.count) }
+        return Value(bigEndian: bytes.loadUnaligned(as: Value.self))
+    }
+}
+
+/// An IEEE 754 double in Kafka's layout (the big-endian bit pattern), as Kafka's
+/// `DoubleSerializer` writes it.
+public struct DoubleSerde: Serde {
+    public init() {}
+
+    public func serialize(_ value: Double, into bytes: inout [UInt8]) throws {
+        try BigEndianIntegerSerde<UInt64>().serialize(value.bitPattern, into: &bytes)
+    }
+
+    public func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> Double {
+        Double(bitPattern: try BigEndianIntegerSerde<UInt64>().deserialize(bytes))
+    }
+}
+
+/// A `Codable` value as JSON.
+public struct JSONSerde<Value: Codable>: Serde {
+    public init(_ type: Value.Type = Value.self) {}
+
+    public func serialize(_ value: Value, into bytes: inout [UInt8]) throws {
+        do {
+            bytes.append(contentsOf: try JSONEncoder().encode(value))
+        } catch {
+            throw SerdeError.invalidJSON(String(describing: error))
+        }
+    }
+
+    public func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> Value {
+        do {
+            return try JSONDecoder().decode(Value.self, from: Data(bytes))
+        } catch {
+            throw SerdeError.invalidJSON(String(describing: error))
+        }
+    }
+}
+
+/// Makes null bytes (a null key, a tombstone) decode to `nil`, and `nil` encode to null.
+public struct OptionalSerde<Wrapped: Serde>: Serde {
+    public let wrapped: Wrapped
+
+    public init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+
+    public func serialize(_ value: Wrapped.Value?, into bytes: inout [UInt8]) throws {
+        guard let value else { return }
+        try wrapped.serialize(value, into: &bytes)
+    }
+
+    public func isNull(_ value: Wrapped.Value?) -> Bool { value.map(wrapped.isNull) ?? true }
+
+    public func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> Wrapped.Value? {
+        try wrapped.deserialize(bytes)
+    }
+
+    public func deserializeNull() throws -> Wrapped.Value? { nil }
+}
+
+extension Serde where Self == StringSerde {
+    /// UTF-8 text.
+    public static var string: StringSerde { StringSerde() }
+}
+
+extension Serde where Self == BytesSerde {
+    /// The bytes as they are.
+    public static var bytes: BytesSerde { BytesSerde() }
+}
+
+extension Serde where Self == BigEndianIntegerSerde<Int32> {
+    /// A 4-byte big-endian integer (Kafka's `IntegerSerde`).
+    public static var int32: Self { Self() }
+}
+
+extension Serde where Self == BigEndianIntegerSerde<Int64> {
+    /// An 8-byte big-endian integer (Kafka's `LongSerde`).
+    public static var int64: Self { Self() }
+}
+
+extension Serde where Self == BigEndianIntegerSerde<UInt64> {
+    /// An 8-byte big-endian unsigned integer.
+    public static var uint64: Self { Self() }
+}
+
+extension Serde where Self == DoubleSerde {
+    /// An 8-byte big-endian IEEE 754 double (Kafka's `DoubleSerde`).
+    public static var double: DoubleSerde { DoubleSerde() }
+}
+
+extension Serde {
+    /// `Codable` values as JSON: `.json(Click.self)`.
+    public static func json<Value: Codable>(_ type: Value.Type) -> Self where Self == JSONSerde<Value> {
+        JSONSerde(type)
+    }
+
+    /// Accepts null bytes as `nil`: `.optional(.string)`.
+    public static func optional<Wrapped: Serde>(_ wrapped: Wrapped) -> Self where Self == OptionalSerde<Wrapped> {
+        OptionalSerde(wrapped)
+    }
+}

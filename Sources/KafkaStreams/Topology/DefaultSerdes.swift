@@ -1,0 +1,16 @@
+/// The serdes a node falls back to when it was given none and inherited none.
+struct DefaultSerdes: Sendable {
+    var key: (any Serde)?
+    var value: (any Serde)?
+
+    func resolve<T>(_ explicit: (any Serde<T>)?, key isKey: Bool, node: String) throws -> any Serde<T> {
+        if let explicit { return explicit }
+        let fallback = isKey ? key : value
+        if let typed = fallback as? any Serde<T> { return typed }
+        let part = isKey ? "key" : "value"
+        let reason = fallback.map { "the default \(part) serde \(type(of: $0)) does not handle it" } ?? "no default \(part) serde is configured"
+        throw StreamsError(
+            .configuration,
+            "node \(node) needs a \(part) serde for \(T.self) but was given none, and \(reason): pass `\(part): ...` to the operation or set the configuration's default\(isKey ? "Key" : "Value")Serde")
+    }
+}

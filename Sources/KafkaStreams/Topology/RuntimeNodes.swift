@@ -1,0 +1,126 @@
+/// A source node of one task: deserializes input bytes and forwards typed records.
+protocol SourceReceiver: AnyObject {
+    var name: String { get }
+    /// Deserializes (throwing ``DeserializationError``) then forwards (throwing whatever the
+    /// graph threw, tagged with the node).
+    func process(_ raw: SourceRecordView, task: TaskContext) throws
+}
+
+/// A runtime node with resources to release when its task closes.
+protocol ClosableNode: AnyObject {
+    func close()
+}
+
+/// Errors that already say where they came from and pass through enclosing nodes unchanged.
+protocol AttributedFailure: Error {}
+extension NodeFailure: AttributedFailure {}
+extension SerializationFailure: AttributedFailure {}
+extension ProductionError: AttributedFailure {}
+extension StreamsError: AttributedFailure {}
+
+final class SourceNode<Key, Value>: SourceReceiver {
+    let name: String
+    private let keySerde: any Serde<Key>
+    private let valueSerde: any Serde<Value>
+    private let context: ProcessorContext<Key, Value>
+
+    init(name: String, keySerde: any Serde<Key>, valueSerde: any Serde<Value>, context: ProcessorContext<Key, Value>) {
+        self.name = name
+        self.keySerde = keySerde
+        self.valueSerde = valueSerde
+        self.context = context
+    }
+
+    func process(_ raw: SourceRecordView, task: TaskContext) throws {
+        let key: Key
+        let value: Value
+        do {
+            key = try keySerde.deserialize(raw.key)
+        } catch {
+            throw DeserializationError(part: .key, source: raw.coordinates, underlying: error)
+        }
+        do {
+            value = try valueSerde.deserialize(raw.value)
+        } catch {
+            throw DeserializationError(part: .value, source: raw.coordinates, underlying: error)
+        }
+        try context.forward(Record(key: key, value: value, timestamp: raw.timestamp, headers: raw.headers))
+    }
+}
+
+final class ProcessorNode<P: Processor>: RecordReceiver, ClosableNode {
+    let name: String
+    let processor: P
+
+    init(name: String, processor: P) {
+        self.name = name
+        self.processor = processor
+    }
+
+    func receive(_ record: Record<P.InputKey, P.InputValue>) throws {
+        do {
+            try processor.process(record)
+        } catch let error as AttributedFailure {
+            throw error
+        } catch {
+            throw NodeFailure(node: name, underlying: error)
+        }
+    }
+
+    func close() { processor.close() }
+}
+
+/// Where a sink writes: one topic, or a topic chosen per record.
+enum SinkTarget<Key, Value>: Sendable {
+    case topic(TopicName)
+    case extractor(@Sendable (Key, Value, RecordContext?) -> String)
+}
+
+final class SinkNode<Key, Value>: RecordReceiver {
+    let name: String
+    private let target: SinkTarget<Key, Value>
+    private let resolvedTopic: String?
+    private let keySerde: any Serde<Key>
+    private let valueSerde: any Serde<Value>
+    private let task: TaskContext
+    // Reused between records so serializing allocates nothing in the steady state.
+    private var keyBytes: [UInt8] = []
+    private var valueBytes: [UInt8] = []
+
+    init(name: String, target: SinkTarget<Key, Value>, keySerde: any Serde<Key>, valueSerde: any Serde<Value>, task: TaskContext) {
+        self.name = name
+        self.target = target
+        if case .topic(let topic) = target { resolvedTopic = topic.resolved(applicationID: task.applicationID) } else { resolvedTopic = nil }
+        self.keySerde = keySerde
+        self.valueSerde = valueSerde
+        self.task = task
+    }
+
+    func receive(_ record: Record<Key, Value>) throws {
+        let topic: String
+        switch target {
+        case .topic: topic = resolvedTopic!
+        case .extractor(let choose): topic = choose(record.key, record.value, task.currentRecord)
+        }
+        let source = task.currentRecord.map { SourceCoordinates(topic: $0.topic, partition: $0.partition, offset: $0.offset) }
+        let keyIsNull: Bool
+        let valueIsNull: Bool
+        do {
+            keyBytes.removeAll(keepingCapacity: true)
+            valueBytes.removeAll(keepingCapacity: true)
+            keyIsNull = keySerde.isNull(record.key)
+            if !keyIsNull { try keySerde.serialize(record.key, into: &keyBytes) }
+            valueIsNull = valueSerde.isNull(record.value)
+            if !valueIsNull { try valueSerde.serialize(record.value, into: &valueBytes) }
+        } catch {
+            throw SerializationFailure(topic: topic, underlying: error)
+        }
+        try keyBytes.withUnsafeBytes { key in
+            try valueBytes.withUnsafeBytes { value in
+                try task.collector.send(
+                    topic: topic, key: keyIsNull ? nil : key, value: valueIsNull ? nil : value,
+                    headers: record.headers, timestamp: record.timestamp, source: source)
+            }
+        }
+    }
+}

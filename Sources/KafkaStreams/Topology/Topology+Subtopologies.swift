@@ -1,0 +1,55 @@
+/// A connected part of a topology: the nodes linked by parent/child edges. Repartition
+/// topics split a topology into several, each with its own tasks.
+struct Subtopology: Sendable {
+    let id: Int
+    /// Node names in the order they were added.
+    let nodeNames: [String]
+    let sourceTopics: [TopicName]
+    let sinkTopics: [TopicName]
+}
+
+extension Topology {
+    /// The sub-topologies, numbered in the order of their first node.
+    func subtopologies() -> [Subtopology] {
+        var root = Array(nodes.indices)
+        func find(_ index: Int) -> Int {
+            var index = index
+            while root[index] != index {
+                root[index] = root[root[index]]
+                index = root[index]
+            }
+            return index
+        }
+        for (index, node) in nodes.enumerated() {
+            for parent in node.parents {
+                guard let parentIndex = nodes.firstIndex(where: { $0.name == parent }) else { continue }
+                let (a, b) = (find(index), find(parentIndex))
+                if a != b { root[max(a, b)] = min(a, b) }
+            }
+        }
+        var groups: [Int: [Int]] = [:]
+        var order: [Int] = []
+        for index in nodes.indices {
+            let group = find(index)
+            if groups[group] == nil { order.append(group) }
+            groups[group, default: []].append(index)
+        }
+        return order.enumerated().map { id, group in
+            let members = groups[group]!.map { nodes[$0] }
+            return Subtopology(
+                id: id,
+                nodeNames: members.map(\.name),
+                sourceTopics: members.flatMap(\.sourceTopics),
+                sinkTopics: members.compactMap(\.sinkTopic))
+        }
+    }
+
+    /// Every topic a source reads, with the sub-topology reading it.
+    func sourceTopicOwners() -> [TopicName: Int] {
+        var owners: [TopicName: Int] = [:]
+        for subtopology in subtopologies() {
+            for topic in subtopology.sourceTopics { owners[topic] = subtopology.id }
+        }
+        return owners
+    }
+}

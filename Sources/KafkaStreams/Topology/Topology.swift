@@ -1,0 +1,143 @@
+/// A processor graph: sources reading topics, processors, sinks writing topics.
+///
+/// Build one with ``StreamsBuilder`` (the DSL) or directly:
+///
+/// ```swift
+/// var topology = Topology()
+/// try topology.addSource("lines", topics: ["text"], key: .optional(.string), value: .string)
+/// try topology.addProcessor("shout", parents: ["lines"]) { context in Shout(context: context) }
+/// try topology.addSink("out", topic: "shouted", parents: ["shout"], key: .optional(.string), value: .string)
+/// ```
+///
+/// Each `add` checks its parents exist and that their output types are what the new node
+/// accepts, so a topology that builds is wired correctly. A topology is a value: running
+/// it in a ``StreamsApp`` or a test driver never changes it.
+public struct Topology: Sendable {
+    private(set) var nodes: [NodeDefinition] = []
+    private var indexByName: [String: Int] = [:]
+    /// Repartition topics (unprefixed name → partition count, `nil` = as many as the input).
+    private(set) var internalTopics: [String: Int?] = [:]
+
+    public init() {}
+
+    /// Adds a node reading `topics` (all the same key and value format).
+    public mutating func addSource<Key, Value>(
+        _ name: String, topics: [String], key: some Serde<Key>, value: some Serde<Value>
+    ) throws {
+        try addSource(name, topics: topics.map(TopicName.external), key: key as any Serde<Key>, value: value as any Serde<Value>)
+    }
+
+    /// Adds a processor created per task by `factory`, receiving what `parents` forward.
+    /// The factory's context type sets what the processor forwards.
+    public mutating func addProcessor<P: Processor, OutputKey, OutputValue>(
+        _ name: String,
+        parents: [String],
+        stores: [String] = [],
+        _ factory: @escaping @Sendable (ProcessorContext<OutputKey, OutputValue>) throws -> P
+    ) throws {
+        try add(NodeDefinition(
+            name: name, role: .processor(stores: stores), parents: parents,
+            input: TypeSignature(P.InputKey.self, P.InputValue.self),
+            output: TypeSignature(OutputKey.self, OutputValue.self),
+            makeContext: ForwardingNode<OutputKey, OutputValue>.makeContext,
+            makeNode: { context, _ in
+                ProcessorNode(name: name, processor: try factory(context as! ProcessorContext<OutputKey, OutputValue>))
+            },
+            attachChild: ForwardingNode<OutputKey, OutputValue>.attach))
+    }
+
+    /// Adds a node writing what `parents` forward to `topic`.
+    public mutating func addSink<Key, Value>(
+        _ name: String, topic: String, parents: [String], key: some Serde<Key>, value: some Serde<Value>
+    ) throws {
+        try addSink(name, target: .topic(.external(topic)), parents: parents, key: key as any Serde<Key>, value: value as any Serde<Value>)
+    }
+
+    /// Adds a node writing each record to the topic `topicFor` names for it.
+    public mutating func addSink<Key, Value>(
+        _ name: String,
+        parents: [String],
+        key: some Serde<Key>,
+        value: some Serde<Value>,
+        topicFor: @escaping @Sendable (Key, Value, RecordContext?) -> String
+    ) throws {
+        try addSink(name, target: .extractor(topicFor), parents: parents, key: key as any Serde<Key>, value: value as any Serde<Value>)
+    }
+
+    // MARK: Internal forms, used by the DSL (serdes may come from the configuration)
+
+    mutating func addSource<Key, Value>(
+        _ name: String, topics: [TopicName], key: (any Serde<Key>)?, value: (any Serde<Value>)?
+    ) throws {
+        guard !topics.isEmpty else { throw StreamsError(.topology, "source \(name) reads no topic") }
+        for topic in topics {
+            if let owner = nodes.first(where: { $0.sourceTopics.contains(topic) }) {
+                throw StreamsError(.topology, "topic \(topic) is already read by source \(owner.name)")
+            }
+        }
+        try add(NodeDefinition(
+            name: name, role: .source(topics: topics), parents: [],
+            input: nil, output: TypeSignature(Key.self, Value.self),
+            makeContext: ForwardingNode<Key, Value>.makeContext,
+            makeNode: { context, task in
+                SourceNode(
+                    name: name,
+                    keySerde: try task.defaultSerdes.resolve(key, key: true, node: name),
+                    valueSerde: try task.defaultSerdes.resolve(value, key: false, node: name),
+                    context: context as! ProcessorContext<Key, Value>)
+            },
+            attachChild: ForwardingNode<Key, Value>.attach))
+    }
+
+    mutating func addSink<Key, Value>(
+        _ name: String, target: SinkTarget<Key, Value>, parents: [String], key: (any Serde<Key>)?, value: (any Serde<Value>)?
+    ) throws {
+        let description: NodeDefinition.SinkDescription
+        switch target {
+        case .topic(let topic): description = .topic(topic)
+        case .extractor: description = .extractor
+        }
+        try add(NodeDefinition(
+            name: name, role: .sink(description), parents: parents,
+            input: TypeSignature(Key.self, Value.self), output: nil,
+            makeContext: nil,
+            makeNode: { _, task in
+                SinkNode(
+                    name: name, target: target,
+                    keySerde: try task.defaultSerdes.resolve(key, key: true, node: name),
+                    valueSerde: try task.defaultSerdes.resolve(value, key: false, node: name),
+                    task: task)
+            },
+            attachChild: nil))
+    }
+
+    /// Declares a repartition topic (by its unprefixed name).
+    mutating func addInternalTopic(_ name: String, partitions: Int?) {
+        internalTopics[name] = partitions
+    }
+
+    private mutating func add(_ node: NodeDefinition) throws {
+        guard !node.name.isEmpty else { throw StreamsError(.topology, "a node name must not be empty") }
+        guard indexByName[node.name] == nil else { throw StreamsError(.topology, "a node named \(node.name) already exists") }
+        if !node.isSource && node.parents.isEmpty {
+            throw StreamsError(.topology, "node \(node.name) needs at least one parent")
+        }
+        for parentName in node.parents {
+            guard let parentIndex = indexByName[parentName] else {
+                throw StreamsError(.topology, "node \(node.name) names an unknown parent \(parentName)")
+            }
+            guard let output = nodes[parentIndex].output else {
+                throw StreamsError(.topology, "node \(node.name) cannot follow sink \(parentName): sinks have no children")
+            }
+            if let input = node.input, input != output {
+                throw StreamsError(
+                    .topology, "node \(node.name) accepts \(input) but its parent \(parentName) forwards \(output)")
+            }
+        }
+        indexByName[node.name] = nodes.count
+        for parentName in node.parents { nodes[indexByName[parentName]!].children.append(node.name) }
+        nodes.append(node)
+    }
+
+    func node(named name: String) -> NodeDefinition? { indexByName[name].map { nodes[$0] } }
+}

@@ -1,0 +1,68 @@
+import KafkaStreams
+import Logging
+
+/// Runs a ``Topology`` synchronously with no broker: pipe records into input topics, read
+/// what the topology wrote to output topics, move a simulated wall clock.
+///
+/// It is the same topology object a ``StreamsApp`` runs; records go through the same
+/// serdes, processors, error handlers and punctuations. Each sub-topology runs as one
+/// task (partition 0); records written to repartition topics are processed before
+/// ``TestInputTopic/pipeInput(key:value:timestamp:headers:)`` returns.
+///
+/// ```swift
+/// let driver = try TopologyTestDriver(topology)
+/// let input = driver.createInputTopic("clicks", key: .optional(.string), value: .json(Click.self))
+/// let output = driver.createOutputTopic("pages", key: .optional(.string), value: .string)
+/// try input.pipeInput(key: "u1", value: click)
+/// #expect(output.readValuesToList() == ["/home"])
+/// ```
+public final class TopologyTestDriver {
+    let runner: InMemoryTopologyRunner
+
+    /// - Parameters:
+    ///   - applicationID: the prefix of internal topic names.
+    ///   - errorHandlers: as in ``StreamsConfiguration/errorHandlers``.
+    ///   - defaultKeySerde, defaultValueSerde: as in ``StreamsConfiguration``.
+    ///   - wallClockStart: the simulated wall-clock time, in milliseconds since the epoch.
+    public init(
+        _ topology: Topology,
+        applicationID: String = "test-driver",
+        errorHandlers: ErrorHandlers = ErrorHandlers(),
+        defaultKeySerde: (any Serde)? = nil,
+        defaultValueSerde: (any Serde)? = nil,
+        wallClockStart: Int64 = 0,
+        logger: Logger = Logger(label: "kafka-streams-test-driver")
+    ) throws {
+        runner = try InMemoryTopologyRunner(
+            topology: topology, applicationID: applicationID, handlers: errorHandlers, defaultKeySerde: defaultKeySerde,
+            defaultValueSerde: defaultValueSerde, wallClockStart: wallClockStart, logger: logger)
+    }
+
+    deinit { runner.close() }
+
+    /// A topic to pipe records into, serialized with these serdes.
+    public func createInputTopic<Key, Value>(
+        _ name: String, key: some Serde<Key>, value: some Serde<Value>
+    ) -> TestInputTopic<Key, Value> {
+        TestInputTopic(driver: self, name: name, keySerde: key, valueSerde: value)
+    }
+
+    /// A topic to read the topology's output from, deserialized with these serdes.
+    public func createOutputTopic<Key, Value>(
+        _ name: String, key: some Serde<Key>, value: some Serde<Value>
+    ) -> TestOutputTopic<Key, Value> {
+        TestOutputTopic(driver: self, name: name, keySerde: key, valueSerde: value)
+    }
+
+    /// Advances the simulated wall clock and runs the wall-clock punctuations due.
+    public func advanceWallClockTime(by duration: Duration) throws {
+        let (seconds, attoseconds) = duration.components
+        try runner.advanceWallClock(byMilliseconds: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+    }
+
+    /// The simulated wall-clock time in milliseconds since the epoch.
+    public var wallClockTime: Int64 { runner.wallClock }
+
+    /// Records skipped by `.continue` or `.deadLetter` error handlers so far.
+    public var skippedRecordCount: Int { runner.skippedCount }
+}

@@ -104,6 +104,7 @@ let package = Package(
             dependencies: [
                 "KafkaStreams", "KafkaStreamsTesting", "RdKafka",
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -4,18 +4,20 @@ import Logging
 /// Cluster administration: topics, their configuration, and metadata.
 ///
 /// The blocking methods block the calling thread; their `async` twins run on a thread the
-/// client owns. Against librdkafka's mock cluster, ``createTopics(_:ifNotExists:timeout:)``
-/// and ``describeTopicConfig(_:timeout:)`` throw a clear error: use
-/// ``MockCluster/createTopic(_:partitions:replicationFactor:)`` there.
+/// client owns. Against an in-process ``MockCluster``, ``createTopics(_:ifNotExists:timeout:)``
+/// goes through the mock's own topic API (topic configs are not kept), and
+/// ``describeTopicConfig(_:timeout:)`` throws a clear error.
 public final class Admin: Sendable {
     let handle: KafkaHandle
     private let bootstrapServers: [String]
     private let worker: DedicatedThread
+    private let logger: Logger
 
     public init(configuration: KafkaConfiguration, logger: Logger) throws(KafkaError) {
         handle = try KafkaHandle(kind: RD_KAFKA_PRODUCER, configuration: configuration, context: ClientContext(logger: logger))
         bootstrapServers = configuration.bootstrapServers ?? []
         worker = DedicatedThread(name: "\(handle.name)-admin")
+        self.logger = logger
     }
 
     deinit { worker.stop() }
@@ -25,7 +27,10 @@ public final class Admin: Sendable {
     /// - Parameter ifNotExists: when true, a topic that already exists is not an error
     ///   (its partitions and configs are left as they are).
     public func createTopics(_ topics: [NewTopic], ifNotExists: Bool = false, timeout: Duration) throws(KafkaError) {
-        try refuseOnMockCluster("CreateTopics", hint: "create topics with MockCluster.createTopic(_:partitions:) or `embedded-kafka --topic name:partitions`")
+        if let mock = MockClusterRegistry.shared.cluster(serving: bootstrapServers) {
+            try createTopics(topics, ifNotExists: ifNotExists, on: mock)
+            return
+        }
         var natives: [OpaquePointer?] = []
         defer { natives.forEach { rd_kafka_NewTopic_destroy($0) } }
         for topic in topics {
@@ -104,8 +109,23 @@ public final class Admin: Sendable {
         try await worker.run { try self.metadata(topics: topics, timeout: timeout) }
     }
 
+    /// The mock has no CreateTopics API: topics are created through its in-process one.
+    /// It keeps no topic configs, so `configs` are dropped (logged).
+    private func createTopics(_ topics: [NewTopic], ifNotExists: Bool, on mock: MockCluster) throws(KafkaError) {
+        for topic in topics {
+            if !topic.configs.isEmpty {
+                logger.debug("the embedded mock cluster keeps no topic configs; ignoring \(topic.configs) of \(topic.name)")
+            }
+            do {
+                try mock.createTopic(topic.name, partitions: topic.partitions, replicationFactor: max(1, topic.replicationFactor))
+            } catch where ifNotExists && error.code == .topicAlreadyExists {
+                continue
+            }
+        }
+    }
+
     private func refuseOnMockCluster(_ operation: String, hint: String) throws(KafkaError) {
-        if MockClusterRegistry.shared.isMock(bootstrapServers) {
+        if MockClusterRegistry.shared.cluster(serving: bootstrapServers) != nil {
             throw KafkaError.unsupportedByMockCluster(operation, hint: hint)
         }
     }

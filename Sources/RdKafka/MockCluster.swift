@@ -29,7 +29,7 @@ public final class MockCluster: Sendable {
         cluster = MockClusterPointer(pointer: pointer)
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(pointer))
         brokerIDs = (1...Int32(brokers)).map { $0 }
-        MockClusterRegistry.shared.register(bootstrapServers)
+        MockClusterRegistry.shared.register(self)
     }
 
     deinit {
@@ -110,27 +110,36 @@ private struct MockClusterPointer: @unchecked Sendable {
     let pointer: OpaquePointer
 }
 
-/// The bootstrap addresses of mock clusters alive in this process, so that the admin
-/// client can refuse operations the mock does not serve with a clear error instead of a
-/// time-out.
+/// The mock clusters alive in this process, by bootstrap address, so that the admin
+/// client can serve CreateTopics through the mock's own API and refuse operations the
+/// mock does not serve with a clear error instead of a time-out.
 final class MockClusterRegistry: Sendable {
     static let shared = MockClusterRegistry()
-    private let servers = Mutex<Set<String>>([])
+    private let clusters = Mutex<[String: WeakMockCluster]>([:])
 
-    func register(_ bootstrap: String) {
-        servers.withLock { set in for server in Self.split(bootstrap) { set.insert(server) } }
+    func register(_ cluster: MockCluster) {
+        clusters.withLock { map in for server in Self.split(cluster.bootstrapServers) { map[server] = WeakMockCluster(cluster: cluster) } }
     }
 
     func unregister(_ bootstrap: String) {
-        servers.withLock { set in for server in Self.split(bootstrap) { set.remove(server) } }
+        clusters.withLock { map in for server in Self.split(bootstrap) { map[server] = nil } }
     }
 
-    func isMock(_ bootstrap: [String]) -> Bool {
-        let known = servers.withLock { $0 }
-        return !bootstrap.isEmpty && bootstrap.allSatisfy { known.contains($0) }
+    /// The in-process mock cluster serving all of `bootstrap`, if there is one.
+    func cluster(serving bootstrap: [String]) -> MockCluster? {
+        guard let first = bootstrap.first else { return nil }
+        return clusters.withLock { map in
+            guard let cluster = map[first]?.cluster,
+                  bootstrap.allSatisfy({ map[$0]?.cluster === cluster }) else { return nil }
+            return cluster
+        }
     }
 
     private static func split(_ bootstrap: String) -> [String] {
         bootstrap.split(separator: ",").map { String($0) }
     }
+}
+
+private struct WeakMockCluster: @unchecked Sendable {
+    weak var cluster: MockCluster?
 }

@@ -90,6 +90,12 @@ final class StreamTask {
         context.commitRequested = false
     }
 
+    /// The counts since the last call.
+    func takeCounters() -> TaskCounters {
+        defer { counters = TaskCounters() }
+        return counters
+    }
+
     func close() {
         for node in closables { node.close() }
         closables = []
@@ -135,4 +141,10 @@ struct TaskCounters {
     var processed = 0
     var skipped = 0
     var deadLettered = 0
+
+    mutating func add(_ other: TaskCounters) {
+        processed += other.processed
+        skipped += other.skipped
+        deadLettered += other.deadLettered
+    }
 }

@@ -1,0 +1,84 @@
+import Logging
+import RdKafka
+
+/// A topology bound to an application id and checked against the cluster: every source
+/// topic exists, co-partitioned topics agree on their partition count, and repartition
+/// topics exist with the right count.
+struct ExecutionPlan: Sendable {
+    let topology: Topology
+    let subtopologies: [Subtopology]
+    /// Every topic a stream thread subscribes to (internal ones by their full name).
+    let sourceTopics: [String]
+    let subtopologyReading: [String: Subtopology]
+
+    init(topology: Topology, applicationID: String) {
+        self.topology = topology
+        subtopologies = topology.subtopologies()
+        var reading: [String: Subtopology] = [:]
+        for subtopology in subtopologies {
+            for topic in subtopology.sourceTopics { reading[topic.resolved(applicationID: applicationID)] = subtopology }
+        }
+        subtopologyReading = reading
+        sourceTopics = reading.keys.sorted()
+    }
+
+    /// Checks source topics and creates missing repartition topics. Blocking: call it on
+    /// a thread of the runtime's own.
+    func prepareTopics(configuration: StreamsConfiguration, logger: Logger) throws {
+        let applicationID = configuration.applicationID
+        var adminConfiguration = configuration.commonProperties
+        adminConfiguration.bootstrapServers = configuration.bootstrapServers.split(separator: ",").map(String.init)
+        adminConfiguration.clientID = "\(applicationID)-admin"
+        let admin = try Admin(configuration: adminConfiguration, logger: logger)
+        // All topics: naming topics would make a broker (or the mock) auto-create them.
+        var partitions: [String: Int] = [:]
+        func refresh() throws {
+            let metadata = try admin.metadata(timeout: .seconds(30))
+            partitions = Dictionary(metadata.topics.filter { $0.error == nil }.map { ($0.name, $0.partitions.count) }) { a, _ in a }
+        }
+        try refresh()
+
+        // Sub-topologies in order: a repartition topic's count comes from the one writing it.
+        var created: [NewTopic] = []
+        for subtopology in subtopologies {
+            for topic in subtopology.sourceTopics where !topic.isInternal {
+                guard partitions[topic.description] != nil else {
+                    throw StreamsError(.missingSourceTopic, "source topic \(topic) does not exist; create it before starting \(applicationID)")
+                }
+            }
+            let inputCounts = subtopology.sourceTopics.compactMap { partitions[$0.resolved(applicationID: applicationID)] }
+            for topic in subtopology.sinkTopics where topic.isInternal {
+                let name = topic.resolved(applicationID: applicationID)
+                let wanted = (topology.internalTopics[topic.description] ?? nil) ?? inputCounts.max() ?? 1
+                if let existing = partitions[name] {
+                    guard existing == wanted else {
+                        throw StreamsError(.partitionCountMismatch, "repartition topic \(name) has \(existing) partitions, the topology needs \(wanted)")
+                    }
+                    continue
+                }
+                let newTopic = NewTopic(name: name, partitions: wanted, replicationFactor: configuration.internalTopicReplicationFactor)
+                try admin.createTopics([newTopic], ifNotExists: true, timeout: .seconds(30))
+                created.append(newTopic)
+                partitions[name] = wanted
+            }
+        }
+        if !created.isEmpty {
+            logger.info("created repartition topics", metadata: ["topics": "\(created.map { "\($0.name):\($0.partitions)" })"])
+        }
+        try checkCoPartitioning(partitions: partitions, applicationID: applicationID)
+    }
+
+    /// The topics of one sub-topology are read together, partition by partition, so they
+    /// must have as many partitions each.
+    private func checkCoPartitioning(partitions: [String: Int], applicationID: String) throws {
+        for subtopology in subtopologies {
+            let counts = subtopology.sourceTopics.map { ($0.resolved(applicationID: applicationID), partitions[$0.resolved(applicationID: applicationID)] ?? 0) }
+            guard Set(counts.map(\.1)).count <= 1 else {
+                let listing = counts.map { "\($0.0): \($0.1)" }.joined(separator: ", ")
+                throw StreamsError(
+                    .partitionCountMismatch,
+                    "the input topics of sub-topology \(subtopology.id) must have the same number of partitions to be co-partitioned (\(listing))")
+            }
+        }
+    }
+}

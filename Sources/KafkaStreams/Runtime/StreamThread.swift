@@ -1,0 +1,251 @@
+import Foundation
+import Logging
+import RdKafka
+import Synchronization
+
+/// One stream thread: a dedicated OS thread owning a consumer (a group member), a
+/// producer and the tasks of the partitions assigned to it. Records are processed
+/// synchronously in the poll loop; rebalance events arrive inside `poll` on this thread.
+///
+/// At-least-once commit: flush the producer (every output acknowledged), then commit the
+/// offsets after the last processed record of each partition; on every commit interval,
+/// on request, when partitions are revoked, and on shutdown.
+final class StreamThread: @unchecked Sendable {
+    // Everything below `stopRequested` is touched only on the thread itself.
+    let name: String
+    private let plan: ExecutionPlan
+    private let configuration: StreamsConfiguration
+    private let logger: Logger
+    private let metrics: StreamsMetrics
+    private let stopRequested = Atomic<Bool>(false)
+    private let published = Mutex<Set<TaskID>>([])
+
+    private var consumer: Consumer?
+    private var collector: ProducerRecordCollector?
+    private var tasks: [TaskID: StreamTask] = [:]
+    private var taskByPartition: [TopicPartition: StreamTask] = [:]
+    private var lastRouted: (topic: String, partition: Int32, task: StreamTask)?
+    private var rebalanceFailure: (any Error)?
+    private var lastCommit = ContinuousClock.now
+
+    /// - Parameter clientID: unique per application instance, as in Kafka Streams
+    ///   (`<applicationID>-<instance>`), so the threads of two instances can be told apart.
+    init(index: Int, clientID: String, plan: ExecutionPlan, configuration: StreamsConfiguration, logger: Logger) {
+        name = "\(clientID)-StreamThread-\(index)"
+        self.plan = plan
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "thread"] = "\(name)"
+        self.logger = logger
+        metrics = StreamsMetrics(applicationID: configuration.applicationID, thread: name)
+    }
+
+    /// Starts the thread; `onExit` runs on it when it ends (with the error that stopped it).
+    func start(onExit: @escaping @Sendable ((any Error)?) -> Void) {
+        let thread = Thread { [self] in
+            do {
+                try run()
+                onExit(nil)
+            } catch {
+                onExit(error)
+            }
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// The tasks the thread runs now (readable from any thread).
+    var activeTasks: Set<TaskID> { published.withLock { $0 } }
+
+    /// Asks the thread to commit and stop after its current batch.
+    func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+    }
+
+    private func run() throws {
+        let producer = try Producer(
+            configuration: configuration.producerConfiguration(clientID: "\(name)-producer"), logger: logger)
+        let collector = ProducerRecordCollector(producer: producer, policy: configuration.errorHandlers.production, logger: logger)
+        self.collector = collector
+        let consumer = try Consumer(
+            configuration: configuration.consumerConfiguration(clientID: "\(name)-consumer"), logger: logger,
+            rebalanceHandler: { [unowned self] event, consumer in self.rebalanced(event, consumer: consumer) })
+        self.consumer = consumer
+        defer {
+            closeTasks(tasks.keys)
+            try? consumer.close()
+            producer.close(timeout: configuration.flushTimeout)
+            self.consumer = nil
+            self.collector = nil
+        }
+        try consumer.subscribe(plan.sourceTopics)
+        logger.info("started", metadata: ["topics": "\(plan.sourceTopics)"])
+        do {
+            try pollLoop(consumer)
+            try commit(reason: "shutdown")
+        } catch {
+            // Keep what was processed before the failure: a restart resumes at the bad record.
+            do { try commit(reason: "failure") } catch { logger.error("final commit failed: \(error)") }
+            throw error
+        }
+        logger.info("stopped")
+    }
+
+    private func pollLoop(_ consumer: Consumer) throws {
+        while !stopRequested.load(ordering: .acquiring) {
+            let pollStart = ContinuousClock.now
+            var consumed = 0
+            var processStart = pollStart
+            let polled = try consumer.poll(maxRecords: configuration.maxPollRecords, timeout: configuration.pollTimeout) { message in
+                if consumed == 0 {
+                    metrics.pollLatency.record(since: pollStart)
+                    processStart = ContinuousClock.now
+                }
+                consumed += 1
+                try process(message)
+            }
+            if let failure = rebalanceFailure { throw failure }
+            if polled > 0 { metrics.processLatency.record(since: processStart) }
+            let now = WallClock.system.now()
+            var commitRequested = false
+            for task in tasks.values {
+                try task.punctuate(.wallClockTime, at: now)
+                commitRequested = commitRequested || task.context.commitRequested
+            }
+            reportCounts(consumed: polled)
+            if commitRequested || ContinuousClock.now - lastCommit >= configuration.commitInterval {
+                try commit(reason: commitRequested ? "requested" : "interval")
+            }
+        }
+    }
+
+    private func process(_ message: UnsafeConsumerMessage) throws {
+        let task: StreamTask
+        if let last = lastRouted, last.partition == message.partition, last.topic == message.topic {
+            task = last.task
+        } else {
+            guard let found = taskByPartition[TopicPartition(topic: message.topic, partition: message.partition)] else {
+                logger.warning("record of unassigned partition \(message.topic)[\(message.partition)] ignored")
+                return
+            }
+            lastRouted = (message.topic, message.partition, found)
+            task = found
+        }
+        try task.process(SourceRecordView(
+            topic: message.topic, partition: message.partition, offset: message.offset, timestamp: message.timestamp,
+            key: message.key, value: message.value, headers: message.headers))
+    }
+
+    /// Counts of tasks closed since the last report.
+    private var closedTaskCounts = TaskCounters()
+
+    private func reportCounts(consumed: Int) {
+        metrics.consumed.increment(by: consumed)
+        var total = closedTaskCounts
+        closedTaskCounts = TaskCounters()
+        for task in tasks.values { total.add(task.takeCounters()) }
+        if let collector {
+            total.skipped += collector.skippedCount
+            metrics.produced.increment(by: collector.sentCount)
+            collector.sentCount = 0
+            collector.skippedCount = 0
+        }
+        metrics.processed.increment(by: total.processed)
+        metrics.skipped.increment(by: total.skipped)
+    }
+
+    // MARK: Commit
+
+    /// Flushes the producer, then commits the offsets processed since the last commit.
+    /// A commit the broker refuses for now (a rebalance) is logged and retried next time:
+    /// at-least-once allows the records to be processed again.
+    private func commit(reason: String) throws {
+        guard let consumer, let collector else { return }
+        let start = ContinuousClock.now
+        try collector.flush(timeout: configuration.flushTimeout)
+        let committing = tasks.values.filter { !$0.uncommittedOffsets.isEmpty }
+        let offsets = committing.flatMap { task in
+            task.uncommittedOffsets.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset) }
+        }
+        lastCommit = ContinuousClock.now
+        for task in tasks.values { task.context.commitRequested = false }
+        guard !offsets.isEmpty else { return }
+        do {
+            try consumer.commit(offsets)
+            for task in committing { task.markCommitted() }
+            logger.debug("committed (\(reason))", metadata: ["offsets": "\(offsets)"])
+        } catch {
+            if error.classification == .fatal { throw StreamsError(.commit, "offset commit failed", underlying: error) }
+            logger.warning("offset commit (\(reason)) failed, will retry: \(error)")
+        }
+        metrics.commitLatency.record(since: start)
+    }
+
+    // MARK: Rebalance (runs inside poll, on this thread)
+
+    private func rebalanced(_ event: RebalanceEvent, consumer: Consumer) {
+        switch event {
+        case .assigned(let partitions):
+            do {
+                try createTasks(for: partitions)
+            } catch {
+                logger.error("cannot create tasks: \(error)")
+                rebalanceFailure = rebalanceFailure ?? error
+            }
+        case .revoked(let partitions):
+            do {
+                try commit(reason: "revocation")
+            } catch {
+                logger.error("commit before revocation failed: \(error)")
+                rebalanceFailure = rebalanceFailure ?? error
+            }
+            closeTasks(owning: partitions)
+        case .lost(let partitions):
+            logger.warning("partitions lost, closing their tasks without commit", metadata: ["partitions": "\(partitions)"])
+            closeTasks(owning: partitions)
+        }
+    }
+
+    private func createTasks(for partitions: [TopicPartition]) throws {
+        guard let collector else { return }
+        for partition in partitions {
+            guard let subtopology = plan.subtopologyReading[partition.topic] else { continue }
+            let id = TaskID(subtopology: subtopology.id, partition: partition.partition)
+            let task: StreamTask
+            if let existing = tasks[id] {
+                task = existing
+            } else {
+                let context = TaskContext(
+                    id: id, applicationID: configuration.applicationID, logger: logger, clock: .system, collector: collector,
+                    defaultSerdes: DefaultSerdes(key: configuration.defaultKeySerde, value: configuration.defaultValueSerde))
+                task = try StreamTask(subtopology: subtopology, topology: plan.topology, context: context, handlers: configuration.errorHandlers)
+                tasks[id] = task
+                logger.debug("task \(id) created")
+            }
+            taskByPartition[partition] = task
+        }
+        lastRouted = nil
+        publishTasks()
+    }
+
+    private func publishTasks() {
+        let ids = Set(tasks.keys)
+        published.withLock { $0 = ids }
+    }
+
+    private func closeTasks(owning partitions: [TopicPartition]) {
+        closeTasks(Set(partitions.compactMap { taskByPartition[$0]?.id }))
+    }
+
+    private func closeTasks(_ ids: some Sequence<TaskID>) {
+        for id in Array(ids) {
+            guard let task = tasks.removeValue(forKey: id) else { continue }
+            closedTaskCounts.add(task.takeCounters())
+            task.close()
+            logger.debug("task \(id) closed")
+        }
+        taskByPartition = taskByPartition.filter { tasks[$0.value.id] != nil }
+        lastRouted = nil
+        publishTasks()
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Runs a ``Topology`` against Kafka: a swift-service-lifecycle `Service`.
+///
+/// ```swift
+/// let app = try StreamsApp(topology: try builder.build(), configuration: configuration, logger: logger)
+/// let group = ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await group.run()
+/// ```
+///
+/// ``run()`` checks the topics (see ``StreamsError/Kind``), starts
+/// ``StreamsConfiguration/streamThreads`` stream threads and returns once they have stopped
+/// after a final commit: on graceful shutdown, task cancellation or ``shutdown()``. It
+/// throws the error that stopped a thread (an error handler's `.fail`, say); the other
+/// threads then stop too, committing what they processed.
+public final class StreamsApp: Service, Sendable {
+    private let configuration: StreamsConfiguration
+    private let plan: ExecutionPlan
+    private let logger: Logger
+    private let threads = Mutex<[StreamThread]>([])
+    private let stopped = Atomic<Bool>(false)
+
+    /// Validates the configuration and the topology; nothing connects yet.
+    public init(topology: Topology, configuration: StreamsConfiguration, logger: Logger) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        plan = ExecutionPlan(topology: topology, applicationID: configuration.applicationID)
+        guard !plan.sourceTopics.isEmpty else { throw StreamsError(.topology, "the topology reads no topic") }
+        var logger = logger
+        logger[metadataKey: "application.id"] = "\(configuration.applicationID)"
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let plan = plan
+        let configuration = configuration
+        let logger = logger
+        try await onOwnThread(named: "\(configuration.applicationID)-startup") {
+            try plan.prepareTopics(configuration: configuration, logger: logger)
+        }
+        let exits = ThreadExits(count: configuration.streamThreads)
+        let clientID = "\(configuration.applicationID)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        let started = (1...configuration.streamThreads).map {
+            StreamThread(index: $0, clientID: clientID, plan: plan, configuration: configuration, logger: logger)
+        }
+        threads.withLock { $0 = started }
+        if stopped.load(ordering: .acquiring) { return }
+        for thread in started {
+            thread.start { [self] error in
+                // One thread's failure stops the application.
+                if error != nil { shutdown() }
+                exits.record(error)
+            }
+        }
+        logger.info("running", metadata: ["threads": "\(started.count)", "topics": "\(plan.sourceTopics)"])
+        let failure = await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await exits.waitForAll()
+            } onCancel: {
+                self.shutdown()
+            }
+        } onGracefulShutdown: {
+            self.shutdown()
+        }
+        if let failure {
+            logger.error("stopped by an error: \(failure)")
+            throw failure
+        }
+        logger.info("stopped")
+    }
+
+    /// The tasks this instance runs now, over all its threads: which partitions of which
+    /// sub-topologies the group gave it.
+    public var activeTasks: Set<TaskID> {
+        threads.withLock { $0 }.reduce(into: []) { $0.formUnion($1.activeTasks) }
+    }
+
+    /// Asks every stream thread to commit and stop; ``run()`` then returns.
+    public func shutdown() {
+        stopped.store(true, ordering: .releasing)
+        for thread in threads.withLock({ $0 }) { thread.requestStop() }
+    }
+}
+
+/// Collects the exits of the stream threads and wakes the waiter when all have ended.
+private final class ThreadExits: Sendable {
+    private struct State {
+        var remaining: Int
+        var firstError: (any Error)?
+        var waiter: CheckedContinuation<(any Error)?, Never>?
+    }
+
+    private let state: Mutex<State>
+
+    init(count: Int) { state = Mutex(State(remaining: count)) }
+
+    func record(_ error: (any Error)?) {
+        let resume: (CheckedContinuation<(any Error)?, Never>, (any Error)?)? = state.withLock { state in
+            state.remaining -= 1
+            if state.firstError == nil { state.firstError = error }
+            guard state.remaining == 0, let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            return (waiter, state.firstError)
+        }
+        if let (waiter, error) = resume { waiter.resume(returning: error) }
+    }
+
+    func waitForAll() async -> (any Error)? {
+        await withCheckedContinuation { continuation in
+            let done: (any Error)?? = state.withLock { state in
+                if state.remaining == 0 { return .some(state.firstError) }
+                state.waiter = continuation
+                return .none
+            }
+            if let done { continuation.resume(returning: done) }
+        }
+    }
+}
+
+/// Runs blocking client calls on a new thread, off Swift's cooperative pool.
+package func onOwnThread<T: Sendable>(named name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.name = name
+        thread.start()
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import RdKafka
+
+/// How a ``StreamsApp`` runs.
+public struct StreamsConfiguration: Sendable {
+    /// The delivery guarantee of the read–process–write cycle.
+    public enum ProcessingGuarantee: Sendable, Hashable {
+        /// Outputs are acknowledged before the offsets of their inputs are committed; after
+        /// a crash some inputs are processed (and their outputs written) again.
+        case atLeastOnce
+    }
+
+    /// Names the consumer group, the client ids and the internal topics
+    /// (`<applicationID>-...`). Letters, digits, `.`, `_` and `-`.
+    public var applicationID: String
+    /// `host:port` of one or more brokers.
+    public var bootstrapServers: String
+    /// Stream threads (each with its own consumer, producer and tasks).
+    public var streamThreads: Int = 1
+    /// How often processed offsets are committed (Kafka Streams' default: 30 s).
+    public var commitInterval: Duration = .seconds(30)
+    public var processingGuarantee: ProcessingGuarantee = .atLeastOnce
+    /// Where tasks keep local state: `<stateDirectory>/<applicationID>/...`.
+    public var stateDirectory: String = "/tmp/kafka-streams"
+    /// Used by nodes given no key serde (and inheriting none); must match their key type.
+    public var defaultKeySerde: (any Serde)?
+    /// Used by nodes given no value serde (and inheriting none).
+    public var defaultValueSerde: (any Serde)?
+    public var errorHandlers = ErrorHandlers()
+    /// The most records one poll hands to the stream thread.
+    public var maxPollRecords: Int = 1000
+    /// How long a poll waits for records; also bounds how late wall-clock punctuations
+    /// and a shutdown request are noticed.
+    public var pollTimeout: Duration = .milliseconds(100)
+    /// How long a commit waits for outstanding outputs to be acknowledged.
+    public var flushTimeout: Duration = .seconds(60)
+    /// Replication factor of the repartition topics the application creates (`-1`: the
+    /// broker's default).
+    public var internalTopicReplicationFactor: Int = -1
+    /// librdkafka properties for the consumers (e.g. `session.timeout.ms`); the runtime's
+    /// own settings (group, commits, assignment strategy) take precedence.
+    public var consumerProperties = KafkaConfiguration()
+    /// librdkafka properties for the producers (e.g. `compression.type`, `linger.ms`).
+    public var producerProperties = KafkaConfiguration()
+    /// Properties for both (security settings, say).
+    public var commonProperties = KafkaConfiguration()
+
+    public init(applicationID: String, bootstrapServers: String) {
+        self.applicationID = applicationID
+        self.bootstrapServers = bootstrapServers
+    }
+
+    /// Checks every value; the error names the setting at fault.
+    public func validate() throws {
+        func invalid(_ message: String) -> StreamsError { StreamsError(.configuration, message) }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        guard !applicationID.isEmpty, applicationID.allSatisfy(allowed.contains) else {
+            throw invalid("applicationID \"\(applicationID)\" must be non-empty and use only letters, digits, '.', '_' and '-'")
+        }
+        guard !bootstrapServers.trimmingCharacters(in: .whitespaces).isEmpty else { throw invalid("bootstrapServers is empty") }
+        guard streamThreads >= 1 else { throw invalid("streamThreads must be at least 1, got \(streamThreads)") }
+        guard commitInterval > .zero else { throw invalid("commitInterval must be positive, got \(commitInterval)") }
+        guard maxPollRecords >= 1 else { throw invalid("maxPollRecords must be at least 1, got \(maxPollRecords)") }
+        guard pollTimeout >= .zero, flushTimeout > .zero else { throw invalid("pollTimeout and flushTimeout must be positive") }
+        guard !stateDirectory.isEmpty else { throw invalid("stateDirectory is empty") }
+        guard internalTopicReplicationFactor == -1 || internalTopicReplicationFactor >= 1 else {
+            throw invalid("internalTopicReplicationFactor must be -1 or at least 1, got \(internalTopicReplicationFactor)")
+        }
+        for handling in [errorHandlers.deserialization, errorHandlers.processing, errorHandlers.production] {
+            if case .deadLetter(let topic) = handling, topic.isEmpty { throw invalid("a dead-letter topic name is empty") }
+        }
+        for configuration in [consumerConfiguration(clientID: "validation"), producerConfiguration(clientID: "validation")] {
+            if let error = Self.problem(with: configuration) {
+                throw StreamsError(.configuration, "invalid client property\(error.configurationKey.map { " \($0)" } ?? "")", underlying: error)
+            }
+        }
+    }
+
+    private static func problem(with configuration: KafkaConfiguration) -> KafkaError? {
+        do {
+            try configuration.validate()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// The consumer of a stream thread: a member of the application's group that commits
+    /// only what the runtime tells it to.
+    func consumerConfiguration(clientID: String) -> KafkaConfiguration {
+        var configuration = commonProperties.merging(consumerProperties.properties)
+        configuration.bootstrapServers = bootstrapServers.split(separator: ",").map(String.init)
+        configuration.clientID = clientID
+        configuration.groupID = applicationID
+        configuration.enableAutoCommit = false
+        configuration["enable.auto.offset.store"] = "false"
+        if configuration["auto.offset.reset"] == nil { configuration.autoOffsetReset = "earliest" }
+        // Range keeps equal partition numbers of co-partitioned topics on one member;
+        // cooperative-sticky does not (see README, "Co-partitioning").
+        configuration.assignmentStrategy = .range
+        return configuration
+    }
+
+    /// The producer of a stream thread: keys partitioned as Java clients do (murmur2),
+    /// so repartitioned records meet records written by other Kafka clients.
+    func producerConfiguration(clientID: String) -> KafkaConfiguration {
+        var configuration = commonProperties.merging(producerProperties.properties)
+        configuration.bootstrapServers = bootstrapServers.split(separator: ",").map(String.init)
+        configuration.clientID = clientID
+        if configuration["partitioner"] == nil { configuration["partitioner"] = "murmur2_random" }
+        if configuration["enable.idempotence"] == nil { configuration.enableIdempotence = true }
+        return configuration
+    }
+}

@@ -1,0 +1,31 @@
+import Metrics
+
+/// The swift-metrics instruments of one stream thread, dimensioned by application and
+/// thread. Counters are bumped once per poll batch, not per record.
+struct StreamsMetrics {
+    let consumed: Counter
+    let processed: Counter
+    let produced: Counter
+    let skipped: Counter
+    let pollLatency: Timer
+    let processLatency: Timer
+    let commitLatency: Timer
+
+    init(applicationID: String, thread: String) {
+        let dimensions = [("application_id", applicationID), ("thread", thread)]
+        consumed = Counter(label: "kafka_streams_records_consumed_total", dimensions: dimensions)
+        processed = Counter(label: "kafka_streams_records_processed_total", dimensions: dimensions)
+        produced = Counter(label: "kafka_streams_records_produced_total", dimensions: dimensions)
+        skipped = Counter(label: "kafka_streams_records_skipped_total", dimensions: dimensions)
+        pollLatency = Timer(label: "kafka_streams_poll_latency", dimensions: dimensions)
+        processLatency = Timer(label: "kafka_streams_process_latency", dimensions: dimensions)
+        commitLatency = Timer(label: "kafka_streams_commit_latency", dimensions: dimensions)
+    }
+}
+
+extension Timer {
+    func record(since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+}

@@ -1,9 +1,13 @@
 # The two commands of the README, plus benchmarks. Each target installs the system
 # libraries it needs first (scripts/install-deps.sh: apt or Homebrew, only when missing).
-.PHONY: run test bench deps embedded-kafka
+.PHONY: run test bench deps embedded-kafka hello-kafka
 
-# A sample pipeline through the embedded Kafka broker.
+# The stateless sample topology (click events) through the embedded Kafka broker.
 run: deps
+	swift run click-events
+
+# The first look at the Kafka layer alone.
+hello-kafka: deps
 	swift run hello-kafka
 
 # The whole test suite (real-broker tests run only with KAFKA_BOOTSTRAP_SERVERS set).

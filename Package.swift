@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "KafkaStreamsTesting", targets: ["KafkaStreamsTesting"]),
         .executable(name: "embedded-kafka", targets: ["EmbeddedKafka"]),
         .executable(name: "hello-kafka", targets: ["HelloKafka"]),
+        .executable(name: "click-events", targets: ["ClickEvents"]),
         .executable(name: "streams-bench", targets: ["StreamsBench"]),
     ],
     dependencies: [
@@ -81,6 +82,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Samples/HelloKafka"
+        ),
+        .executableTarget(
+            name: "ClickEvents",
+            dependencies: [
+                "KafkaStreams", "KafkaStreamsTesting", "RdKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Samples/ClickEvents"
         ),
         .target(
             name: "CBaseline",

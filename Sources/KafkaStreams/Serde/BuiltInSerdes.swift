@@ -57,13 +57,16 @@ public struct DoubleSerde: Serde {
     }
 }
 
-/// A `Codable` value as JSON.
+/// A `Codable` value as JSON (keys sorted, slashes unescaped, so equal values encode to
+/// equal bytes).
 public struct JSONSerde<Value: Codable>: Serde {
     public init(_ type: Value.Type = Value.self) {}
 
     public func serialize(_ value: Value, into bytes: inout [UInt8]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {
-            bytes.append(contentsOf: try JSONEncoder().encode(value))
+            bytes.append(contentsOf: try encoder.encode(value))
         } catch {
             throw SerdeError.invalidJSON(String(describing: error))
         }

@@ -102,6 +102,8 @@ let package = Package(
             name: "StreamsBench",
             dependencies: [
                 "RdKafka", "RocksDB", "KafkaStreams", "CBaseline",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -22,17 +22,8 @@ struct ClientPipeBenchmark: ParsableCommand {
     @Option(help: "linger.ms of both pipes' producers.") var pipeLingerMs = 5
 
     func run() throws {
-        var logger = Logger(label: "client-pipe") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = .error
-        let cluster = try MockCluster(brokers: 1, logger: logger)
-        try cluster.createTopic("pipe-in", partitions: partitions)
-        var base = KafkaConfiguration()
-        base.bootstrapServers = [cluster.bootstrapServers]
-        let inspector = try Consumer(configuration: base, logger: logger)
-
-        progress("filling pipe-in with \(records) x \(valueBytes) B over \(partitions) partitions")
-        try fill(base: base, logger: logger)
-        try verify(topic: "pipe-in", with: inspector)
+        let fixture = try PipeFixture(records: records, valueBytes: valueBytes, partitions: partitions, fillLingerMs: fillLingerMs)
+        let (cluster, base, logger) = (fixture.cluster, fixture.base, fixture.logger)
 
         // Every round adds output data to the in-process broker, which makes later rounds
         // slower: create all topics first and alternate which pipe goes first.
@@ -45,16 +36,15 @@ struct ClientPipeBenchmark: ParsableCommand {
         for round in 0..<rounds {
             try alternate(
                 round: round,
-                { c.append(try measureRound(round, "C    ", output: "pipe-out-c-\(round)", inspector: inspector) {
-                    try runC(bootstrap: cluster.bootstrapServers, output: $0)
+                { c.append(try measureRound(round, "C    ", output: "pipe-out-c-\(round)", fixture: fixture) {
+                    try fixture.runC(output: $0, lingerMs: pipeLingerMs)
                 }) },
-                { swift.append(try measureRound(round, "Swift", output: "pipe-out-swift-\(round)", inspector: inspector) {
+                { swift.append(try measureRound(round, "Swift", output: "pipe-out-swift-\(round)", fixture: fixture) {
                     try runSwift(base: base, output: $0, logger: logger)
                 }) })
         }
         let swiftRates = swift.map(\.rate)
         let cRates = c.map(\.rate)
-        try inspector.close()
         var details: [String: Double] = [
             "partitions": Double(partitions), "value_bytes": Double(valueBytes), "dropped": 0,
             "fill_linger_ms": Double(fillLingerMs), "pipe_linger_ms": Double(pipeLingerMs),
@@ -74,51 +64,12 @@ struct ClientPipeBenchmark: ParsableCommand {
 
     /// Runs one pipe into `output`, checks that the output holds every record, and reports.
     private func measureRound(
-        _ round: Int, _ label: String, output: String, inspector: Consumer, _ pipe: (String) throws -> Double
+        _ round: Int, _ label: String, output: String, fixture: PipeFixture, _ pipe: (String) throws -> Double
     ) throws -> PipeRun {
         let run = try PipeRun.measure(records: records) { try pipe(output) }
-        try verify(topic: output, with: inspector)
+        try fixture.verify(topic: output)
         progress("round \(round): \(label) \(Int(run.rate)) records/s, \(Int(run.cpuNanosecondsPerRecord)) ns CPU/record")
         return run
-    }
-
-    private func fill(base: KafkaConfiguration, logger: Logger) throws {
-        let producer = try Producer(configuration: base.merging(["linger.ms": String(fillLingerMs)]), logger: logger)
-        var value = [UInt8](repeating: 0, count: valueBytes)
-        for index in 0..<records {
-            value[index % valueBytes] = UInt8(truncatingIfNeeded: index)
-            let key = Array(String(index).utf8)
-            try producer.produce(ProducerRecord(topic: "pipe-in", partition: Int32(index % partitions), key: key, value: value))
-        }
-        try producer.flush(timeout: .seconds(120))
-        guard producer.deliveryFailureCount == 0 else { throw BenchmarkFailure("\(producer.deliveryFailureCount) fill records failed") }
-        producer.close()
-    }
-
-    /// Proves the mock kept every record: each partition still starts at offset 0 and the
-    /// partitions hold exactly `records` records together.
-    private func verify(topic: String, with inspector: Consumer) throws {
-        var total: Int64 = 0
-        for partition in 0..<Int32(partitions) {
-            let marks = try inspector.queryWatermarks(topic: topic, partition: partition, timeout: .seconds(10))
-            guard marks.low == 0 else {
-                throw BenchmarkFailure("\(topic)[\(partition)] dropped \(marks.low) records (retention): use more partitions")
-            }
-            total += marks.high
-        }
-        guard total == Int64(records) else { throw BenchmarkFailure("\(topic) holds \(total) records, expected \(records)") }
-    }
-
-    private func runC(bootstrap: String, output: String) throws -> Double {
-        var result = cbaseline_result()
-        var error = [CChar](repeating: 0, count: 512)
-        guard cbaseline_pipe(bootstrap, "pipe-in", Int32(partitions), output, Int64(records), String(pipeLingerMs), &result, &error, error.count) == 0 else {
-            throw BenchmarkFailure("C pipe: \(cMessage(error))")
-        }
-        guard result.records == Int64(records), result.failures == 0 else {
-            throw BenchmarkFailure("C pipe moved \(result.records) records with \(result.failures) failures")
-        }
-        return Double(result.records) / result.seconds
     }
 
     private func runSwift(base: KafkaConfiguration, output: String, logger: Logger) throws -> Double {

@@ -8,7 +8,10 @@ public final class ProcessorContext<Key, Value> {
     let task: TaskContext
     /// This processor's node name in the topology.
     public let nodeName: String
-    private var children: [any RecordReceiver<Key, Value>] = []
+    // Closures rather than `any RecordReceiver<Key, Value>`: calling through an array of
+    // constrained existentials from unspecialized generic code costs a runtime metadata
+    // lookup per record.
+    private var children: [(Record<Key, Value>) throws -> Void] = []
     private var childNames: [String] = []
 
     init(task: TaskContext, nodeName: String) {
@@ -17,7 +20,7 @@ public final class ProcessorContext<Key, Value> {
     }
 
     func addChild(_ child: any RecordReceiver<Key, Value>, named name: String) {
-        children.append(child)
+        children.append(child.receive)
         childNames.append(name)
     }
 
@@ -28,10 +31,14 @@ public final class ProcessorContext<Key, Value> {
             guard let index = childNames.firstIndex(of: child) else {
                 throw StreamsError(.topology, "node \(nodeName) has no child named \(child) (children: \(childNames))")
             }
-            try children[index].receive(record)
+            try children[index](record)
             return
         }
-        for receiver in children { try receiver.receive(record) }
+        if children.count == 1 {
+            try children[0](record)
+        } else {
+            for receive in children { try receive(record) }
+        }
     }
 
     /// The task running this processor (sub-topology and partition).
@@ -72,13 +79,15 @@ public final class ProcessorContext<Key, Value> {
     public func schedule(
         every interval: Duration, type: PunctuationType, _ punctuator: @escaping (Int64) throws -> Void
     ) -> Cancellable {
-        task.punctuations.schedule(every: interval, type: type, node: nodeName, start: task.now(for: type), punctuator)
+        if type == .wallClockTime { task.counters.wallClockPunctuators += 1 }
+        return task.punctuations.schedule(every: interval, type: type, node: nodeName, start: task.now(for: type), punctuator)
     }
 
     /// Asks for a commit as soon as the current record is done, before the commit
     /// interval is up.
     public func requestCommit() {
         task.commitRequested = true
+        task.counters.commitRequested = true
     }
 }
 

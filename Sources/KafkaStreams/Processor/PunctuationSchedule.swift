@@ -13,6 +13,8 @@ final class PunctuationSchedule {
 
     var isEmpty: Bool { entries.isEmpty }
 
+    func contains(_ type: PunctuationType) -> Bool { entries.contains { $0.type == type && !$0.handle.isCancelled } }
+
     func schedule(
         every interval: Duration, type: PunctuationType, node: String, start: Int64, _ body: @escaping (Int64) throws -> Void
     ) -> Cancellable {

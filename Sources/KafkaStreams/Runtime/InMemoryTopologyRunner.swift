@@ -26,6 +26,7 @@ package final class InMemoryTopologyRunner {
     private let collector = MemoryCollector()
     private var offsets: [String: Int64] = [:]
     private let clockBox: ClockBox
+    private let counters = ThreadCounters()
 
     package init(
         topology: Topology, applicationID: String, handlers: ErrorHandlers, defaultKeySerde: (any Serde)?,
@@ -37,7 +38,8 @@ package final class InMemoryTopologyRunner {
         for subtopology in topology.subtopologies() {
             let context = TaskContext(
                 id: TaskID(subtopology: subtopology.id, partition: 0), applicationID: applicationID, logger: logger, clock: clock,
-                collector: collector, defaultSerdes: DefaultSerdes(key: defaultKeySerde, value: defaultValueSerde))
+                collector: collector, defaultSerdes: DefaultSerdes(key: defaultKeySerde, value: defaultValueSerde),
+                counters: counters)
             let task = try StreamTask(subtopology: subtopology, topology: topology, context: context, handlers: handlers)
             tasks.append(task)
             for topic in task.inputTopics { tasksByTopic[topic] = task }
@@ -71,7 +73,7 @@ package final class InMemoryTopologyRunner {
     package var wallClock: Int64 { clockBox.value }
 
     /// Records skipped by `.continue` and `.deadLetter` handlers.
-    package var skippedCount: Int { tasks.reduce(0) { $0 + $1.counters.skipped } }
+    package var skippedCount: Int { counters.skipped }
 
     package func close() {
         for task in tasks { task.close() }

@@ -6,13 +6,18 @@ final class StreamTask {
     let id: TaskID
     let context: TaskContext
     private let handlers: ErrorHandlers
-    private var sources: [String: SourceReceiver] = [:]
+    /// One entry per source topic; a task rarely reads more than a few, so a linear scan
+    /// (which usually stops at the first, identical string) beats hashing per record.
+    private var inputs: [Input] = []
     private var closables: [ClosableNode] = []
-    /// Per source topic, the offset after the last record handled (what a commit stores).
-    private(set) var nextOffsets: [String: Int64] = [:]
-    /// Offsets already committed, so unchanged partitions are not committed again.
-    private var committedOffsets: [String: Int64] = [:]
-    private(set) var counters = TaskCounters()
+
+    private struct Input {
+        let topic: String
+        let source: SourceReceiver
+        /// The offset after the last record handled (what a commit stores), or -1.
+        var nextOffset: Int64 = -1
+        var committedOffset: Int64 = -1
+    }
 
     init(subtopology: Subtopology, topology: Topology, context: TaskContext, handlers: ErrorHandlers) throws {
         id = context.id
@@ -31,15 +36,17 @@ final class StreamTask {
                 guard let attach = node.attachChild, let nodeContext = contexts[node.name], let childNode = runtimeNodes[child] else { continue }
                 try attach(nodeContext, childNode, child)
             }
-            for topic in node.sourceTopics {
-                sources[topic.resolved(applicationID: context.applicationID)] = runtimeNodes[node.name] as? SourceReceiver
+            if let source = runtimeNodes[node.name] as? SourceReceiver {
+                for topic in node.sourceTopics {
+                    inputs.append(Input(topic: topic.resolved(applicationID: context.applicationID), source: source))
+                }
             }
         }
         closables = definitions.compactMap { runtimeNodes[$0.name] as? ClosableNode }
     }
 
     /// The topics this task reads, with its partition.
-    var inputTopics: [String] { Array(sources.keys) }
+    var inputTopics: [String] { inputs.map(\.topic) }
 
     /// Processes one input record. Throws only when an error handler says `.fail` (or for
     /// errors no handler covers); the record's offset then stays uncommitted.
@@ -48,12 +55,12 @@ final class StreamTask {
             topic: raw.topic, partition: raw.partition, offset: raw.offset, timestamp: raw.timestamp, headers: raw.headers)
         defer { context.currentRecord = nil }
         if raw.timestamp > context.streamTime { context.streamTime = raw.timestamp }
-        guard let source = sources[raw.topic] else {
+        guard let index = inputs.firstIndex(where: { $0.topic == raw.topic }) else {
             throw StreamsError(.kafka, "task \(id) received a record of \(raw.topic), which it does not read")
         }
         do {
-            try source.process(raw, task: context)
-            counters.processed += 1
+            try inputs[index].source.process(raw, task: context)
+            context.counters.processed += 1
         } catch let error as DeserializationError {
             try handle(error, with: handlers.deserialization, raw: raw)
         } catch let error as NodeFailure {
@@ -63,9 +70,9 @@ final class StreamTask {
         } catch let error as ProductionError {
             try handle(error, with: handlers.production, raw: raw)
         }
-        nextOffsets[raw.topic] = raw.offset + 1
+        inputs[index].nextOffset = raw.offset + 1
         context.currentRecord = nil
-        try punctuate(.streamTime, at: context.streamTime)
+        if !context.punctuations.isEmpty { try punctuate(.streamTime, at: context.streamTime) }
     }
 
     /// Runs due punctuations. Their errors always stop the application: there is no
@@ -80,20 +87,14 @@ final class StreamTask {
 
     /// The offsets processed since the last ``markCommitted()``.
     var uncommittedOffsets: [(topic: String, partition: Int32, offset: Int64)] {
-        nextOffsets.compactMap { topic, offset in
-            committedOffsets[topic] == offset ? nil : (topic, id.partition, offset)
+        inputs.compactMap { input in
+            input.nextOffset < 0 || input.nextOffset == input.committedOffset ? nil : (input.topic, id.partition, input.nextOffset)
         }
     }
 
     func markCommitted() {
-        committedOffsets = nextOffsets
+        for index in inputs.indices { inputs[index].committedOffset = inputs[index].nextOffset }
         context.commitRequested = false
-    }
-
-    /// The counts since the last call.
-    func takeCounters() -> TaskCounters {
-        defer { counters = TaskCounters() }
-        return counters
     }
 
     func close() {
@@ -108,7 +109,7 @@ final class StreamTask {
             throw error
         case .continue:
             context.logger.warning("skipping record: \(error)")
-            counters.skipped += 1
+            context.counters.skipped += 1
         case .deadLetter(let topic):
             context.logger.warning("sending record to dead-letter topic \(topic): \(error)")
             let underlying = Self.underlying(of: error)
@@ -121,8 +122,8 @@ final class StreamTask {
             ]
             try context.collector.send(
                 topic: topic, key: raw.key, value: raw.value, headers: headers, timestamp: raw.timestamp, source: raw.coordinates)
-            counters.skipped += 1
-            counters.deadLettered += 1
+            context.counters.skipped += 1
+            context.counters.deadLettered += 1
         }
     }
 
@@ -133,18 +134,5 @@ final class StreamTask {
         case let error as ProductionError: error.underlying
         default: error
         }
-    }
-}
-
-/// Per-task counts, summed into metrics by the stream thread.
-struct TaskCounters {
-    var processed = 0
-    var skipped = 0
-    var deadLettered = 0
-
-    mutating func add(_ other: TaskCounters) {
-        processed += other.processed
-        skipped += other.skipped
-        deadLettered += other.deadLettered
     }
 }

@@ -27,6 +27,7 @@ final class StreamThread: @unchecked Sendable {
     private var lastRouted: (topic: String, partition: Int32, task: StreamTask)?
     private var rebalanceFailure: (any Error)?
     private var lastCommit = ContinuousClock.now
+    private let counters = ThreadCounters()
 
     /// - Parameter clientID: unique per application instance, as in Kafka Streams
     ///   (`<applicationID>-<instance>`), so the threads of two instances can be told apart.
@@ -106,13 +107,12 @@ final class StreamThread: @unchecked Sendable {
             }
             if let failure = rebalanceFailure { throw failure }
             if polled > 0 { metrics.processLatency.record(since: processStart) }
-            let now = WallClock.system.now()
-            var commitRequested = false
-            for task in tasks.values {
-                try task.punctuate(.wallClockTime, at: now)
-                commitRequested = commitRequested || task.context.commitRequested
+            if counters.wallClockPunctuators > 0 {
+                let now = WallClock.system.now()
+                for task in tasks.values { try task.punctuate(.wallClockTime, at: now) }
             }
             reportCounts(consumed: polled)
+            let commitRequested = counters.commitRequested
             if commitRequested || ContinuousClock.now - lastCommit >= configuration.commitInterval {
                 try commit(reason: commitRequested ? "requested" : "interval")
             }
@@ -136,22 +136,19 @@ final class StreamThread: @unchecked Sendable {
             key: message.key, value: message.value, headers: message.headers))
     }
 
-    /// Counts of tasks closed since the last report.
-    private var closedTaskCounts = TaskCounters()
-
     private func reportCounts(consumed: Int) {
-        metrics.consumed.increment(by: consumed)
-        var total = closedTaskCounts
-        closedTaskCounts = TaskCounters()
-        for task in tasks.values { total.add(task.takeCounters()) }
+        if consumed > 0 { metrics.consumed.increment(by: consumed) }
+        var skipped = counters.skipped
+        if counters.processed > 0 { metrics.processed.increment(by: counters.processed) }
+        counters.processed = 0
+        counters.skipped = 0
         if let collector {
-            total.skipped += collector.skippedCount
-            metrics.produced.increment(by: collector.sentCount)
+            skipped += collector.skippedCount
+            if collector.sentCount > 0 { metrics.produced.increment(by: collector.sentCount) }
             collector.sentCount = 0
             collector.skippedCount = 0
         }
-        metrics.processed.increment(by: total.processed)
-        metrics.skipped.increment(by: total.skipped)
+        if skipped > 0 { metrics.skipped.increment(by: skipped) }
     }
 
     // MARK: Commit
@@ -168,6 +165,7 @@ final class StreamThread: @unchecked Sendable {
             task.uncommittedOffsets.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset) }
         }
         lastCommit = ContinuousClock.now
+        counters.commitRequested = false
         for task in tasks.values { task.context.commitRequested = false }
         guard !offsets.isEmpty else { return }
         do {
@@ -217,7 +215,8 @@ final class StreamThread: @unchecked Sendable {
             } else {
                 let context = TaskContext(
                     id: id, applicationID: configuration.applicationID, logger: logger, clock: .system, collector: collector,
-                    defaultSerdes: DefaultSerdes(key: configuration.defaultKeySerde, value: configuration.defaultValueSerde))
+                    defaultSerdes: DefaultSerdes(key: configuration.defaultKeySerde, value: configuration.defaultValueSerde),
+                    counters: counters)
                 task = try StreamTask(subtopology: subtopology, topology: plan.topology, context: context, handlers: configuration.errorHandlers)
                 tasks[id] = task
                 logger.debug("task \(id) created")
@@ -240,7 +239,6 @@ final class StreamThread: @unchecked Sendable {
     private func closeTasks(_ ids: some Sequence<TaskID>) {
         for id in Array(ids) {
             guard let task = tasks.removeValue(forKey: id) else { continue }
-            closedTaskCounts.add(task.takeCounters())
             task.close()
             logger.debug("task \(id) closed")
         }

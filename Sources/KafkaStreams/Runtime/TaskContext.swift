@@ -11,11 +11,18 @@ final class TaskContext {
     let collector: RecordCollector
     let defaultSerdes: DefaultSerdes
     let punctuations = PunctuationSchedule()
+    /// Shared by the tasks of one stream thread, so its loop reads totals without visiting
+    /// every task.
+    let counters: ThreadCounters
     var currentRecord: RecordContext?
     var streamTime: Int64 = -1
     var commitRequested = false
 
-    init(id: TaskID, applicationID: String, logger: Logger, clock: WallClock, collector: RecordCollector, defaultSerdes: DefaultSerdes) {
+    init(
+        id: TaskID, applicationID: String, logger: Logger, clock: WallClock, collector: RecordCollector,
+        defaultSerdes: DefaultSerdes, counters: ThreadCounters = ThreadCounters()
+    ) {
+        self.counters = counters
         self.id = id
         self.applicationID = applicationID
         var logger = logger
@@ -39,4 +46,15 @@ struct WallClock: Sendable {
     let now: @Sendable () -> Int64
 
     static let system = WallClock { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+}
+
+/// Counts of one stream thread's tasks since the thread last read them.
+final class ThreadCounters {
+    var processed = 0
+    var skipped = 0
+    var deadLettered = 0
+    /// Set when a processor asks for a commit.
+    var commitRequested = false
+    /// Tasks with wall-clock punctuations; the others need no visit per loop.
+    var wallClockPunctuators = 0
 }

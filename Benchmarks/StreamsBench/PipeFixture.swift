@@ -1,0 +1,86 @@
+import CBaseline
+import Logging
+import RdKafka
+
+/// An embedded broker with `pipe-in` filled with numbered records, the C consume->produce
+/// baseline, and the check that a topic holds every record: shared by the pipe benchmarks.
+struct PipeFixture {
+    let records: Int
+    let valueBytes: Int
+    let partitions: Int
+    let cluster: MockCluster
+    let base: KafkaConfiguration
+    let logger: Logger
+    private let inspector: Consumer
+
+    /// - Parameter partitionByKey: fill partitions as Java clients (and stream apps) do,
+    ///   by the murmur2 hash of the key, instead of round-robin by record number.
+    init(records: Int, valueBytes: Int, partitions: Int, fillLingerMs: Int, partitionByKey: Bool = false) throws {
+        self.records = records
+        self.valueBytes = valueBytes
+        self.partitions = partitions
+        var logger = Logger(label: "streams-bench") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = .error
+        self.logger = logger
+        cluster = try MockCluster(brokers: 1, logger: logger)
+        try cluster.createTopic("pipe-in", partitions: partitions)
+        var base = KafkaConfiguration()
+        base.bootstrapServers = [cluster.bootstrapServers]
+        self.base = base
+        inspector = try Consumer(configuration: base, logger: logger)
+        progress("filling pipe-in with \(records) x \(valueBytes) B over \(partitions) partitions")
+        try fill(lingerMs: fillLingerMs, partitionByKey: partitionByKey)
+        try verify(topic: "pipe-in")
+    }
+
+    private func fill(lingerMs: Int, partitionByKey: Bool) throws {
+        let producer = try Producer(
+            configuration: base.merging(["linger.ms": String(lingerMs), "partitioner": "murmur2_random"]), logger: logger)
+        var value = [UInt8](repeating: 0, count: valueBytes)
+        for index in 0..<records {
+            value[index % valueBytes] = UInt8(truncatingIfNeeded: index)
+            let key = Array(String(index).utf8)
+            let partition = partitionByKey ? nil : Int32(index % partitions)
+            try producer.produce(ProducerRecord(topic: "pipe-in", partition: partition, key: key, value: value))
+        }
+        try producer.flush(timeout: .seconds(120))
+        guard producer.deliveryFailureCount == 0 else { throw BenchmarkFailure("\(producer.deliveryFailureCount) fill records failed") }
+        producer.close()
+    }
+
+    /// Records in `topic` over all its partitions.
+    func count(topic: String) throws -> Int64 {
+        var total: Int64 = 0
+        for partition in 0..<Int32(partitions) {
+            total += try inspector.queryWatermarks(topic: topic, partition: partition, timeout: .seconds(10)).high
+        }
+        return total
+    }
+
+    /// Proves the mock kept every record: each partition still starts at offset 0 and the
+    /// partitions hold exactly `records` records together.
+    func verify(topic: String) throws {
+        var total: Int64 = 0
+        for partition in 0..<Int32(partitions) {
+            let marks = try inspector.queryWatermarks(topic: topic, partition: partition, timeout: .seconds(10))
+            guard marks.low == 0 else {
+                throw BenchmarkFailure("\(topic)[\(partition)] dropped \(marks.low) records (retention): use more partitions")
+            }
+            total += marks.high
+        }
+        guard total == Int64(records) else { throw BenchmarkFailure("\(topic) holds \(total) records, expected \(records)") }
+    }
+
+    /// The C pipe (Benchmarks/CBaseline/pipe.c) from `pipe-in` to `output`; its rate.
+    func runC(output: String, lingerMs: Int) throws -> Double {
+        var result = cbaseline_result()
+        var error = [CChar](repeating: 0, count: 512)
+        guard cbaseline_pipe(cluster.bootstrapServers, "pipe-in", Int32(partitions), output, Int64(records), String(lingerMs), &result, &error, error.count) == 0 else {
+            throw BenchmarkFailure("C pipe: \(cMessage(error))")
+        }
+        guard result.records == Int64(records), result.failures == 0 else {
+            throw BenchmarkFailure("C pipe moved \(result.records) records with \(result.failures) failures")
+        }
+        return Double(result.records) / result.seconds
+    }
+}

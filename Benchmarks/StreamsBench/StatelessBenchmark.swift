@@ -1,0 +1,155 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import KafkaStreams
+import Logging
+import CoreMetrics
+import Metrics
+import RdKafka
+import Synchronization
+
+/// N records through a `filter` + `mapValues` topology run by `StreamsApp` (at-least-once,
+/// committing every second), against the C consume->produce pipe on the same embedded
+/// broker, alternating rounds. A Swift round is timed from the moment the group has
+/// assigned every partition (the mock's join takes seconds and is reported apart) until
+/// the output topic holds every record; the C pipe assigns its partitions by hand and
+/// writes each record to its input partition, which is where the app's key partitioning
+/// puts it too.
+struct StatelessBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stateless", abstract: "filter + mapValues in StreamsApp vs the plain C pipe.")
+
+    @Option(help: "Records to pipe.") var records = 1_000_000
+    @Option(help: "Bytes per record value.") var valueBytes = 100
+    @Option(help: "Partitions per topic (the mock keeps ~5 MiB per partition).") var partitions = 64
+    @Option(help: "Rounds of each implementation.") var rounds = 3
+    @Option(help: "linger.ms of both pipes' producers.") var pipeLingerMs = 5
+    @Option(help: "Commit interval of the app, in milliseconds.") var commitIntervalMs = 1000
+
+    func run() throws {
+        _ = ProcessedCounter.shared  // before any app creates its metrics
+        // Keyed input, as a stream app's input usually is: the app's sink partitions by key
+        // (murmur2), so each output lands on its input's partition, as in the C pipe.
+        let fixture = try PipeFixture(records: records, valueBytes: valueBytes, partitions: partitions, fillLingerMs: 5, partitionByKey: true)
+        for round in 0..<rounds {
+            try fixture.cluster.createTopic("stateless-out-c-\(round)", partitions: partitions)
+            try fixture.cluster.createTopic("stateless-out-swift-\(round)", partitions: partitions)
+        }
+        var swift: [PipeRun] = []
+        var c: [PipeRun] = []
+        var joins: [Double] = []
+        for round in 0..<rounds {
+            try alternate(
+                round: round,
+                {
+                    let run = try PipeRun.measure(records: records) { try fixture.runC(output: "stateless-out-c-\(round)", lingerMs: pipeLingerMs) }
+                    try fixture.verify(topic: "stateless-out-c-\(round)")
+                    progress("round \(round): C     \(Int(run.rate)) records/s, \(Int(run.cpuNanosecondsPerRecord)) ns CPU/record")
+                    c.append(run)
+                },
+                {
+                    let (run, join) = try runStreams(fixture: fixture, round: round)
+                    try fixture.verify(topic: "stateless-out-swift-\(round)")
+                    progress("round \(round): Swift \(Int(run.rate)) records/s, \(Int(run.cpuNanosecondsPerRecord)) ns CPU/record (group join \(join) s)")
+                    swift.append(run)
+                    joins.append(join)
+                })
+        }
+        var details: [String: Double] = [
+            "partitions": Double(partitions), "value_bytes": Double(valueBytes), "commit_interval_ms": Double(commitIntervalMs),
+            "swift_median_rate": median(swift.map(\.rate)).rounded(), "c_median_rate": median(c.map(\.rate)).rounded(),
+            "median_ratio": median(swift.map(\.rate)) / median(c.map(\.rate)),
+            "swift_cpu_ns_per_record": median(swift.map(\.cpuNanosecondsPerRecord)).rounded(),
+            "c_cpu_ns_per_record": median(c.map(\.cpuNanosecondsPerRecord)).rounded(),
+            "group_join_seconds": median(joins),
+        ]
+        for (index, run) in swift.enumerated() { details["swift_round_\(index)"] = run.rate.rounded() }
+        for (index, run) in c.enumerated() { details["c_round_\(index)"] = run.rate.rounded() }
+        try BenchmarkReport(
+            bench: "stateless", records: records, rate: swift.map(\.rate).max() ?? 0,
+            baseline: "c-librdkafka-pipe", baselineRate: c.map(\.rate).max() ?? 0, details: details
+        ).print()
+    }
+
+    /// One StreamsApp round; returns its run and how long the group join took.
+    private func runStreams(fixture: PipeFixture, round: Int) throws -> (PipeRun, Double) {
+        let output = "stateless-out-swift-\(round)"
+        let builder = StreamsBuilder()
+        builder.stream("pipe-in", key: .optional(.bytes), value: .bytes)
+            .filter { _, value in !value.isEmpty }
+            .mapValues { value in
+                var changed = value
+                changed[0] &+= 1
+                return changed
+            }
+            .to(output)
+        var configuration = StreamsConfiguration(applicationID: "stateless-bench-\(round)", bootstrapServers: fixture.cluster.bootstrapServers)
+        configuration.commitInterval = .milliseconds(commitIntervalMs)
+        configuration.consumerProperties = KafkaConfiguration(properties: [
+            "fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
+        ])
+        configuration.producerProperties = KafkaConfiguration(properties: ["linger.ms": String(pipeLingerMs)])
+        let app = try StreamsApp(topology: try builder.build(), configuration: configuration, logger: fixture.logger)
+        let finished = DispatchSemaphore(value: 0)
+        let outcome = Outcome()
+        Task {
+            do { try await app.run() } catch { outcome.error = error }
+            finished.signal()
+        }
+        let clock = ContinuousClock()
+        let launched = clock.now
+        while app.activeTasks.count < partitions && clock.now - launched < .seconds(60) {
+            Thread.sleep(forTimeInterval: 0.001)
+        }
+        let join = seconds(clock.now - launched)
+        let processed = ProcessedCounter.shared
+        let before = processed.value
+        let run = try PipeRun.measure(records: records) {
+            let start = clock.now
+            // Watch the app's own processed counter (in memory) first: asking the broker
+            // for watermarks every few milliseconds would load it and slow the pipe.
+            while processed.value - before < Int64(records) && clock.now - start < .seconds(300) {
+                Thread.sleep(forTimeInterval: 0.002)
+            }
+            while try fixture.count(topic: output) < Int64(records) && clock.now - start < .seconds(300) {
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+            return Double(records) / seconds(clock.now - start)
+        }
+        app.shutdown()
+        finished.wait()
+        if let error = outcome.error { throw error }
+        return (run, (join * 100).rounded() / 100)
+    }
+}
+
+/// Counts `kafka_streams_records_processed_total` over all apps of the process (a
+/// swift-metrics backend bootstrapped on first use).
+private final class ProcessedCounter: MetricsFactory, CounterHandler, Sendable {
+    static let shared: ProcessedCounter = {
+        let counter = ProcessedCounter()
+        MetricsSystem.bootstrap(counter)
+        return counter
+    }()
+
+    private let total = Atomic<Int64>(0)
+    var value: Int64 { total.load(ordering: .acquiring) }
+
+    func increment(by amount: Int64) { total.add(amount, ordering: .relaxed) }
+    func reset() {}
+
+    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        label == "kafka_streams_records_processed_total" ? self : NOOPMetricsHandler.instance
+    }
+    func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler { NOOPMetricsHandler.instance }
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler { NOOPMetricsHandler.instance }
+    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler { NOOPMetricsHandler.instance }
+    func destroyCounter(_ handler: any CounterHandler) {}
+    func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {}
+    func destroyRecorder(_ handler: any RecorderHandler) {}
+    func destroyTimer(_ handler: any TimerHandler) {}
+}
+
+private final class Outcome: @unchecked Sendable {
+    var error: (any Error)?  // written before the semaphore is signalled, read after
+}

@@ -19,6 +19,7 @@ bench: deps
 	swift build -c release --product streams-bench
 	.build/release/streams-bench client-pipe
 	.build/release/streams-bench rocksdb
+	.build/release/streams-bench stateless
 
 # The embedded broker as a standalone process, for other clients (kcat, ...).
 embedded-kafka: deps

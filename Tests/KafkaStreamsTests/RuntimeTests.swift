@@ -107,4 +107,28 @@ import Testing
         let apples = out.filter { text($0.key) == "a" }
         #expect(apples.compactMap { text($0.value) } == ["apple", "avocado"])
     }
+
+    @Test func aProcessorCanRequestACommitBeforeTheInterval() async throws {
+        final class CommitOnStop: Processor {
+            let context: ProcessorContext<String?, String>
+            init(context: ProcessorContext<String?, String>) { self.context = context }
+            func process(_ record: Record<String?, String>) throws {
+                if record.value == "stop" { context.requestCommit() }
+                try context.forward(record)
+            }
+        }
+        let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
+        try kafka.createTopic("events", partitions: 1)
+        let builder = StreamsBuilder()
+        builder.stream("events", key: .optional(.string), value: .string)
+            .process { CommitOnStop(context: $0) }
+            .to("copied", key: .optional(.string), value: .string)
+        var configuration = kafka.streamsConfiguration(applicationID: "requested")
+        configuration.commitInterval = .seconds(3600)
+        let running = RunningApp(try StreamsApp(topology: try builder.build(), configuration: configuration, logger: streamsTestLogger))
+        try await kafka.produceValues("events", ["a", "b", "stop"])
+        let committed = try await kafka.waitForCommits(group: "requested", topic: "events", expected: [0: 3])
+        try await running.stop().get()
+        #expect(committed == [0: 3])
+    }
 }

@@ -86,7 +86,6 @@ public final class ProcessorContext<Key, Value> {
     /// Asks for a commit as soon as the current record is done, before the commit
     /// interval is up.
     public func requestCommit() {
-        task.commitRequested = true
         task.counters.commitRequested = true
     }
 }

@@ -94,7 +94,6 @@ final class StreamTask {
 
     func markCommitted() {
         for index in inputs.indices { inputs[index].committedOffset = inputs[index].nextOffset }
-        context.commitRequested = false
     }
 
     func close() {

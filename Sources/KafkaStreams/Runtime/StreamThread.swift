@@ -166,7 +166,6 @@ final class StreamThread: @unchecked Sendable {
         }
         lastCommit = ContinuousClock.now
         counters.commitRequested = false
-        for task in tasks.values { task.context.commitRequested = false }
         guard !offsets.isEmpty else { return }
         do {
             try consumer.commit(offsets)

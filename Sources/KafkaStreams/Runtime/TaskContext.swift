@@ -16,7 +16,6 @@ final class TaskContext {
     let counters: ThreadCounters
     var currentRecord: RecordContext?
     var streamTime: Int64 = -1
-    var commitRequested = false
 
     init(
         id: TaskID, applicationID: String, logger: Logger, clock: WallClock, collector: RecordCollector,

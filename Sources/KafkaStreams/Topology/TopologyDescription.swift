@@ -69,7 +69,7 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
         var topics: Set<String> = []
         func id(_ name: String) -> String {
             String(name.unicodeScalars.map { scalar in
-                CharacterSetLike.isIdentifier(scalar) ? Character(scalar) : "_"
+                isMermaidIdentifier(scalar) ? Character(scalar) : "_"
             })
         }
         func topicNode(_ topic: String) -> String {
@@ -105,10 +105,9 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
     }
 }
 
-private enum CharacterSetLike {
-    static func isIdentifier(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "_")
-    }
+/// Mermaid node ids are safest as ASCII letters, digits and underscores.
+private func isMermaidIdentifier(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "_")
 }
 
 extension Topology {

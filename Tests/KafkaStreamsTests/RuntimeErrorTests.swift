@@ -104,6 +104,19 @@ import Testing
         #expect(header(DeadLetterHeaders.message)?.contains("shouts") == true)
     }
 
+    @Test func anOutputTheBrokerRefusesStopsTheAppWithoutCommittingItsInput() async throws {
+        let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
+        try kafka.createTopic("words", partitions: 1)
+        try kafka.createTopic("shouts", partitions: 1)
+        try await kafka.produceValues("words", ["hello"])
+        kafka.cluster.pushRequestErrors(.produce, [.messageSizeTooLarge])
+        let app = try StreamsApp(
+            topology: Self.shoutTopology(), configuration: kafka.streamsConfiguration(applicationID: "refused-fail"), logger: streamsTestLogger)
+        let error = await #expect(throws: ProductionError.self) { try await app.run() }
+        #expect(error?.topic == "shouts")
+        #expect(try await kafka.committedOffsets(group: "refused-fail", topic: "words").isEmpty)
+    }
+
     @Test func anOutputTooLargeToSendIsSkippedUnderContinue() async throws {
         let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
         try kafka.createTopic("sizes", partitions: 1)

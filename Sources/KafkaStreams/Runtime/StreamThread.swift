@@ -27,6 +27,9 @@ final class StreamThread: @unchecked Sendable {
     private var lastRouted: (topic: String, partition: Int32, task: StreamTask)?
     private var rebalanceFailure: (any Error)?
     private var lastCommit = ContinuousClock.now
+    /// Set when a flush found outputs that were not delivered: from then on no offset may
+    /// be committed, since some processed records have no output.
+    private var outputsLost = false
     private let counters = ThreadCounters()
 
     /// - Parameter clientID: unique per application instance, as in Kafka Streams
@@ -85,8 +88,11 @@ final class StreamThread: @unchecked Sendable {
             try pollLoop(consumer)
             try commit(reason: "shutdown")
         } catch {
-            // Keep what was processed before the failure: a restart resumes at the bad record.
-            do { try commit(reason: "failure") } catch { logger.error("final commit failed: \(error)") }
+            // Keep what was processed before a bad record, so a restart resumes at it; but
+            // never when outputs were lost, or their inputs would count as done.
+            if !outputsLost {
+                do { try commit(reason: "failure") } catch { logger.error("final commit failed: \(error)") }
+            }
             throw error
         }
         logger.info("stopped")
@@ -158,8 +164,14 @@ final class StreamThread: @unchecked Sendable {
     /// at-least-once allows the records to be processed again.
     private func commit(reason: String) throws {
         guard let consumer, let collector else { return }
+        guard !outputsLost else { return }
         let start = ContinuousClock.now
-        try collector.flush(timeout: configuration.flushTimeout)
+        do {
+            try collector.flush(timeout: configuration.flushTimeout)
+        } catch let error as ProductionError {
+            outputsLost = true
+            throw error
+        }
         let committing = tasks.values.filter { !$0.uncommittedOffsets.isEmpty }
         let offsets = committing.flatMap { task in
             task.uncommittedOffsets.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset) }

@@ -98,7 +98,8 @@ import Testing
             .to("by-initial")
         let running = RunningApp(try StreamsApp(
             topology: try builder.build(), configuration: kafka.streamsConfiguration(applicationID: "rekey"), logger: streamsTestLogger))
-        try await kafka.produceValues("clicks", ["apple", "avocado", "banana", "cherry"])
+        // One input key, so one input partition: order is kept only within a partition.
+        try await kafka.produceValues("clicks", ["apple", "avocado", "banana", "cherry"], keys: ["k", "k", "k", "k"])
         let out = try await kafka.waitForRecords("by-initial", count: 4)
         try await running.stop().get()
         #expect(try await kafka.endOffsets("rekey-by-initial-repartition").count == 5)

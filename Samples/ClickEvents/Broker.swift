@@ -23,7 +23,7 @@ struct Broker {
 
     private var clientConfiguration: KafkaConfiguration {
         var configuration = KafkaConfiguration()
-        configuration.bootstrapServers = bootstrapServers.split(separator: ",").map(String.init)
+        configuration["bootstrap.servers"] = bootstrapServers
         return configuration
     }
 
@@ -59,7 +59,7 @@ final class OutputReader: Sendable {
     /// Blocking client calls: run it off the cooperative pool (``start(...)``).
     private init(bootstrapServers: String, topics: [String], logger: Logger) throws {
         var configuration = KafkaConfiguration(properties: ["fetch.wait.max.ms": "10"])
-        configuration.bootstrapServers = bootstrapServers.split(separator: ",").map(String.init)
+        configuration["bootstrap.servers"] = bootstrapServers
         consumer = try Consumer(configuration: configuration, logger: logger)
         let admin = try Admin(configuration: configuration, logger: logger)
         let metadata = try admin.metadata(timeout: .seconds(10))

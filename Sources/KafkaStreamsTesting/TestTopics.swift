@@ -1,21 +1,7 @@
 import KafkaStreams
 
-/// A record read from a ``TestOutputTopic``.
-public struct TestRecord<Key, Value> {
-    public var key: Key
-    public var value: Value
-    public var timestamp: Int64
-    public var headers: [RecordHeader]
-
-    public init(key: Key, value: Value, timestamp: Int64, headers: [RecordHeader] = []) {
-        self.key = key
-        self.value = value
-        self.timestamp = timestamp
-        self.headers = headers
-    }
-}
-
-extension TestRecord: Equatable where Key: Equatable, Value: Equatable {}
+/// A record read from a ``TestOutputTopic``: the same type processors see.
+public typealias TestRecord<Key, Value> = Record<Key, Value>
 
 /// An input topic of a ``TopologyTestDriver``.
 public struct TestInputTopic<Key, Value> {

@@ -35,4 +35,17 @@ public enum DeadLetterHeaders {
     public static let offset = "__streams.errors.offset"
     public static let exception = "__streams.errors.exception"
     public static let message = "__streams.errors.message"
+
+    /// The headers naming where a dead letter came from and why it is one.
+    static func describing(source: SourceCoordinates?, errorType: Any.Type, message: String) -> [RecordHeader] {
+        var headers: [RecordHeader] = []
+        if let source {
+            headers.append(RecordHeader(key: topic, string: source.topic))
+            headers.append(RecordHeader(key: partition, string: String(source.partition)))
+            headers.append(RecordHeader(key: offset, string: String(source.offset)))
+        }
+        headers.append(RecordHeader(key: exception, string: String(reflecting: errorType)))
+        headers.append(RecordHeader(key: Self.message, string: message))
+        return headers
+    }
 }

@@ -1,3 +1,5 @@
+import RdKafka
+
 /// A failure of the application itself: configuration, topology, topics, the broker.
 public struct StreamsError: Error, CustomStringConvertible {
     public enum Kind: Sendable, Hashable {
@@ -30,20 +32,8 @@ public struct StreamsError: Error, CustomStringConvertible {
     }
 }
 
-/// Where an input record was read from.
-public struct SourceCoordinates: Sendable, Hashable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-
-    public init(topic: String, partition: Int32, offset: Int64) {
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-    }
-
-    public var description: String { "\(topic)[\(partition)]@\(offset)" }
-}
+/// Where an input record was read from (printed `topic[partition]@offset`).
+public typealias SourceCoordinates = TopicPartitionOffset
 
 /// A key or value that its source's serde rejected.
 public struct DeserializationError: Error, CustomStringConvertible {

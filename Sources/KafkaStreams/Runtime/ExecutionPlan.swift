@@ -27,7 +27,7 @@ struct ExecutionPlan: Sendable {
     func prepareTopics(configuration: StreamsConfiguration, logger: Logger) throws {
         let applicationID = configuration.applicationID
         var adminConfiguration = configuration.commonProperties
-        adminConfiguration.bootstrapServers = configuration.bootstrapServers.split(separator: ",").map(String.init)
+        adminConfiguration["bootstrap.servers"] = configuration.bootstrapServers
         adminConfiguration.clientID = "\(applicationID)-admin"
         let admin = try Admin(configuration: adminConfiguration, logger: logger)
         // All topics: naming topics would make a broker (or the mock) auto-create them.

@@ -50,9 +50,7 @@ package final class InMemoryTopologyRunner {
     /// Processes one record of `topic`, then every record it sent to repartition topics.
     package func pipe(topic: String, record: StoredRecord) throws {
         try deliver(topic: topic, record: record)
-        while let (internalTopic, next) = collector.takeInternal() {
-            try deliver(topic: internalTopic, record: next)
-        }
+        try deliverRepartitioned()
     }
 
     /// Whether some source reads `topic`.
@@ -65,9 +63,7 @@ package final class InMemoryTopologyRunner {
     package func advanceWallClock(byMilliseconds milliseconds: Int64) throws {
         clockBox.value += milliseconds
         for task in tasks { try task.punctuate(.wallClockTime, at: clockBox.value) }
-        while let (internalTopic, next) = collector.takeInternal() {
-            try deliver(topic: internalTopic, record: next)
-        }
+        try deliverRepartitioned()
     }
 
     package var wallClock: Int64 { clockBox.value }
@@ -77,6 +73,13 @@ package final class InMemoryTopologyRunner {
 
     package func close() {
         for task in tasks { task.close() }
+    }
+
+    /// Processes what went to repartition topics, and what that sent on, until none is left.
+    private func deliverRepartitioned() throws {
+        while let (internalTopic, next) = collector.takeInternal() {
+            try deliver(topic: internalTopic, record: next)
+        }
     }
 
     private func deliver(topic: String, record: StoredRecord) throws {

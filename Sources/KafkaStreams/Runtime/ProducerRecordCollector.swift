@@ -99,14 +99,8 @@ final class ProducerRecordCollector: RecordCollector {
 
     private func writeDeadLetter(_ record: RefusedRecord, to deadLetterTopic: String) throws {
         logger.warning("output to \(record.topic) refused, writing it to \(deadLetterTopic): \(record.error)")
-        var headers = record.headers
-        if let source = record.source {
-            headers.append(RecordHeader(key: DeadLetterHeaders.topic, string: source.topic))
-            headers.append(RecordHeader(key: DeadLetterHeaders.partition, string: String(source.partition)))
-            headers.append(RecordHeader(key: DeadLetterHeaders.offset, string: String(source.offset)))
-        }
-        headers.append(RecordHeader(key: DeadLetterHeaders.exception, string: String(reflecting: KafkaError.self)))
-        headers.append(RecordHeader(key: DeadLetterHeaders.message, string: "cannot produce to \(record.topic): \(record.error)"))
+        let headers = record.headers + DeadLetterHeaders.describing(
+            source: record.source, errorType: KafkaError.self, message: "cannot produce to \(record.topic): \(record.error)")
         try producer.produce(
             ProducerRecord(topic: deadLetterTopic, key: record.key, value: record.value, headers: headers, timestamp: record.timestamp)
         ) { [failures] result in

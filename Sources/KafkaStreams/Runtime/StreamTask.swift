@@ -1,4 +1,5 @@
 import Logging
+import RdKafka
 
 /// One sub-topology's processors for one partition: routes input records to its sources,
 /// applies the error handlers, keeps stream time and the offsets it may commit.
@@ -86,9 +87,10 @@ final class StreamTask {
     }
 
     /// The offsets processed since the last ``markCommitted()``.
-    var uncommittedOffsets: [(topic: String, partition: Int32, offset: Int64)] {
+    var uncommittedOffsets: [TopicPartitionOffset] {
         inputs.compactMap { input in
-            input.nextOffset < 0 || input.nextOffset == input.committedOffset ? nil : (input.topic, id.partition, input.nextOffset)
+            input.nextOffset < 0 || input.nextOffset == input.committedOffset
+                ? nil : TopicPartitionOffset(topic: input.topic, partition: id.partition, offset: input.nextOffset)
         }
     }
 
@@ -111,14 +113,8 @@ final class StreamTask {
             context.counters.skipped += 1
         case .deadLetter(let topic):
             context.logger.warning("sending record to dead-letter topic \(topic): \(error)")
-            let underlying = Self.underlying(of: error)
-            let headers = raw.headers + [
-                RecordHeader(key: DeadLetterHeaders.topic, string: raw.topic),
-                RecordHeader(key: DeadLetterHeaders.partition, string: String(raw.partition)),
-                RecordHeader(key: DeadLetterHeaders.offset, string: String(raw.offset)),
-                RecordHeader(key: DeadLetterHeaders.exception, string: String(reflecting: type(of: underlying))),
-                RecordHeader(key: DeadLetterHeaders.message, string: String(describing: error)),
-            ]
+            let headers = raw.headers + DeadLetterHeaders.describing(
+                source: raw.coordinates, errorType: type(of: Self.underlying(of: error)), message: String(describing: error))
             try context.collector.send(
                 topic: topic, key: raw.key, value: raw.value, headers: headers, timestamp: raw.timestamp, source: raw.coordinates)
             context.counters.skipped += 1

@@ -172,10 +172,9 @@ final class StreamThread: @unchecked Sendable {
             outputsLost = true
             throw error
         }
-        let committing = tasks.values.filter { !$0.uncommittedOffsets.isEmpty }
-        let offsets = committing.flatMap { task in
-            task.uncommittedOffsets.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset) }
-        }
+        let pending = tasks.values.map { (task: $0, offsets: $0.uncommittedOffsets) }.filter { !$0.offsets.isEmpty }
+        let committing = pending.map(\.task)
+        let offsets = pending.flatMap(\.offsets)
         lastCommit = ContinuousClock.now
         counters.commitRequested = false
         guard !offsets.isEmpty else { return }

@@ -89,7 +89,7 @@ public struct StreamsConfiguration: Sendable {
     /// only what the runtime tells it to.
     func consumerConfiguration(clientID: String) -> KafkaConfiguration {
         var configuration = commonProperties.merging(consumerProperties.properties)
-        configuration.bootstrapServers = bootstrapServers.split(separator: ",").map(String.init)
+        configuration["bootstrap.servers"] = bootstrapServers
         configuration.clientID = clientID
         configuration.groupID = applicationID
         configuration.enableAutoCommit = false
@@ -105,7 +105,7 @@ public struct StreamsConfiguration: Sendable {
     /// so repartitioned records meet records written by other Kafka clients.
     func producerConfiguration(clientID: String) -> KafkaConfiguration {
         var configuration = commonProperties.merging(producerProperties.properties)
-        configuration.bootstrapServers = bootstrapServers.split(separator: ",").map(String.init)
+        configuration["bootstrap.servers"] = bootstrapServers
         configuration.clientID = clientID
         if configuration["partitioner"] == nil { configuration["partitioner"] = "murmur2_random" }
         if configuration["enable.idempotence"] == nil { configuration.enableIdempotence = true }

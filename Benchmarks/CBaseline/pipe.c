@@ -19,7 +19,8 @@ static int set(rd_kafka_conf_t *conf, const char *key, const char *value, char *
 }
 
 int cbaseline_pipe(const char *bootstrap, const char *in_topic, int partitions, const char *out_topic,
-                   long long expected, const char *linger_ms, cbaseline_result *result, char *error, size_t error_size) {
+                   long long expected, const char *linger_ms, int idempotent, const char *queued_min_messages,
+                   cbaseline_result *result, char *error, size_t error_size) {
     long long failures = 0;
     char group[64];
     snprintf(group, sizeof group, "c-pipe-%ld", (long)random());
@@ -28,7 +29,8 @@ int cbaseline_pipe(const char *bootstrap, const char *in_topic, int partitions, 
     if (set(consumer_conf, "bootstrap.servers", bootstrap, error, error_size) ||
         set(consumer_conf, "group.id", group, error, error_size) ||
         set(consumer_conf, "enable.auto.commit", "false", error, error_size) ||
-        set(consumer_conf, "fetch.wait.max.ms", "10", error, error_size)) {
+        set(consumer_conf, "fetch.wait.max.ms", "10", error, error_size) ||
+        (queued_min_messages && set(consumer_conf, "queued.min.messages", queued_min_messages, error, error_size))) {
         rd_kafka_conf_destroy(consumer_conf);
         return -1;
     }
@@ -38,7 +40,8 @@ int cbaseline_pipe(const char *bootstrap, const char *in_topic, int partitions, 
 
     rd_kafka_conf_t *producer_conf = rd_kafka_conf_new();
     if (set(producer_conf, "bootstrap.servers", bootstrap, error, error_size) ||
-        set(producer_conf, "linger.ms", linger_ms, error, error_size)) {
+        set(producer_conf, "linger.ms", linger_ms, error, error_size) ||
+        set(producer_conf, "enable.idempotence", idempotent ? "true" : "false", error, error_size)) {
         rd_kafka_conf_destroy(producer_conf);
         rd_kafka_destroy(consumer);
         return -1;

@@ -72,15 +72,31 @@ struct PipeFixture {
     }
 
     /// The C pipe (Benchmarks/CBaseline/pipe.c) from `pipe-in` to `output`; its rate.
-    func runC(output: String, lingerMs: Int) throws -> Double {
+    /// `queuedMinMessages` nil keeps librdkafka's default.
+    func runC(output: String, lingerMs: Int, idempotent: Bool = false, queuedMinMessages: Int? = nil) throws -> Double {
         var result = cbaseline_result()
         var error = [CChar](repeating: 0, count: 512)
-        guard cbaseline_pipe(cluster.bootstrapServers, "pipe-in", Int32(partitions), output, Int64(records), String(lingerMs), &result, &error, error.count) == 0 else {
+        let status = queuedMinMessages.map(String.init).withOptionalCString { queued in
+            cbaseline_pipe(
+                cluster.bootstrapServers, "pipe-in", Int32(partitions), output, Int64(records), String(lingerMs),
+                idempotent ? 1 : 0, queued, &result, &error, error.count)
+        }
+        guard status == 0 else {
             throw BenchmarkFailure("C pipe: \(cMessage(error))")
         }
         guard result.records == Int64(records), result.failures == 0 else {
             throw BenchmarkFailure("C pipe moved \(result.records) records with \(result.failures) failures")
         }
         return Double(result.records) / result.seconds
+    }
+}
+
+extension Optional<String> {
+    /// Calls `body` with a C string, or with NULL for `nil`.
+    func withOptionalCString<Result>(_ body: (UnsafePointer<CChar>?) -> Result) -> Result {
+        switch self {
+        case .some(let string): string.withCString { body($0) }
+        case .none: body(nil)
+        }
     }
 }

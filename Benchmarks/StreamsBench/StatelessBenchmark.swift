@@ -14,7 +14,8 @@ import Synchronization
 /// assigned every partition (the mock's join takes seconds and is reported apart) until
 /// the output topic holds every record; the C pipe assigns its partitions by hand and
 /// writes each record to its input partition, which is where the app's key partitioning
-/// puts it too.
+/// puts it too. Both pipes use the app's default client settings: idempotent producers and
+/// a consumer prefetch of up to a million records.
 struct StatelessBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stateless", abstract: "filter + mapValues in StreamsApp vs the plain C pipe.")
@@ -25,6 +26,8 @@ struct StatelessBenchmark: ParsableCommand {
     @Option(help: "Rounds of each implementation.") var rounds = 3
     @Option(help: "linger.ms of both pipes' producers.") var pipeLingerMs = 5
     @Option(help: "Commit interval of the app, in milliseconds.") var commitIntervalMs = 1000
+    @Flag(inversion: .prefixedEnableDisable, help: "Idempotent producers in both pipes (the app's default).")
+    var idempotence = true
 
     func run() throws {
         _ = ProcessedCounter.shared  // before any app creates its metrics
@@ -42,7 +45,9 @@ struct StatelessBenchmark: ParsableCommand {
             try alternate(
                 round: round,
                 {
-                    let run = try PipeRun.measure(records: records) { try fixture.runC(output: "stateless-out-c-\(round)", lingerMs: pipeLingerMs) }
+                    let run = try PipeRun.measure(records: records) { try fixture.runC(
+                            output: "stateless-out-c-\(round)", lingerMs: pipeLingerMs, idempotent: idempotence,
+                            queuedMinMessages: Self.appQueuedMinMessages) }
                     try fixture.verify(topic: "stateless-out-c-\(round)")
                     progress("round \(round): C     \(Int(run.rate)) records/s, \(Int(run.cpuNanosecondsPerRecord)) ns CPU/record")
                     c.append(run)
@@ -56,7 +61,7 @@ struct StatelessBenchmark: ParsableCommand {
                 })
         }
         var details: [String: Double] = [
-            "partitions": Double(partitions), "value_bytes": Double(valueBytes), "commit_interval_ms": Double(commitIntervalMs),
+            "partitions": Double(partitions), "idempotence": idempotence ? 1 : 0, "value_bytes": Double(valueBytes), "commit_interval_ms": Double(commitIntervalMs),
             "swift_median_rate": median(swift.map(\.rate)).rounded(), "c_median_rate": median(c.map(\.rate)).rounded(),
             "median_ratio": median(swift.map(\.rate)) / median(c.map(\.rate)),
             "swift_cpu_ns_per_record": median(swift.map(\.cpuNanosecondsPerRecord)).rounded(),
@@ -70,6 +75,12 @@ struct StatelessBenchmark: ParsableCommand {
             baseline: "c-librdkafka-pipe", baselineRate: c.map(\.rate).max() ?? 0, details: details
         ).print()
     }
+
+    /// The consumer prefetch the app uses by default (see `StreamsConfiguration`), given
+    /// to the C pipe too so both read alike.
+    private static let appQueuedMinMessages = 1_000_000
+
+    private static let timerLabels = ["kafka_streams_poll_latency", "kafka_streams_process_latency", "kafka_streams_commit_latency"]
 
     /// One StreamsApp round; returns its run and how long the group join took.
     private func runStreams(fixture: PipeFixture, round: Int) throws -> (PipeRun, Double) {
@@ -88,7 +99,9 @@ struct StatelessBenchmark: ParsableCommand {
         configuration.consumerProperties = KafkaConfiguration(properties: [
             "fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
         ])
-        configuration.producerProperties = KafkaConfiguration(properties: ["linger.ms": String(pipeLingerMs)])
+        configuration.producerProperties = KafkaConfiguration(properties: [
+            "linger.ms": String(pipeLingerMs), "enable.idempotence": String(idempotence),
+        ])
         let app = try StreamsApp(topology: try builder.build(), configuration: configuration, logger: fixture.logger)
         let finished = DispatchSemaphore(value: 0)
         let outcome = Outcome()
@@ -104,6 +117,7 @@ struct StatelessBenchmark: ParsableCommand {
         let join = seconds(clock.now - launched)
         let processed = ProcessedCounter.shared
         let before = processed.value
+        let timersBefore = Self.timerLabels.map { processed.seconds(of: $0) }
         let run = try PipeRun.measure(records: records) {
             let start = clock.now
             // Watch the app's own processed counter (in memory) first: asking the broker
@@ -116,6 +130,8 @@ struct StatelessBenchmark: ParsableCommand {
             }
             return Double(records) / seconds(clock.now - start)
         }
+        let spent = zip(Self.timerLabels, timersBefore).map { label, start in "\(label.dropFirst("kafka_streams_".count)) \(String(format: "%.2f", processed.seconds(of: label) - start)) s" }
+        progress("round \(round): Swift stream threads spent \(spent.joined(separator: ", "))")
         app.shutdown()
         finished.wait()
         if let error = outcome.error { throw error }
@@ -133,6 +149,7 @@ private final class ProcessedCounter: MetricsFactory, CounterHandler, Sendable {
     }()
 
     private let total = Atomic<Int64>(0)
+    private let timers = Mutex<[String: [SummingTimer]]>([:])
     var value: Int64 { total.load(ordering: .acquiring) }
 
     func increment(by amount: Int64) { total.add(amount, ordering: .relaxed) }
@@ -143,11 +160,26 @@ private final class ProcessedCounter: MetricsFactory, CounterHandler, Sendable {
     }
     func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler { NOOPMetricsHandler.instance }
     func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler { NOOPMetricsHandler.instance }
-    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler { NOOPMetricsHandler.instance }
+    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        let timer = SummingTimer()
+        timers.withLock { $0[label, default: []].append(timer) }
+        return timer
+    }
+
+    /// Seconds recorded so far by the timers of `label`, over all apps.
+    func seconds(of label: String) -> Double {
+        timers.withLock { $0[label, default: []].reduce(0) { $0 + Double($1.total.load(ordering: .relaxed)) / 1e9 } }
+    }
     func destroyCounter(_ handler: any CounterHandler) {}
     func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {}
     func destroyRecorder(_ handler: any RecorderHandler) {}
     func destroyTimer(_ handler: any TimerHandler) {}
+}
+
+/// A timer that keeps only the sum of what it recorded.
+private final class SummingTimer: TimerHandler, Sendable {
+    let total = Atomic<Int64>(0)
+    func recordNanoseconds(_ duration: Int64) { total.add(duration, ordering: .relaxed) }
 }
 
 private final class Outcome: @unchecked Sendable {

@@ -13,9 +13,12 @@ typedef struct {
 
 /// Consumes `expected` records from all `partitions` partitions of `in_topic` (manual
 /// assignment from the beginning) and produces each to the same partition of `out_topic`,
-/// then flushes; the producer batches for `linger_ms`. Returns 0 on success, or -1 with a message in `error`.
+/// then flushes; the producer batches for `linger_ms` and is idempotent when `idempotent`
+/// is non-zero; the consumer's `queued.min.messages` is librdkafka's default when
+/// `queued_min_messages` is NULL. Returns 0 on success, or -1 with a message in `error`.
 int cbaseline_pipe(const char *bootstrap, const char *in_topic, int partitions, const char *out_topic,
-                   long long expected, const char *linger_ms, cbaseline_result *result, char *error, size_t error_size);
+                   long long expected, const char *linger_ms, int idempotent, const char *queued_min_messages,
+                   cbaseline_result *result, char *error, size_t error_size);
 
 /// Writes `records` keys (`key-%012d`, `value_size`-byte values) in batches of `batch_size`
 /// into a new RocksDB at `path` (lz4, max 1000 open files), then reads `gets` keys chosen

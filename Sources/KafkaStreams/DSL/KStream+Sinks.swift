@@ -1,12 +1,14 @@
 extension KStream {
     /// Writes the records to `topic`, partitioned by key. Serdes default to the stream's
     /// own, then to the configuration's.
+    @inlinable
     public func to(_ topic: String, named: String? = nil, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil) {
         addSink(.topic(.external(topic)), named: named, key: key, value: value)
     }
 
     /// Writes each record to the topic `topicFor` names for it (given the key, the value
     /// and where the input came from).
+    @inlinable
     public func to(
         named: String? = nil,
         key: AnySerde<Key>? = nil,
@@ -19,6 +21,7 @@ extension KStream {
     /// Sends the records through an internal topic (`<applicationId>-<name>-repartition`),
     /// so each lands on the partition of its key, and reads them back in a new
     /// sub-topology. `partitions` defaults to the partition count of this stream's input.
+    @inlinable
     public func repartition(
         named: String? = nil, partitions: Int? = nil, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil
     ) -> KStream<Key, Value> {
@@ -37,7 +40,8 @@ extension KStream {
         return KStream(builder: builder, node: sourceName, keySerde: keySerde, valueSerde: valueSerde)
     }
 
-    private func addSink(_ target: SinkTarget<Key, Value>, named: String?, key: AnySerde<Key>?, value: AnySerde<Value>?) {
+    @inlinable
+    func addSink(_ target: SinkTarget<Key, Value>, named: String?, key: AnySerde<Key>?, value: AnySerde<Value>?) {
         let name = builder.nodeName(named, prefix: "KSTREAM-SINK-")
         let parent = node
         let keySerde = key?.base ?? self.keySerde

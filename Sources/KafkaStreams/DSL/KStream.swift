@@ -4,14 +4,26 @@
 ///
 /// Serdes given to a source (or `repartition`) carry along as long as the key or value
 /// type stays the same; `to` and `repartition` use them when given none.
+///
+/// The operations are `@inlinable` so that their per-record closures are compiled, and
+/// specialized for your types, in your module.
 public struct KStream<Key, Value> {
-    let builder: StreamsBuilder
+    @usableFromInline let builder: StreamsBuilder
     /// The node whose output this stream is.
-    let node: String
-    let keySerde: (any Serde<Key>)?
-    let valueSerde: (any Serde<Value>)?
+    @usableFromInline let node: String
+    @usableFromInline let keySerde: (any Serde<Key>)?
+    @usableFromInline let valueSerde: (any Serde<Value>)?
+
+    @usableFromInline
+    init(builder: StreamsBuilder, node: String, keySerde: (any Serde<Key>)?, valueSerde: (any Serde<Value>)?) {
+        self.builder = builder
+        self.node = node
+        self.keySerde = keySerde
+        self.valueSerde = valueSerde
+    }
 
     /// Keeps the records for which `predicate` is true.
+    @inlinable
     public func filter(named: String? = nil, _ predicate: @escaping @Sendable (Key, Value) throws -> Bool) -> KStream<Key, Value> {
         stateless(prefix: "KSTREAM-FILTER-", named: named) { record, context in
             if try predicate(record.key, record.value) { try context.forward(record) }
@@ -19,6 +31,7 @@ public struct KStream<Key, Value> {
     }
 
     /// Drops the records for which `predicate` is true.
+    @inlinable
     public func filterNot(named: String? = nil, _ predicate: @escaping @Sendable (Key, Value) throws -> Bool) -> KStream<Key, Value> {
         stateless(prefix: "KSTREAM-FILTER-", named: named) { record, context in
             if try !predicate(record.key, record.value) { try context.forward(record) }
@@ -26,6 +39,7 @@ public struct KStream<Key, Value> {
     }
 
     /// Replaces key and value.
+    @inlinable
     public func map<NewKey, NewValue>(
         named: String? = nil, _ transform: @escaping @Sendable (Key, Value) throws -> (NewKey, NewValue)
     ) -> KStream<NewKey, NewValue> {
@@ -36,6 +50,7 @@ public struct KStream<Key, Value> {
     }
 
     /// Replaces the value, keeping the key.
+    @inlinable
     public func mapValues<NewValue>(
         named: String? = nil, _ transform: @escaping @Sendable (Value) throws -> NewValue
     ) -> KStream<Key, NewValue> {
@@ -45,6 +60,7 @@ public struct KStream<Key, Value> {
     }
 
     /// Replaces each record with zero or more records.
+    @inlinable
     public func flatMap<NewKey, NewValue>(
         named: String? = nil, _ transform: @escaping @Sendable (Key, Value) throws -> [(NewKey, NewValue)]
     ) -> KStream<NewKey, NewValue> {
@@ -56,6 +72,7 @@ public struct KStream<Key, Value> {
     }
 
     /// Replaces each record with zero or more records of the same key.
+    @inlinable
     public func flatMapValues<NewValue>(
         named: String? = nil, _ transform: @escaping @Sendable (Value) throws -> [NewValue]
     ) -> KStream<Key, NewValue> {
@@ -66,6 +83,7 @@ public struct KStream<Key, Value> {
 
     /// Replaces the key, keeping the value. (A later stateful operation on the new key
     /// needs a ``repartition(named:partitions:key:value:)`` first.)
+    @inlinable
     public func selectKey<NewKey>(
         named: String? = nil, _ selector: @escaping @Sendable (Key, Value) throws -> NewKey
     ) -> KStream<NewKey, Value> {
@@ -75,6 +93,7 @@ public struct KStream<Key, Value> {
     }
 
     /// Calls `action` for each record and passes the record on unchanged.
+    @inlinable
     public func peek(named: String? = nil, _ action: @escaping @Sendable (Key, Value) throws -> Void) -> KStream<Key, Value> {
         stateless(prefix: "KSTREAM-PEEK-", named: named) { record, context in
             try action(record.key, record.value)
@@ -83,6 +102,7 @@ public struct KStream<Key, Value> {
     }
 
     /// Calls `action` for each record; the stream ends here.
+    @inlinable
     public func foreach(named: String? = nil, _ action: @escaping @Sendable (Key, Value) throws -> Void) {
         _ = stateless(prefix: "KSTREAM-FOREACH-", named: named) { (record, _: ProcessorContext<Key, Value>) in
             try action(record.key, record.value)
@@ -90,6 +110,7 @@ public struct KStream<Key, Value> {
     }
 
     /// The records of this stream and `other`, interleaved as they arrive.
+    @inlinable
     public func merge(_ other: KStream<Key, Value>, named: String? = nil) -> KStream<Key, Value> {
         stateless(
             prefix: "KSTREAM-MERGE-", named: named, parents: [node, other.node],
@@ -101,6 +122,7 @@ public struct KStream<Key, Value> {
 
     /// Sends records to a ``Processor`` of your own, created per task by `factory`; the
     /// returned stream carries what it forwards.
+    @inlinable
     public func process<P: Processor, NewKey, NewValue>(
         named: String? = nil,
         stores: [String] = [],

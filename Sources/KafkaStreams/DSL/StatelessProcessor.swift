@@ -1,15 +1,18 @@
 /// The processor behind the DSL's stateless operations: one closure per record.
+@usableFromInline
 final class StatelessProcessor<InputKey, InputValue, OutputKey, OutputValue>: Processor {
-    typealias Body = @Sendable (Record<InputKey, InputValue>, ProcessorContext<OutputKey, OutputValue>) throws -> Void
+    @usableFromInline typealias Body = @Sendable (Record<InputKey, InputValue>, ProcessorContext<OutputKey, OutputValue>) throws -> Void
 
-    private let context: ProcessorContext<OutputKey, OutputValue>
-    private let body: Body
+    @usableFromInline let context: ProcessorContext<OutputKey, OutputValue>
+    @usableFromInline let body: Body
 
+    @usableFromInline
     init(context: ProcessorContext<OutputKey, OutputValue>, body: @escaping Body) {
         self.context = context
         self.body = body
     }
 
+    @inlinable
     func process(_ record: Record<InputKey, InputValue>) throws {
         try body(record, context)
     }
@@ -17,6 +20,7 @@ final class StatelessProcessor<InputKey, InputValue, OutputKey, OutputValue>: Pr
 
 extension KStream {
     /// Adds a stateless node after this stream's node and returns the stream it forwards.
+    @inlinable
     func stateless<OutputKey, OutputValue>(
         prefix: String,
         named: String?,

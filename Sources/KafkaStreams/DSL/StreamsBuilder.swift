@@ -22,6 +22,7 @@ public final class StreamsBuilder {
 
     /// A stream of the records of `topics`. Without serdes, the configuration's default
     /// serdes are used (they must match `Key` and `Value`).
+    @inlinable
     public func stream<Key, Value>(
         _ topics: String..., named: String? = nil, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil
     ) -> KStream<Key, Value> {
@@ -29,6 +30,7 @@ public final class StreamsBuilder {
     }
 
     /// A stream of the records of `topics` (an array).
+    @inlinable
     public func stream<Key, Value>(
         _ topics: [String], named: String? = nil, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil
     ) -> KStream<Key, Value> {
@@ -45,6 +47,7 @@ public final class StreamsBuilder {
 
     // MARK: Used by the stream types
 
+    @usableFromInline
     func nodeName(_ given: String?, prefix: String) -> String {
         defer { nodeCounter += 1 }
         if let given { return given }
@@ -52,6 +55,7 @@ public final class StreamsBuilder {
         return prefix + String(repeating: "0", count: max(0, 10 - number.count)) + number
     }
 
+    @usableFromInline
     func record(_ change: (inout Topology) throws -> Void) {
         guard firstError == nil else { return }
         do {

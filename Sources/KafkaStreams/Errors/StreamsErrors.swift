@@ -43,6 +43,13 @@ public struct DeserializationError: Error, CustomStringConvertible {
     public let source: SourceCoordinates
     public let underlying: any Error
 
+    @usableFromInline
+    init(part: Part, source: SourceCoordinates, underlying: any Error) {
+        self.part = part
+        self.source = source
+        self.underlying = underlying
+    }
+
     public var description: String { "cannot deserialize the \(part) of \(source): \(underlying)" }
 }
 
@@ -74,13 +81,27 @@ public struct ProductionError: Error, CustomStringConvertible {
 }
 
 /// An error inside the processor graph, tagged with the node that threw it.
+@usableFromInline
 struct NodeFailure: Error {
     let node: String
     let underlying: any Error
+
+    @usableFromInline
+    init(node: String, underlying: any Error) {
+        self.node = node
+        self.underlying = underlying
+    }
 }
 
 /// An output that its sink could not serialize.
+@usableFromInline
 struct SerializationFailure: Error {
     let topic: String
     let underlying: any Error
+
+    @usableFromInline
+    init(topic: String, underlying: any Error) {
+        self.topic = topic
+        self.underlying = underlying
+    }
 }

@@ -5,12 +5,12 @@ import Logging
 /// `Key` and `Value` are the types the processor forwards, which its children receive.
 /// A context belongs to one processor of one task and is used on that task's stream thread.
 public final class ProcessorContext<Key, Value> {
-    let task: TaskContext
+    @usableFromInline let task: TaskContext
     /// This processor's node name in the topology.
     public let nodeName: String
-    // Closures rather than `any RecordReceiver<Key, Value>`: calling through an array of
-    // constrained existentials from unspecialized generic code costs a runtime metadata
-    // lookup per record.
+    // One closure calling every child, rather than an array of receivers: calling through
+    // an array of generic closures costs runtime metadata lookups per record.
+    @usableFromInline var emit: (Record<Key, Value>) throws -> Void = { _ in }
     private var children: [(Record<Key, Value>) throws -> Void] = []
     private var childNames: [String] = []
 
@@ -19,26 +19,30 @@ public final class ProcessorContext<Key, Value> {
         self.nodeName = nodeName
     }
 
-    func addChild(_ child: any RecordReceiver<Key, Value>, named name: String) {
-        children.append(child.receive)
+    func addChild(_ receive: @escaping (Record<Key, Value>) throws -> Void, named name: String) {
+        children.append(receive)
         childNames.append(name)
+        let all = children
+        emit = all.count == 1 ? receive : { record in for child in all { try child(record) } }
     }
 
     /// Sends a record to every child, or only to the child node called `child`.
     /// Children run before this returns; their errors propagate to the caller.
+    @inlinable
     public func forward(_ record: Record<Key, Value>, to child: String? = nil) throws {
         if let child {
-            guard let index = childNames.firstIndex(of: child) else {
-                throw StreamsError(.topology, "node \(nodeName) has no child named \(child) (children: \(childNames))")
-            }
-            try children[index](record)
-            return
-        }
-        if children.count == 1 {
-            try children[0](record)
+            try forward(record, toChild: child)
         } else {
-            for receive in children { try receive(record) }
+            try emit(record)
         }
+    }
+
+    @usableFromInline
+    func forward(_ record: Record<Key, Value>, toChild child: String) throws {
+        guard let index = childNames.firstIndex(of: child) else {
+            throw StreamsError(.topology, "node \(nodeName) has no child named \(child) (children: \(childNames))")
+        }
+        try children[index](record)
     }
 
     /// The task running this processor (sub-topology and partition).
@@ -88,11 +92,4 @@ public final class ProcessorContext<Key, Value> {
     public func requestCommit() {
         task.counters.commitRequested = true
     }
-}
-
-/// A node that accepts records of one key and value type (processors and sinks).
-protocol RecordReceiver<Key, Value>: AnyObject {
-    associatedtype Key
-    associatedtype Value
-    func receive(_ record: Record<Key, Value>) throws
 }

@@ -14,6 +14,7 @@ public struct Record<Key, Value> {
     public var timestamp: Int64
     public var headers: [RecordHeader]
 
+    @inlinable
     public init(key: Key, value: Value, timestamp: Int64, headers: [RecordHeader] = []) {
         self.key = key
         self.value = value
@@ -22,11 +23,13 @@ public struct Record<Key, Value> {
     }
 
     /// The same record with another key (and key type).
+    @inlinable
     public func withKey<NewKey>(_ key: NewKey) -> Record<NewKey, Value> {
         Record<NewKey, Value>(key: key, value: value, timestamp: timestamp, headers: headers)
     }
 
     /// The same record with another value (and value type).
+    @inlinable
     public func withValue<NewValue>(_ value: NewValue) -> Record<Key, NewValue> {
         Record<Key, NewValue>(key: key, value: value, timestamp: timestamp, headers: headers)
     }

@@ -1,5 +1,6 @@
 /// Where sinks (and dead-letter writes) send serialized records: the producer in an
 /// application, an in-memory list in the test driver.
+@usableFromInline
 protocol RecordCollector: AnyObject {
     /// Queues a record; `source` is the input it was derived from, for error reports.
     /// Throws a ``ProductionError`` when the record is refused at once and the production
@@ -12,14 +13,15 @@ protocol RecordCollector: AnyObject {
 
 /// An input record as read, with key and value bytes borrowed for the duration of one
 /// ``StreamTask/process(_:)`` call.
+@usableFromInline
 struct SourceRecordView {
     var topic: String
     var partition: Int32
     var offset: Int64
-    var timestamp: Int64
-    var key: UnsafeRawBufferPointer?
-    var value: UnsafeRawBufferPointer?
-    var headers: [RecordHeader]
+    @usableFromInline var timestamp: Int64
+    @usableFromInline var key: UnsafeRawBufferPointer?
+    @usableFromInline var value: UnsafeRawBufferPointer?
+    @usableFromInline var headers: [RecordHeader]
 
-    var coordinates: SourceCoordinates { SourceCoordinates(topic: topic, partition: partition, offset: offset) }
+    @usableFromInline var coordinates: SourceCoordinates { SourceCoordinates(topic: topic, partition: partition, offset: offset) }
 }

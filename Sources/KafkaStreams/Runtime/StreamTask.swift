@@ -14,7 +14,7 @@ final class StreamTask {
 
     private struct Input {
         let topic: String
-        let source: SourceReceiver
+        let process: (SourceRecordView) throws -> Void
         /// The offset after the last record handled (what a commit stores), or -1.
         var nextOffset: Int64 = -1
         var committedOffset: Int64 = -1
@@ -25,7 +25,7 @@ final class StreamTask {
         self.context = context
         self.handlers = handlers
         var contexts: [String: AnyObject] = [:]
-        var runtimeNodes: [String: AnyObject] = [:]
+        var runtimeNodes: [String: RuntimeNode] = [:]
         let definitions = subtopology.nodeNames.compactMap(topology.node(named:))
         for node in definitions {
             let nodeContext = node.makeContext?(context, node.name)
@@ -35,15 +35,15 @@ final class StreamTask {
         for node in definitions {
             for child in node.children {
                 guard let attach = node.attachChild, let nodeContext = contexts[node.name], let childNode = runtimeNodes[child] else { continue }
-                try attach(nodeContext, childNode, child)
+                try attach(nodeContext, childNode.entry, child)
             }
-            if let source = runtimeNodes[node.name] as? SourceReceiver {
+            if node.isSource, let process = runtimeNodes[node.name]?.entry as? (SourceRecordView) throws -> Void {
                 for topic in node.sourceTopics {
-                    inputs.append(Input(topic: topic.resolved(applicationID: context.applicationID), source: source))
+                    inputs.append(Input(topic: topic.resolved(applicationID: context.applicationID), process: process))
                 }
             }
         }
-        closables = definitions.compactMap { runtimeNodes[$0.name] as? ClosableNode }
+        closables = definitions.compactMap { runtimeNodes[$0.name]?.closable }
     }
 
     /// The topics this task reads, with its partition.
@@ -60,7 +60,7 @@ final class StreamTask {
             throw StreamsError(.kafka, "task \(id) received a record of \(raw.topic), which it does not read")
         }
         do {
-            try inputs[index].source.process(raw, task: context)
+            try inputs[index].process(raw)
             context.counters.processed += 1
         } catch let error as DeserializationError {
             try handle(error, with: handlers.deserialization, raw: raw)

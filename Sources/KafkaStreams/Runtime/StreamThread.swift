@@ -112,7 +112,9 @@ final class StreamThread: @unchecked Sendable {
                 try process(message)
             }
             if let failure = rebalanceFailure { throw failure }
-            if polled > 0 { metrics.processLatency.record(since: processStart) }
+            // An empty poll is time spent waiting for records too: idle or starved threads
+            // show there.
+            if polled > 0 { metrics.processLatency.record(since: processStart) } else { metrics.pollLatency.record(since: pollStart) }
             if counters.wallClockPunctuators > 0 {
                 let now = WallClock.system.now()
                 for task in tasks.values { try task.punctuate(.wallClockTime, at: now) }

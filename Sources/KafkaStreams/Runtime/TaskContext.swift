@@ -3,18 +3,19 @@ import Logging
 
 /// The state a task's processors share: the record being processed, stream time, the
 /// clock, punctuations, where outputs go. One per task, used on its stream thread only.
+@usableFromInline
 final class TaskContext {
     let id: TaskID
-    let applicationID: String
+    @usableFromInline let applicationID: String
     let logger: Logger
     let clock: WallClock
-    let collector: RecordCollector
-    let defaultSerdes: DefaultSerdes
+    @usableFromInline let collector: RecordCollector
+    @usableFromInline let defaultSerdes: DefaultSerdes
     let punctuations = PunctuationSchedule()
     /// Shared by the tasks of one stream thread, so its loop reads totals without visiting
     /// every task.
     let counters: ThreadCounters
-    var currentRecord: RecordContext?
+    @usableFromInline var currentRecord: RecordContext?
     var streamTime: Int64 = -1
 
     init(

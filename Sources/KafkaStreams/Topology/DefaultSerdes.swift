@@ -1,8 +1,10 @@
 /// The serdes a node falls back to when it was given none and inherited none.
+@usableFromInline
 struct DefaultSerdes: Sendable {
     var key: (any Serde)?
     var value: (any Serde)?
 
+    @usableFromInline
     func resolve<T>(_ explicit: (any Serde<T>)?, key isKey: Bool, node: String) throws -> any Serde<T> {
         if let explicit { return explicit }
         let fallback = isKey ? key : value

@@ -1,13 +1,16 @@
 /// One node of a ``Topology``, with the closures that create its runtime form for a task.
 /// The closures keep the node's key and value types, so a task's graph is wired with
 /// typed connections and records flow without boxing.
+@usableFromInline
 struct NodeDefinition: Sendable {
+    @usableFromInline
     enum Role: Sendable {
         case source(topics: [TopicName])
         case processor(stores: [String])
         case sink(SinkDescription)
     }
 
+    @usableFromInline
     enum SinkDescription: Sendable, Hashable {
         case topic(TopicName)
         case extractor
@@ -24,9 +27,26 @@ struct NodeDefinition: Sendable {
     /// Creates the context the node forwards through (`nil` for sinks).
     let makeContext: (@Sendable (TaskContext, String) -> AnyObject)?
     /// Creates the runtime node, given its own context.
-    let makeNode: @Sendable (AnyObject?, TaskContext) throws -> AnyObject
-    /// Connects a child's runtime node to this node's context.
-    let attachChild: (@Sendable (AnyObject, AnyObject, String) throws -> Void)?
+    let makeNode: @Sendable (AnyObject?, TaskContext) throws -> RuntimeNode
+    /// Connects a child's entry point to this node's context.
+    let attachChild: (@Sendable (AnyObject, Any, String) throws -> Void)?
+
+    @usableFromInline
+    init(
+        name: String, role: Role, parents: [String], input: TypeSignature?, output: TypeSignature?,
+        makeContext: (@Sendable (TaskContext, String) -> AnyObject)?,
+        makeNode: @escaping @Sendable (AnyObject?, TaskContext) throws -> RuntimeNode,
+        attachChild: (@Sendable (AnyObject, Any, String) throws -> Void)?
+    ) {
+        self.name = name
+        self.role = role
+        self.parents = parents
+        self.input = input
+        self.output = output
+        self.makeContext = makeContext
+        self.makeNode = makeNode
+        self.attachChild = attachChild
+    }
 
     var isSource: Bool { if case .source = role { true } else { false } }
 
@@ -35,16 +55,34 @@ struct NodeDefinition: Sendable {
     var sinkTopic: TopicName? { if case .sink(.topic(let topic)) = role { topic } else { nil } }
 }
 
+/// A node as created for one task.
+@usableFromInline
+struct RuntimeNode {
+    /// Where records enter the node: `(SourceRecordView) throws -> Void` for a source,
+    /// `(Record<Key, Value>) throws -> Void` for the others. Made in specialized code.
+    let entry: Any
+    let closable: ClosableNode?
+
+    @usableFromInline
+    init(entry: Any, closable: ClosableNode? = nil) {
+        self.entry = entry
+        self.closable = closable
+    }
+}
+
 /// The closures of a node that forwards `(Key, Value)`.
+@usableFromInline
 enum ForwardingNode<Key, Value> {
+    @usableFromInline
     static func makeContext(task: TaskContext, name: String) -> AnyObject {
         ProcessorContext<Key, Value>(task: task, nodeName: name)
     }
 
-    static func attach(context: AnyObject, child: AnyObject, childName: String) throws {
-        guard let child = child as? any RecordReceiver<Key, Value> else {
+    @usableFromInline
+    static func attach(context: AnyObject, child entry: Any, childName: String) throws {
+        guard let receive = entry as? (Record<Key, Value>) throws -> Void else {
             throw StreamsError(.topology, "node \(childName) does not accept records of type (\(Key.self), \(Value.self))")
         }
-        (context as! ProcessorContext<Key, Value>).addChild(child, named: childName)
+        (context as! ProcessorContext<Key, Value>).addChild(receive, named: childName)
     }
 }

@@ -1,37 +1,41 @@
-/// A source node of one task: deserializes input bytes and forwards typed records.
-protocol SourceReceiver: AnyObject {
-    var name: String { get }
-    /// Deserializes (throwing ``DeserializationError``) then forwards (throwing whatever the
-    /// graph threw, tagged with the node).
-    func process(_ raw: SourceRecordView, task: TaskContext) throws
-}
+import RdKafka
+
+// The runtime nodes are `@usableFromInline` with `@inlinable` per-record methods, and the
+// closures that call them are made in `@inlinable` topology code: a topology built by an
+// application's module is then specialized for its key and value types there, instead of
+// running generic code that looks up type metadata for every record.
 
 /// A runtime node with resources to release when its task closes.
+@usableFromInline
 protocol ClosableNode: AnyObject {
     func close()
 }
 
 /// Errors that already say where they came from and pass through enclosing nodes unchanged.
-protocol AttributedFailure: Error {}
+@usableFromInline protocol AttributedFailure: Error {}
 extension NodeFailure: AttributedFailure {}
 extension SerializationFailure: AttributedFailure {}
 extension ProductionError: AttributedFailure {}
 extension StreamsError: AttributedFailure {}
 
-final class SourceNode<Key, Value>: SourceReceiver {
-    let name: String
-    private let keySerde: any Serde<Key>
-    private let valueSerde: any Serde<Value>
-    private let context: ProcessorContext<Key, Value>
+/// A source node of one task: deserializes input bytes and forwards typed records.
+@usableFromInline
+final class SourceNode<Key, Value> {
+    @usableFromInline let keySerde: any Serde<Key>
+    @usableFromInline let valueSerde: any Serde<Value>
+    @usableFromInline let context: ProcessorContext<Key, Value>
 
-    init(name: String, keySerde: any Serde<Key>, valueSerde: any Serde<Value>, context: ProcessorContext<Key, Value>) {
-        self.name = name
+    @usableFromInline
+    init(keySerde: any Serde<Key>, valueSerde: any Serde<Value>, context: ProcessorContext<Key, Value>) {
         self.keySerde = keySerde
         self.valueSerde = valueSerde
         self.context = context
     }
 
-    func process(_ raw: SourceRecordView, task: TaskContext) throws {
+    /// Deserializes (throwing ``DeserializationError``) then forwards (throwing whatever the
+    /// graph threw, tagged with the node).
+    @inlinable
+    func process(_ raw: SourceRecordView) throws {
         let key: Key
         let value: Value
         do {
@@ -48,15 +52,18 @@ final class SourceNode<Key, Value>: SourceReceiver {
     }
 }
 
-final class ProcessorNode<P: Processor>: RecordReceiver, ClosableNode {
-    let name: String
-    let processor: P
+@usableFromInline
+final class ProcessorNode<P: Processor>: ClosableNode {
+    @usableFromInline let name: String
+    @usableFromInline let processor: P
 
+    @usableFromInline
     init(name: String, processor: P) {
         self.name = name
         self.processor = processor
     }
 
+    @inlinable
     func receive(_ record: Record<P.InputKey, P.InputValue>) throws {
         do {
             try processor.process(record)
@@ -67,28 +74,30 @@ final class ProcessorNode<P: Processor>: RecordReceiver, ClosableNode {
         }
     }
 
+    @usableFromInline
     func close() { processor.close() }
 }
 
 /// Where a sink writes: one topic, or a topic chosen per record.
+@usableFromInline
 enum SinkTarget<Key, Value>: Sendable {
     case topic(TopicName)
     case extractor(@Sendable (Key, Value, RecordContext?) -> String)
 }
 
-final class SinkNode<Key, Value>: RecordReceiver {
-    let name: String
-    private let target: SinkTarget<Key, Value>
-    private let resolvedTopic: String?
-    private let keySerde: any Serde<Key>
-    private let valueSerde: any Serde<Value>
-    private let task: TaskContext
+@usableFromInline
+final class SinkNode<Key, Value> {
+    @usableFromInline let target: SinkTarget<Key, Value>
+    @usableFromInline let resolvedTopic: String?
+    @usableFromInline let keySerde: any Serde<Key>
+    @usableFromInline let valueSerde: any Serde<Value>
+    @usableFromInline let task: TaskContext
     // Reused between records so serializing allocates nothing in the steady state.
-    private var keyBytes: [UInt8] = []
-    private var valueBytes: [UInt8] = []
+    @usableFromInline var keyBytes: [UInt8] = []
+    @usableFromInline var valueBytes: [UInt8] = []
 
-    init(name: String, target: SinkTarget<Key, Value>, keySerde: any Serde<Key>, valueSerde: any Serde<Value>, task: TaskContext) {
-        self.name = name
+    @usableFromInline
+    init(target: SinkTarget<Key, Value>, keySerde: any Serde<Key>, valueSerde: any Serde<Value>, task: TaskContext) {
         self.target = target
         if case .topic(let topic) = target { resolvedTopic = topic.resolved(applicationID: task.applicationID) } else { resolvedTopic = nil }
         self.keySerde = keySerde
@@ -96,6 +105,7 @@ final class SinkNode<Key, Value>: RecordReceiver {
         self.task = task
     }
 
+    @inlinable
     func receive(_ record: Record<Key, Value>) throws {
         let topic: String
         switch target {

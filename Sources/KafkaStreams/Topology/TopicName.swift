@@ -1,9 +1,11 @@
 /// A topic a node reads or writes: a user topic, or an internal one whose real name is
 /// prefixed with the application id (`<applicationId>-<name>`).
+@usableFromInline
 enum TopicName: Sendable, Hashable, CustomStringConvertible {
     case external(String)
     case `internal`(String)
 
+    @usableFromInline
     func resolved(applicationID: String) -> String {
         switch self {
         case .external(let name): name
@@ -13,6 +15,7 @@ enum TopicName: Sendable, Hashable, CustomStringConvertible {
 
     var isInternal: Bool { if case .internal = self { true } else { false } }
 
+    @usableFromInline
     var description: String {
         switch self {
         case .external(let name), .internal(let name): name
@@ -21,11 +24,13 @@ enum TopicName: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A key and value type pair, compared when nodes are connected.
+@usableFromInline
 struct TypeSignature: Sendable, Hashable, CustomStringConvertible {
     let key: ObjectIdentifier
     let value: ObjectIdentifier
-    let description: String
+    @usableFromInline let description: String
 
+    @usableFromInline
     init<Key, Value>(_ key: Key.Type, _ value: Value.Type) {
         self.key = ObjectIdentifier(key)
         self.value = ObjectIdentifier(value)

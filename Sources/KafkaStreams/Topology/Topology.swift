@@ -21,6 +21,7 @@ public struct Topology: Sendable {
     public init() {}
 
     /// Adds a node reading `topics` (all the same key and value format).
+    @inlinable
     public mutating func addSource<Key, Value>(
         _ name: String, topics: [String], key: some Serde<Key>, value: some Serde<Value>
     ) throws {
@@ -29,6 +30,7 @@ public struct Topology: Sendable {
 
     /// Adds a processor created per task by `factory`, receiving what `parents` forward.
     /// The factory's context type sets what the processor forwards.
+    @inlinable
     public mutating func addProcessor<P: Processor, OutputKey, OutputValue>(
         _ name: String,
         parents: [String],
@@ -41,12 +43,15 @@ public struct Topology: Sendable {
             output: TypeSignature(OutputKey.self, OutputValue.self),
             makeContext: ForwardingNode<OutputKey, OutputValue>.makeContext,
             makeNode: { context, _ in
-                ProcessorNode(name: name, processor: try factory(context as! ProcessorContext<OutputKey, OutputValue>))
+                let node = ProcessorNode(name: name, processor: try factory(context as! ProcessorContext<OutputKey, OutputValue>))
+                let entry: (Record<P.InputKey, P.InputValue>) throws -> Void = { try node.receive($0) }
+                return RuntimeNode(entry: entry, closable: node)
             },
             attachChild: ForwardingNode<OutputKey, OutputValue>.attach))
     }
 
     /// Adds a node writing what `parents` forward to `topic`.
+    @inlinable
     public mutating func addSink<Key, Value>(
         _ name: String, topic: String, parents: [String], key: some Serde<Key>, value: some Serde<Value>
     ) throws {
@@ -54,6 +59,7 @@ public struct Topology: Sendable {
     }
 
     /// Adds a node writing each record to the topic `topicFor` names for it.
+    @inlinable
     public mutating func addSink<Key, Value>(
         _ name: String,
         parents: [String],
@@ -66,29 +72,27 @@ public struct Topology: Sendable {
 
     // MARK: Internal forms, used by the DSL (serdes may come from the configuration)
 
+    @inlinable
     mutating func addSource<Key, Value>(
         _ name: String, topics: [TopicName], key: (any Serde<Key>)?, value: (any Serde<Value>)?
     ) throws {
-        guard !topics.isEmpty else { throw StreamsError(.topology, "source \(name) reads no topic") }
-        for topic in topics {
-            if let owner = nodes.first(where: { $0.sourceTopics.contains(topic) }) {
-                throw StreamsError(.topology, "topic \(topic) is already read by source \(owner.name)")
-            }
-        }
+        try checkUnread(topics, source: name)
         try add(NodeDefinition(
             name: name, role: .source(topics: topics), parents: [],
             input: nil, output: TypeSignature(Key.self, Value.self),
             makeContext: ForwardingNode<Key, Value>.makeContext,
             makeNode: { context, task in
-                SourceNode(
-                    name: name,
+                let node = SourceNode(
                     keySerde: try task.defaultSerdes.resolve(key, key: true, node: name),
                     valueSerde: try task.defaultSerdes.resolve(value, key: false, node: name),
                     context: context as! ProcessorContext<Key, Value>)
+                let entry: (SourceRecordView) throws -> Void = { try node.process($0) }
+                return RuntimeNode(entry: entry)
             },
             attachChild: ForwardingNode<Key, Value>.attach))
     }
 
+    @inlinable
     mutating func addSink<Key, Value>(
         _ name: String, target: SinkTarget<Key, Value>, parents: [String], key: (any Serde<Key>)?, value: (any Serde<Value>)?
     ) throws {
@@ -102,21 +106,35 @@ public struct Topology: Sendable {
             input: TypeSignature(Key.self, Value.self), output: nil,
             makeContext: nil,
             makeNode: { _, task in
-                SinkNode(
-                    name: name, target: target,
+                let node = SinkNode(
+                    target: target,
                     keySerde: try task.defaultSerdes.resolve(key, key: true, node: name),
                     valueSerde: try task.defaultSerdes.resolve(value, key: false, node: name),
                     task: task)
+                let entry: (Record<Key, Value>) throws -> Void = { try node.receive($0) }
+                return RuntimeNode(entry: entry)
             },
             attachChild: nil))
     }
 
     /// Declares a repartition topic (by its unprefixed name).
+    @usableFromInline
     mutating func addInternalTopic(_ name: String, partitions: Int?) {
         internalTopics[name] = partitions
     }
 
-    private mutating func add(_ node: NodeDefinition) throws {
+    @usableFromInline
+    func checkUnread(_ topics: [TopicName], source name: String) throws {
+        guard !topics.isEmpty else { throw StreamsError(.topology, "source \(name) reads no topic") }
+        for topic in topics {
+            if let owner = nodes.first(where: { $0.sourceTopics.contains(topic) }) {
+                throw StreamsError(.topology, "topic \(topic) is already read by source \(owner.name)")
+            }
+        }
+    }
+
+    @usableFromInline
+    mutating func add(_ node: NodeDefinition) throws {
         guard !node.name.isEmpty else { throw StreamsError(.topology, "a node name must not be empty") }
         guard indexByName[node.name] == nil else { throw StreamsError(.topology, "a node named \(node.name) already exists") }
         if !node.isSource && node.parents.isEmpty {

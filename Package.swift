@@ -55,6 +55,7 @@ let package = Package(
             name: "KafkaStreams",
             dependencies: [
                 "RdKafka",
+                "RocksDB",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -13,10 +13,19 @@ import RdKafka
 public final class EmbeddedKafkaCluster: Sendable {
     public let cluster: MockCluster
     private let logger: Logger
+    /// The state directory of the applications configured by ``streamsConfiguration(applicationID:)``:
+    /// one per cluster, so a test's restarted app finds its state and tests never share it.
+    public let stateDirectory: String
 
     public init(brokers: Int = 1, logger: Logger = Logger(label: "embedded-kafka")) throws {
         cluster = try MockCluster(brokers: brokers, logger: logger)
         self.logger = logger
+        stateDirectory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("embedded-kafka-state-\(UInt64.random(in: 0...UInt64.max))").path
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: stateDirectory)
     }
 
     public var bootstrapServers: String { cluster.bootstrapServers }
@@ -26,10 +35,12 @@ public final class EmbeddedKafkaCluster: Sendable {
     }
 
     /// A configuration for an application on this cluster: settings that make the mock's
-    /// group rebalances and fetches fast, and a one-second commit interval.
+    /// group rebalances and fetches fast, a one-second commit interval, and a state
+    /// directory of the cluster's own (deleted with it).
     public func streamsConfiguration(applicationID: String) -> StreamsConfiguration {
         var configuration = StreamsConfiguration(applicationID: applicationID, bootstrapServers: bootstrapServers)
         configuration.commitInterval = .seconds(1)
+        configuration.stateDirectory = stateDirectory
         configuration.consumerProperties = KafkaConfiguration(properties: [
             "session.timeout.ms": "4000", "heartbeat.interval.ms": "500",
             "fetch.wait.max.ms": "10", "fetch.error.backoff.ms": "10",

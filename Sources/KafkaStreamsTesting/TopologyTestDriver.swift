@@ -1,3 +1,4 @@
+import Foundation
 import KafkaStreams
 import Logging
 
@@ -7,7 +8,9 @@ import Logging
 /// It is the same topology object a ``StreamsApp`` runs; records go through the same
 /// serdes, processors, error handlers and punctuations. Each sub-topology runs as one
 /// task (partition 0); records written to repartition topics are processed before
-/// ``TestInputTopic/pipeInput(key:value:timestamp:headers:)`` returns.
+/// ``TestInputTopic/pipeInput(key:value:timestamp:headers:)`` returns, and the stores are
+/// committed after every record. Persistent stores live in a temporary state directory
+/// that ``close()`` (or deinit) deletes; changelog records can be read as output topics.
 ///
 /// ```swift
 /// let driver = try TopologyTestDriver(topology)
@@ -18,6 +21,8 @@ import Logging
 /// ```
 public final class TopologyTestDriver {
     let runner: InMemoryTopologyRunner
+    private let stateDirectory: String
+    private var closed = false
 
     /// - Parameters:
     ///   - applicationID: the prefix of internal topic names.
@@ -33,12 +38,38 @@ public final class TopologyTestDriver {
         wallClockStart: Int64 = 0,
         logger: Logger = Logger(label: "kafka-streams-test-driver")
     ) throws {
-        runner = try InMemoryTopologyRunner(
-            topology: topology, applicationID: applicationID, handlers: errorHandlers, defaultKeySerde: defaultKeySerde,
-            defaultValueSerde: defaultValueSerde, wallClockStart: wallClockStart, logger: logger)
+        stateDirectory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("kafka-streams-test-driver-\(UInt64.random(in: 0...UInt64.max))").path
+        do {
+            runner = try InMemoryTopologyRunner(
+                topology: topology, applicationID: applicationID, handlers: errorHandlers, defaultKeySerde: defaultKeySerde,
+                defaultValueSerde: defaultValueSerde, wallClockStart: wallClockStart, stateDirectory: stateDirectory, logger: logger)
+        } catch {
+            try? FileManager.default.removeItem(atPath: stateDirectory)
+            throw error
+        }
     }
 
-    deinit { runner.close() }
+    deinit { close() }
+
+    /// Closes processors and stores and deletes the temporary state directory.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        runner.close()
+        try? FileManager.default.removeItem(atPath: stateDirectory)
+    }
+
+    /// The key-value store called `name`, to read (or seed) state in a test.
+    public func keyValueStore<Key, Value>(
+        named name: String, key: Key.Type = Key.self, value: Value.Type = Value.self
+    ) throws -> any KeyValueStore<Key, Value> {
+        guard let store = runner.store(named: name) else { throw TestDriverError("the topology has no store named \(name)") }
+        guard let typed = store as? any KeyValueStore<Key, Value> else {
+            throw TestDriverError("store \(name) does not hold (\(Key.self), \(Value.self)); it is \(type(of: store))")
+        }
+        return typed
+    }
 
     /// A topic to pipe records into, serialized with these serdes.
     public func createInputTopic<Key, Value>(
@@ -65,4 +96,10 @@ public final class TopologyTestDriver {
 
     /// Records skipped by `.continue` or `.deadLetter` error handlers so far.
     public var skippedRecordCount: Int { runner.skippedCount }
+}
+
+/// A misuse of the test driver (an unknown store, say).
+public struct TestDriverError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -49,7 +49,9 @@ public final class BranchedKStream<Key, Value> {
                 StatelessProcessor<Key, Value, Key, Value>(context: context) { record, context in try context.forward(record) }
             }
         }
-        streams[branchName] = KStream(builder: stream.builder, node: branchName, keySerde: stream.keySerde, valueSerde: stream.valueSerde)
+        streams[branchName] = KStream(
+            builder: stream.builder, node: branchName, keySerde: stream.keySerde, valueSerde: stream.valueSerde,
+            repartitionRequired: stream.repartitionRequired)
     }
 }
 

@@ -13,13 +13,20 @@ public struct KStream<Key, Value> {
     @usableFromInline let node: String
     @usableFromInline let keySerde: (any Serde<Key>)?
     @usableFromInline let valueSerde: (any Serde<Value>)?
+    /// Whether an operation may have changed keys since the stream was last partitioned
+    /// by key, so a grouping must repartition first.
+    @usableFromInline let repartitionRequired: Bool
 
     @usableFromInline
-    init(builder: StreamsBuilder, node: String, keySerde: (any Serde<Key>)?, valueSerde: (any Serde<Value>)?) {
+    init(
+        builder: StreamsBuilder, node: String, keySerde: (any Serde<Key>)?, valueSerde: (any Serde<Value>)?,
+        repartitionRequired: Bool = false
+    ) {
         self.builder = builder
         self.node = node
         self.keySerde = keySerde
         self.valueSerde = valueSerde
+        self.repartitionRequired = repartitionRequired
     }
 
     /// Keeps the records for which `predicate` is true.
@@ -43,7 +50,7 @@ public struct KStream<Key, Value> {
     public func map<NewKey, NewValue>(
         named: String? = nil, _ transform: @escaping @Sendable (Key, Value) throws -> (NewKey, NewValue)
     ) -> KStream<NewKey, NewValue> {
-        stateless(prefix: "KSTREAM-MAP-", named: named) { record, context in
+        stateless(prefix: "KSTREAM-MAP-", named: named, changesKey: true) { record, context in
             let (key, value) = try transform(record.key, record.value)
             try context.forward(Record(key: key, value: value, timestamp: record.timestamp, headers: record.headers))
         }
@@ -64,7 +71,7 @@ public struct KStream<Key, Value> {
     public func flatMap<NewKey, NewValue>(
         named: String? = nil, _ transform: @escaping @Sendable (Key, Value) throws -> [(NewKey, NewValue)]
     ) -> KStream<NewKey, NewValue> {
-        stateless(prefix: "KSTREAM-FLATMAP-", named: named) { record, context in
+        stateless(prefix: "KSTREAM-FLATMAP-", named: named, changesKey: true) { record, context in
             for (key, value) in try transform(record.key, record.value) {
                 try context.forward(Record(key: key, value: value, timestamp: record.timestamp, headers: record.headers))
             }
@@ -87,7 +94,7 @@ public struct KStream<Key, Value> {
     public func selectKey<NewKey>(
         named: String? = nil, _ selector: @escaping @Sendable (Key, Value) throws -> NewKey
     ) -> KStream<NewKey, Value> {
-        stateless(prefix: "KSTREAM-KEY-SELECT-", named: named) { record, context in
+        stateless(prefix: "KSTREAM-KEY-SELECT-", named: named, changesKey: true) { record, context in
             try context.forward(record.withKey(try selector(record.key, record.value)))
         }
     }
@@ -113,7 +120,7 @@ public struct KStream<Key, Value> {
     @inlinable
     public func merge(_ other: KStream<Key, Value>, named: String? = nil) -> KStream<Key, Value> {
         stateless(
-            prefix: "KSTREAM-MERGE-", named: named, parents: [node, other.node],
+            prefix: "KSTREAM-MERGE-", named: named, parents: [node, other.node], changesKey: other.repartitionRequired,
             keySerde: keySerde ?? other.keySerde, valueSerde: valueSerde ?? other.valueSerde
         ) { record, context in
             try context.forward(record)
@@ -131,6 +138,6 @@ public struct KStream<Key, Value> {
         let name = builder.nodeName(named, prefix: "KSTREAM-PROCESSOR-")
         let parent = node
         builder.record { try $0.addProcessor(name, parents: [parent], stores: stores, factory) }
-        return KStream<NewKey, NewValue>(builder: builder, node: name, keySerde: nil, valueSerde: nil)
+        return KStream<NewKey, NewValue>(builder: builder, node: name, keySerde: nil, valueSerde: nil, repartitionRequired: true)
     }
 }

@@ -25,6 +25,7 @@ extension KStream {
         prefix: String,
         named: String?,
         parents: [String]? = nil,
+        changesKey: Bool = false,
         keySerde: (any Serde<OutputKey>)? = nil,
         valueSerde: (any Serde<OutputValue>)? = nil,
         _ body: @escaping StatelessProcessor<Key, Value, OutputKey, OutputValue>.Body
@@ -40,6 +41,7 @@ extension KStream {
         return KStream<OutputKey, OutputValue>(
             builder: builder, node: name,
             keySerde: keySerde ?? (self.keySerde as? any Serde<OutputKey>),
-            valueSerde: valueSerde ?? (self.valueSerde as? any Serde<OutputValue>))
+            valueSerde: valueSerde ?? (self.valueSerde as? any Serde<OutputValue>),
+            repartitionRequired: repartitionRequired || changesKey)
     }
 }

@@ -87,6 +87,20 @@ public final class ProcessorContext<Key, Value> {
         return task.punctuations.schedule(every: interval, type: type, node: nodeName, start: task.now(for: type), punctuator)
     }
 
+    /// The task's key-value store called `name`, as added with
+    /// ``Topology/addStateStore(_:)`` (or by a DSL aggregation), with its key and value types.
+    public func store<StoreKey, StoreValue>(
+        named name: String, key: StoreKey.Type = StoreKey.self, value: StoreValue.Type = StoreValue.self
+    ) throws -> any KeyValueStore<StoreKey, StoreValue> {
+        guard let store = task.stores[name] else {
+            throw StreamsError(.topology, "node \(nodeName) uses no store named \(name) (stores of task \(task.id): \(task.stores.keys.sorted()))")
+        }
+        guard let typed = store as? any KeyValueStore<StoreKey, StoreValue> else {
+            throw StreamsError(.topology, "store \(name) does not hold (\(StoreKey.self), \(StoreValue.self)); it is \(type(of: store))")
+        }
+        return typed
+    }
+
     /// Asks for a commit as soon as the current record is done, before the commit
     /// interval is up.
     public func requestCommit() {

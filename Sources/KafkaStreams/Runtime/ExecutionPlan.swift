@@ -22,7 +22,7 @@ struct ExecutionPlan: Sendable {
         sourceTopics = reading.keys.sorted()
     }
 
-    /// Checks source topics and creates missing repartition topics. Blocking: call it on
+    /// Checks source topics and creates missing repartition and changelog topics. Blocking: call it on
     /// a thread of the runtime's own.
     func prepareTopics(configuration: StreamsConfiguration, logger: Logger) throws {
         let applicationID = configuration.applicationID
@@ -61,9 +61,27 @@ struct ExecutionPlan: Sendable {
                 created.append(newTopic)
                 partitions[name] = wanted
             }
+            // A store's changelog has one partition per task of the sub-topology.
+            for store in subtopology.storeNames.compactMap({ topology.stores[$0] }) {
+                guard let changelog = store.changelog, changelog.isInternal else { continue }
+                let name = changelog.resolved(applicationID: applicationID)
+                let wanted = inputCounts.max() ?? 1
+                if let existing = partitions[name] {
+                    guard existing == wanted else {
+                        throw StreamsError(.partitionCountMismatch, "changelog topic \(name) has \(existing) partitions, the topology needs \(wanted)")
+                    }
+                    continue
+                }
+                let newTopic = NewTopic(
+                    name: name, partitions: wanted, replicationFactor: configuration.internalTopicReplicationFactor,
+                    configs: store.changelogConfig.merging(["cleanup.policy": "compact"]) { own, _ in own })
+                try admin.createTopics([newTopic], ifNotExists: true, timeout: .seconds(30))
+                created.append(newTopic)
+                partitions[name] = wanted
+            }
         }
         if !created.isEmpty {
-            logger.info("created repartition topics", metadata: ["topics": "\(created.map { "\($0.name):\($0.partitions)" })"])
+            logger.info("created internal topics", metadata: ["topics": "\(created.map { "\($0.name):\($0.partitions)" })"])
         }
         try checkCoPartitioning(partitions: partitions, applicationID: applicationID)
     }

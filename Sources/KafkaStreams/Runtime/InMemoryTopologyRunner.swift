@@ -1,4 +1,5 @@
 import Logging
+import RdKafka
 
 /// Runs a topology synchronously without Kafka: the engine of `TopologyTestDriver`.
 ///
@@ -28,9 +29,10 @@ package final class InMemoryTopologyRunner {
     private let clockBox: ClockBox
     private let counters = ThreadCounters()
 
+    /// - Parameter stateDirectory: where persistent stores live (`<dir>/<applicationID>/<task>`).
     package init(
         topology: Topology, applicationID: String, handlers: ErrorHandlers, defaultKeySerde: (any Serde)?,
-        defaultValueSerde: (any Serde)?, wallClockStart: Int64, logger: Logger
+        defaultValueSerde: (any Serde)?, wallClockStart: Int64, stateDirectory: String, logger: Logger
     ) throws {
         self.applicationID = applicationID
         clockBox = ClockBox(wallClockStart)
@@ -40,17 +42,26 @@ package final class InMemoryTopologyRunner {
                 id: TaskID(subtopology: subtopology.id, partition: 0), applicationID: applicationID, logger: logger, clock: clock,
                 collector: collector, defaultSerdes: DefaultSerdes(key: defaultKeySerde, value: defaultValueSerde),
                 counters: counters)
-            let task = try StreamTask(subtopology: subtopology, topology: topology, context: context, handlers: handlers)
+            let task = try StreamTask(
+                subtopology: subtopology, topology: topology, context: context, handlers: handlers,
+                stateDirectory: "\(stateDirectory)/\(applicationID)", resources: nil)
             tasks.append(task)
             for topic in task.inputTopics { tasksByTopic[topic] = task }
         }
         collector.internalTopics = Set(topology.internalTopics.keys.map { TopicName.internal($0).resolved(applicationID: applicationID) })
     }
 
-    /// Processes one record of `topic`, then every record it sent to repartition topics.
+    /// Processes one record of `topic`, then every record it sent to repartition topics;
+    /// then commits, as Kafka Streams' test driver does after every record.
     package func pipe(topic: String, record: StoredRecord) throws {
         try deliver(topic: topic, record: record)
         try deliverRepartitioned()
+        for task in tasks { try task.checkpointStores() }
+    }
+
+    /// The typed view of the store called `name`, from whichever task has it.
+    package func store(named name: String) -> AnyObject? {
+        tasks.lazy.compactMap { $0.context.stores[name] }.first
     }
 
     /// Whether some source reads `topic`.
@@ -64,6 +75,7 @@ package final class InMemoryTopologyRunner {
         clockBox.value += milliseconds
         for task in tasks { try task.punctuate(.wallClockTime, at: clockBox.value) }
         try deliverRepartitioned()
+        for task in tasks { try task.checkpointStores() }
     }
 
     package var wallClock: Int64 { clockBox.value }
@@ -106,6 +118,7 @@ private final class MemoryCollector: RecordCollector {
     var internalTopics: Set<String> = []
     private var outputs: [String: [InMemoryTopologyRunner.StoredRecord]] = [:]
     private var pendingInternal: [(String, InMemoryTopologyRunner.StoredRecord)] = []
+    private var changelogOffsets: [TopicPartition: Int64] = [:]
 
     func send(
         topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RecordHeader],
@@ -117,6 +130,16 @@ private final class MemoryCollector: RecordCollector {
         } else {
             outputs[topic, default: []].append(record)
         }
+    }
+
+    /// Changelog records are acknowledged at once, with offsets counted per partition.
+    func sendChange(
+        topic: String, partition: Int32, key: [UInt8], value: [UInt8]?, timestamp: Int64, tracker: ChangelogTracker
+    ) throws {
+        let offset = changelogOffsets[TopicPartition(topic: topic, partition: partition), default: 0]
+        changelogOffsets[TopicPartition(topic: topic, partition: partition)] = offset + 1
+        outputs[topic, default: []].append(InMemoryTopologyRunner.StoredRecord(key: key, value: value, headers: [], timestamp: timestamp))
+        tracker.acknowledged(offset)
     }
 
     func takeInternal() -> (String, InMemoryTopologyRunner.StoredRecord)? {

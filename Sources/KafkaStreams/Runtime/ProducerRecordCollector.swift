@@ -65,6 +65,18 @@ final class ProducerRecordCollector: RecordCollector {
         }
     }
 
+    func sendChange(
+        topic: String, partition: Int32, key: [UInt8], value: [UInt8]?, timestamp: Int64, tracker: ChangelogTracker
+    ) throws {
+        try producer.produce(ProducerRecord(topic: topic, partition: partition, key: key, value: value, timestamp: timestamp)) { result in
+            switch result {
+            case .success(let metadata): tracker.acknowledged(metadata.offset)
+            case .failure(let error): tracker.failed(error)
+            }
+        }
+        sentCount += 1
+    }
+
     /// Waits until every output is acknowledged, then applies the production handler to
     /// those that failed. Throws a ``ProductionError`` under `.fail` (or when a dead-letter
     /// write fails), a ``StreamsError`` when the flush times out.

@@ -9,6 +9,13 @@ protocol RecordCollector: AnyObject {
         topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RecordHeader],
         timestamp: Int64, source: SourceCoordinates?
     ) throws
+
+    /// Queues a state store change for its changelog partition (`value` nil: a
+    /// tombstone). `tracker` learns the record's offset once it is acknowledged, or that
+    /// it failed.
+    func sendChange(
+        topic: String, partition: Int32, key: [UInt8], value: [UInt8]?, timestamp: Int64, tracker: ChangelogTracker
+    ) throws
 }
 
 /// An input record as read, with key and value bytes borrowed for the duration of one

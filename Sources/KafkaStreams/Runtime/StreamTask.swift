@@ -1,4 +1,5 @@
 import Logging
+import RocksDB
 import RdKafka
 
 /// One sub-topology's processors for one partition: routes input records to its sources,
@@ -11,6 +12,8 @@ final class StreamTask {
     /// (which usually stops at the first, identical string) beats hashing per record.
     private var inputs: [Input] = []
     private var closables: [ClosableNode] = []
+    /// The task's state stores (empty for a stateless sub-topology).
+    let stores: TaskStores
 
     private struct Input {
         let topic: String
@@ -20,10 +23,50 @@ final class StreamTask {
         var committedOffset: Int64 = -1
     }
 
-    init(subtopology: Subtopology, topology: Topology, context: TaskContext, handlers: ErrorHandlers) throws {
+    /// - Parameters:
+    ///   - stateDirectory: `<stateDir>/<applicationId>`, where the task's stores live.
+    ///   - resources: the RocksDB memory budget shared by the application's stores.
+    init(
+        subtopology: Subtopology, topology: Topology, context: TaskContext, handlers: ErrorHandlers,
+        stateDirectory: String, resources: RocksDBResources?
+    ) throws {
         id = context.id
         self.context = context
         self.handlers = handlers
+        stores = try Self.makeStores(subtopology: subtopology, topology: topology, context: context, stateDirectory: stateDirectory, resources: resources)
+        do {
+            try Self.makeNodes(subtopology: subtopology, topology: topology, context: context, into: &inputs, closables: &closables)
+        } catch {
+            stores.close()
+            throw error
+        }
+    }
+
+    private static func makeStores(
+        subtopology: Subtopology, topology: Topology, context: TaskContext, stateDirectory: String, resources: RocksDBResources?
+    ) throws -> TaskStores {
+        let definitions = subtopology.storeNames.compactMap { topology.stores[$0] }
+        guard !definitions.isEmpty else { return TaskStores(instances: [], lock: nil) }
+        let directory = "\(stateDirectory)/\(context.id)"
+        // Only persistent stores need the directory; the lock guards them.
+        let lock = definitions.contains(where: \.persistent) ? try StateDirectoryLock(directory: directory) : nil
+        var instances: [StoreInstance] = []
+        do {
+            for definition in definitions {
+                let instance = try definition.make(StoreCreation(task: context, directory: directory, resources: resources))
+                instances.append(instance)
+                context.stores[definition.name] = instance.typed
+            }
+        } catch {
+            TaskStores(instances: instances, lock: lock).close()
+            throw error
+        }
+        return TaskStores(instances: instances, lock: lock)
+    }
+
+    private static func makeNodes(
+        subtopology: Subtopology, topology: Topology, context: TaskContext, into inputs: inout [Input], closables: inout [ClosableNode]
+    ) throws {
         var contexts: [String: AnyObject] = [:]
         var runtimeNodes: [String: RuntimeNode] = [:]
         let definitions = subtopology.nodeNames.compactMap(topology.node(named:))
@@ -44,6 +87,15 @@ final class StreamTask {
             }
         }
         closables = definitions.compactMap { runtimeNodes[$0.name]?.closable }
+    }
+
+    /// After the producer flush: makes the stores' writes durable with their changelog
+    /// offsets.
+    func checkpointStores() throws {
+        guard !stores.isEmpty else { return }
+        var next: [String: Int64] = [:]
+        for input in inputs where input.nextOffset >= 0 { next[input.topic] = input.nextOffset }
+        try stores.checkpoint(sourceOffsets: next)
     }
 
     /// The topics this task reads, with its partition.
@@ -98,9 +150,13 @@ final class StreamTask {
         for index in inputs.indices { inputs[index].committedOffset = inputs[index].nextOffset }
     }
 
+    /// Closes processors, then stores; writes not yet checkpointed are dropped (their
+    /// changelog records, if sent, restore them).
     func close() {
         for node in closables { node.close() }
         closables = []
+        stores.close()
+        context.stores = [:]
     }
 
     private func handle(_ error: any Error, with policy: ErrorHandling, raw: SourceRecordView) throws {

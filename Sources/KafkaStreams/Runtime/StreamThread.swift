@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RdKafka
+import RocksDB
 import Synchronization
 
 /// One stream thread: a dedicated OS thread owning a consumer (a group member), a
@@ -31,13 +32,19 @@ final class StreamThread: @unchecked Sendable {
     /// be committed, since some processed records have no output.
     private var outputsLost = false
     private let counters = ThreadCounters()
+    private let resources: RocksDBResources?
+    private var restorer: StoreRestorer?
 
     /// - Parameter clientID: unique per application instance, as in Kafka Streams
     ///   (`<applicationID>-<instance>`), so the threads of two instances can be told apart.
-    init(index: Int, clientID: String, plan: ExecutionPlan, configuration: StreamsConfiguration, logger: Logger) {
+    init(
+        index: Int, clientID: String, plan: ExecutionPlan, configuration: StreamsConfiguration, resources: RocksDBResources?,
+        logger: Logger
+    ) {
         name = "\(clientID)-StreamThread-\(index)"
         self.plan = plan
         self.configuration = configuration
+        self.resources = resources
         var logger = logger
         logger[metadataKey: "thread"] = "\(name)"
         self.logger = logger
@@ -75,8 +82,11 @@ final class StreamThread: @unchecked Sendable {
             configuration: configuration.consumerConfiguration(clientID: "\(name)-consumer"), logger: logger,
             rebalanceHandler: { [unowned self] event, consumer in self.rebalanced(event, consumer: consumer) })
         self.consumer = consumer
+        restorer = StoreRestorer(configuration: configuration, logger: logger, thread: name)
         defer {
             closeTasks(tasks.keys)
+            restorer?.close()
+            restorer = nil
             try? consumer.close()
             producer.close(timeout: configuration.flushTimeout)
             self.consumer = nil
@@ -174,6 +184,9 @@ final class StreamThread: @unchecked Sendable {
             outputsLost = true
             throw error
         }
+        // Every change is in its changelog now: make the stores' writes durable with the
+        // changelog offsets they reach, before the inputs count as done.
+        for task in tasks.values { try task.checkpointStores() }
         let pending = tasks.values.map { (task: $0, offsets: $0.uncommittedOffsets) }.filter { !$0.offsets.isEmpty }
         let committing = pending.map(\.task)
         let offsets = pending.flatMap(\.offsets)
@@ -229,7 +242,16 @@ final class StreamThread: @unchecked Sendable {
                     id: id, applicationID: configuration.applicationID, logger: logger, clock: .system, collector: collector,
                     defaultSerdes: DefaultSerdes(key: configuration.defaultKeySerde, value: configuration.defaultValueSerde),
                     counters: counters)
-                task = try StreamTask(subtopology: subtopology, topology: plan.topology, context: context, handlers: configuration.errorHandlers)
+                task = try StreamTask(
+                    subtopology: subtopology, topology: plan.topology, context: context, handlers: configuration.errorHandlers,
+                    stateDirectory: "\(configuration.stateDirectory)/\(configuration.applicationID)", resources: resources)
+                do {
+                    // Stores are complete before the task sees a record.
+                    try restorer?.restore(task.stores, task: id)
+                } catch {
+                    task.close()
+                    throw error
+                }
                 tasks[id] = task
                 logger.debug("task \(id) created")
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RocksDB
 import ServiceLifecycle
 import Synchronization
 
@@ -43,8 +44,13 @@ public final class StreamsApp: Service, Sendable {
         }
         let exits = ThreadExits(count: configuration.streamThreads)
         let clientID = "\(configuration.applicationID)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        // One memory budget for every persistent store of the application, as the
+        // number of stores and partitions grows.
+        let resources = plan.topology.stores.values.contains(where: \.persistent)
+            ? RocksDBResources(blockCacheBytes: configuration.stateStoreBlockCacheBytes, writeBufferBytes: configuration.stateStoreWriteBufferBytes)
+            : nil
         let started = (1...configuration.streamThreads).map {
-            StreamThread(index: $0, clientID: clientID, plan: plan, configuration: configuration, logger: logger)
+            StreamThread(index: $0, clientID: clientID, plan: plan, configuration: configuration, resources: resources, logger: logger)
         }
         threads.withLock { $0 = started }
         if stopped.load(ordering: .acquiring) { return }

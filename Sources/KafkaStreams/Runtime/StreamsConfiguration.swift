@@ -20,8 +20,19 @@ public struct StreamsConfiguration: Sendable {
     /// How often processed offsets are committed (Kafka Streams' default: 30 s).
     public var commitInterval: Duration = .seconds(30)
     public var processingGuarantee: ProcessingGuarantee = .atLeastOnce
-    /// Where tasks keep local state: `<stateDirectory>/<applicationID>/...`.
+    /// Where tasks keep local state: `<stateDirectory>/<applicationID>/<task>/<store>`.
     public var stateDirectory: String = "/tmp/kafka-streams"
+    /// RocksDB block cache shared by every persistent store of the application.
+    public var stateStoreBlockCacheBytes: Int = 64 << 20
+    /// RocksDB memtable budget shared by every persistent store of the application: memory
+    /// stays bounded however many stores and partitions a process hosts.
+    public var stateStoreWriteBufferBytes: Int = 32 << 20
+    /// Changelog records applied per restore batch.
+    public var restoreBatchSize: Int = 10_000
+    /// How long a restore may read nothing before it fails.
+    public var restoreTimeout: Duration = .seconds(60)
+    /// Hears restore progress (also logged, and counted in metrics).
+    public var restoreListener: (any StateRestoreListener)?
     /// Used by nodes given no key serde (and inheriting none); must match their key type.
     public var defaultKeySerde: (any Serde)?
     /// Used by nodes given no value serde (and inheriting none).
@@ -63,6 +74,10 @@ public struct StreamsConfiguration: Sendable {
         guard streamThreads >= 1 else { throw invalid("streamThreads must be at least 1, got \(streamThreads)") }
         guard commitInterval > .zero else { throw invalid("commitInterval must be positive, got \(commitInterval)") }
         guard maxPollRecords >= 1 else { throw invalid("maxPollRecords must be at least 1, got \(maxPollRecords)") }
+        guard stateStoreBlockCacheBytes > 0, stateStoreWriteBufferBytes > 0 else {
+            throw invalid("stateStoreBlockCacheBytes and stateStoreWriteBufferBytes must be positive")
+        }
+        guard restoreBatchSize > 0, restoreTimeout > .zero else { throw invalid("restoreBatchSize and restoreTimeout must be positive") }
         guard pollTimeout >= .zero, flushTimeout > .zero else { throw invalid("pollTimeout and flushTimeout must be positive") }
         guard !stateDirectory.isEmpty else { throw invalid("stateDirectory is empty") }
         guard internalTopicReplicationFactor == -1 || internalTopicReplicationFactor >= 1 else {

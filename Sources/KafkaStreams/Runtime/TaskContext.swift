@@ -16,6 +16,8 @@ final class TaskContext {
     /// every task.
     let counters: ThreadCounters
     @usableFromInline var currentRecord: RecordContext?
+    /// The typed views of the task's stores, by name.
+    var stores: [String: AnyObject] = [:]
     var streamTime: Int64 = -1
 
     init(

@@ -52,6 +52,8 @@ struct NodeDefinition: Sendable {
 
     var sourceTopics: [TopicName] { if case .source(let topics) = role { topics } else { [] } }
 
+    var storeNames: [String] { if case .processor(let stores) = role { stores } else { [] } }
+
     var sinkTopic: TopicName? { if case .sink(.topic(let topic)) = role { topic } else { nil } }
 }
 

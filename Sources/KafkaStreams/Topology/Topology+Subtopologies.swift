@@ -6,6 +6,8 @@ struct Subtopology: Sendable {
     let nodeNames: [String]
     let sourceTopics: [TopicName]
     let sinkTopics: [TopicName]
+    /// The stores its processors use, in order of first use.
+    let storeNames: [String]
 }
 
 extension Topology {
@@ -40,7 +42,8 @@ extension Topology {
                 id: id,
                 nodeNames: members.map(\.name),
                 sourceTopics: members.flatMap(\.sourceTopics),
-                sinkTopics: members.compactMap(\.sinkTopic))
+                sinkTopics: members.compactMap(\.sinkTopic),
+                storeNames: members.flatMap(\.storeNames).reduce(into: []) { names, name in if !names.contains(name) { names.append(name) } })
         }
     }
 

@@ -17,6 +17,7 @@ public struct Topology: Sendable {
     private var indexByName: [String: Int] = [:]
     /// Repartition topics (unprefixed name → partition count, `nil` = as many as the input).
     private(set) var internalTopics: [String: Int?] = [:]
+    private(set) var stores: [String: StoreDefinition] = [:]
 
     public init() {}
 
@@ -28,8 +29,15 @@ public struct Topology: Sendable {
         try addSource(name, topics: topics.map(TopicName.external), key: key as any Serde<Key>, value: value as any Serde<Value>)
     }
 
+    /// Adds a key-value store; processors that name it in `stores:` (added after it) reach
+    /// it through ``ProcessorContext/store(named:)``.
+    public mutating func addStateStore<Key, Value>(_ builder: KeyValueStoreBuilder<Key, Value>) throws {
+        try addStore(builder.definition())
+    }
+
     /// Adds a processor created per task by `factory`, receiving what `parents` forward.
-    /// The factory's context type sets what the processor forwards.
+    /// The factory's context type sets what the processor forwards, and `stores` the state
+    /// stores it uses.
     @inlinable
     public mutating func addProcessor<P: Processor, OutputKey, OutputValue>(
         _ name: String,
@@ -133,10 +141,19 @@ public struct Topology: Sendable {
         }
     }
 
+    mutating func addStore(_ store: StoreDefinition) throws {
+        guard !store.name.isEmpty else { throw StreamsError(.topology, "a store name must not be empty") }
+        guard stores[store.name] == nil else { throw StreamsError(.topology, "a store named \(store.name) already exists") }
+        stores[store.name] = store
+    }
+
     @usableFromInline
     mutating func add(_ node: NodeDefinition) throws {
         guard !node.name.isEmpty else { throw StreamsError(.topology, "a node name must not be empty") }
         guard indexByName[node.name] == nil else { throw StreamsError(.topology, "a node named \(node.name) already exists") }
+        if case .processor(let names) = node.role, let unknown = names.first(where: { stores[$0] == nil }) {
+            throw StreamsError(.topology, "processor \(node.name) uses store \(unknown), which was not added (add stores before their processors)")
+        }
         if !node.isSource && node.parents.isEmpty {
             throw StreamsError(.topology, "node \(node.name) needs at least one parent")
         }

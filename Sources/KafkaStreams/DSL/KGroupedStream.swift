@@ -1,0 +1,77 @@
+extension KStream {
+    /// Groups records by their current key, for an aggregation. When an earlier operation
+    /// may have changed keys (`map`, `selectKey`, `flatMap`, `process`), the records first
+    /// go through a repartition topic so each key's records meet in one task.
+    public func groupByKey(named: String? = nil, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil) -> KGroupedStream<Key, Value> {
+        let keySerde = key?.base ?? self.keySerde
+        let valueSerde = value?.base ?? self.valueSerde
+        guard repartitionRequired else {
+            return KGroupedStream(stream: KStream(builder: builder, node: node, keySerde: keySerde, valueSerde: valueSerde))
+        }
+        return KGroupedStream(stream: repartition(named: named, key: key ?? keySerde.map { AnySerde($0) }, value: value ?? valueSerde.map { AnySerde($0) }))
+    }
+
+    /// Groups records by a new key chosen per record; they go through the repartition
+    /// topic `<applicationId>-<name>-repartition` so each key's records meet in one task.
+    public func groupBy<NewKey>(
+        named: String? = nil, key: AnySerde<NewKey>? = nil, value: AnySerde<Value>? = nil,
+        _ selector: @escaping @Sendable (Key, Value) throws -> NewKey
+    ) -> KGroupedStream<NewKey, Value> {
+        selectKey(selector).groupByKey(named: named, key: key, value: value)
+    }
+}
+
+/// Records grouped by key, ready to be aggregated into a ``KTable``. Each aggregation keeps
+/// its state in a store (see ``Materialized``) with a changelog it is rebuilt from.
+public struct KGroupedStream<Key, Value> {
+    let stream: KStream<Key, Value>
+
+    /// The number of records of each key.
+    @discardableResult
+    public func count(named: String? = nil, materialized: Materialized = Materialized()) -> KTable<Key, Int64> {
+        fold(named: named, materialized: materialized, aggregateSerde: BigEndianIntegerSerde<Int64>()) { _, _, count in (count ?? 0) + 1 }
+    }
+
+    /// Combines the records of each key with `reducer(aggregate, value)`; the first record
+    /// of a key is its first aggregate.
+    @discardableResult
+    public func reduce(
+        named: String? = nil, materialized: Materialized = Materialized(),
+        _ reducer: @escaping @Sendable (Value, Value) throws -> Value
+    ) -> KTable<Key, Value> {
+        fold(named: named, materialized: materialized, aggregateSerde: stream.valueSerde) { _, value, aggregate in
+            try aggregate.map { try reducer($0, value) } ?? value
+        }
+    }
+
+    /// Folds the records of each key into an aggregate, starting from `initializer()`.
+    /// `value` serializes the aggregate (default: the configuration's default value serde).
+    @discardableResult
+    public func aggregate<Aggregate>(
+        named: String? = nil, materialized: Materialized = Materialized(), value: AnySerde<Aggregate>? = nil,
+        initializer: @escaping @Sendable () -> Aggregate,
+        _ adder: @escaping @Sendable (Key, Value, Aggregate) throws -> Aggregate
+    ) -> KTable<Key, Aggregate> {
+        fold(named: named, materialized: materialized, aggregateSerde: value?.base) { key, value, aggregate in
+            try adder(key, value, aggregate ?? initializer())
+        }
+    }
+
+    private func fold<Aggregate>(
+        named: String?, materialized: Materialized, aggregateSerde: (any Serde<Aggregate>)?,
+        _ fold: @escaping AggregateProcessor<Key, Value, Aggregate>.Fold
+    ) -> KTable<Key, Aggregate> {
+        let builder = stream.builder
+        let name = builder.nodeName(named, prefix: "KSTREAM-AGGREGATE-")
+        let storeName = materialized.storeName ?? builder.nodeName(nil, prefix: "KSTREAM-AGGREGATE-STATE-STORE-")
+        let store = materialized.builder(named: storeName, key: stream.keySerde, value: aggregateSerde)
+        let parent = stream.node
+        builder.record { topology in
+            try topology.addStateStore(store)
+            try topology.addProcessor(name, parents: [parent], stores: [storeName]) { (context: ProcessorContext<Key, Aggregate?>) in
+                try AggregateProcessor<Key, Value, Aggregate>(context: context, storeName: storeName, fold: fold)
+            }
+        }
+        return KTable(builder: builder, node: name, storeName: storeName, keySerde: stream.keySerde, valueSerde: aggregateSerde)
+    }
+}

@@ -1,0 +1,73 @@
+/// A table: the latest value of each key, as a changelog stream of updates. Downstream
+/// nodes receive every update as `(key, value?)`; `nil` says the key was deleted (or, after
+/// ``filter(named:_:)``, no longer matches).
+public struct KTable<Key, Value> {
+    let builder: StreamsBuilder
+    let node: String
+    /// The store holding the table, when it is materialized.
+    public let storeName: String?
+    let keySerde: (any Serde<Key>)?
+    let valueSerde: (any Serde<Value>)?
+
+    /// The updates as a stream of `(key, value?)` records.
+    public func toStream(named: String? = nil) -> KStream<Key, Value?> {
+        updates.stateless(
+            prefix: "KTABLE-TOSTREAM-", named: named,
+            valueSerde: valueSerde.map { OptionalSerde(AnySerde($0)) as any Serde<Value?> }
+        ) { record, context in
+            try context.forward(record)
+        }
+    }
+
+    /// Keeps the keys whose value satisfies `predicate`; an update that does not sends a
+    /// deletion downstream.
+    public func filter(named: String? = nil, _ predicate: @escaping @Sendable (Key, Value) throws -> Bool) -> KTable<Key, Value> {
+        derived(updates.stateless(prefix: "KTABLE-FILTER-", named: named) { (record, context: ProcessorContext<Key, Value?>) in
+            let kept = try record.value.flatMap { try predicate(record.key, $0) ? $0 : nil }
+            try context.forward(record.withValue(kept))
+        }, valueSerde: valueSerde)
+    }
+
+    /// Transforms each value; deletions stay deletions.
+    public func mapValues<NewValue>(
+        named: String? = nil, value: AnySerde<NewValue>? = nil, _ transform: @escaping @Sendable (Value) throws -> NewValue
+    ) -> KTable<Key, NewValue> {
+        derived(updates.stateless(prefix: "KTABLE-MAPVALUES-", named: named) { (record, context: ProcessorContext<Key, NewValue?>) in
+            try context.forward(record.withValue(try record.value.map(transform)))
+        }, valueSerde: value?.base ?? (valueSerde as? any Serde<NewValue>))
+    }
+
+    /// This table's node as a stream of optional values (what its children receive).
+    private var updates: KStream<Key, Value?> {
+        KStream(builder: builder, node: node, keySerde: keySerde, valueSerde: nil)
+    }
+
+    private func derived<NewValue>(_ stream: KStream<Key, NewValue?>, valueSerde: (any Serde<NewValue>)?) -> KTable<Key, NewValue> {
+        KTable<Key, NewValue>(builder: builder, node: stream.node, storeName: nil, keySerde: keySerde, valueSerde: valueSerde)
+    }
+}
+
+extension StreamsBuilder {
+    /// A table of the latest value per key of `topic` (a null value deletes its key). The
+    /// topic is the table's changelog: its store is rebuilt from it, so the topic should
+    /// be compacted.
+    @discardableResult
+    public func table<Key, Value>(
+        _ topic: String, named: String? = nil, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil,
+        materialized: Materialized = Materialized()
+    ) -> KTable<Key, Value> {
+        let sourceName = nodeName(named.map { "\($0)-source" }, prefix: "KSTREAM-SOURCE-")
+        let name = nodeName(named, prefix: "KTABLE-SOURCE-")
+        let storeName = materialized.storeName ?? nodeName(nil, prefix: "\(topic)-STATE-STORE-")
+        let store = materialized.builder(named: storeName, key: key?.base, value: value?.base)
+        let optionalValue: (any Serde<Value?>)? = value.map { OptionalSerde($0) }
+        record { topology in
+            try topology.addSource(sourceName, topics: [.external(topic)], key: key?.base, value: optionalValue)
+            try topology.addStore(store.definition(changelog: .external(topic)))
+            try topology.addProcessor(name, parents: [sourceName], stores: [storeName]) { (context: ProcessorContext<Key, Value?>) in
+                try TableSourceProcessor<Key, Value>(context: context, storeName: storeName)
+            }
+        }
+        return KTable(builder: self, node: name, storeName: storeName, keySerde: key?.base, valueSerde: value?.base)
+    }
+}

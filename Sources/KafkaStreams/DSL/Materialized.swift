@@ -1,0 +1,36 @@
+/// How a DSL operation keeps its state: the store's name (how interactive queries and
+/// ``ProcessorContext/store(named:key:value:)`` find it), where it lives, and its changelog.
+public struct Materialized: Sendable {
+    /// `nil`: a generated name (`KSTREAM-AGGREGATE-STATE-STORE-0000000003`).
+    public var storeName: String?
+    public var kind: StoreKind
+    public var loggingEnabled: Bool
+    /// Changelog topic configs on top of `cleanup.policy=compact`.
+    public var changelogConfig: [String: String]
+
+    public init(storeName: String? = nil, kind: StoreKind = .persistent, loggingEnabled: Bool = true, changelogConfig: [String: String] = [:]) {
+        self.storeName = storeName
+        self.kind = kind
+        self.loggingEnabled = loggingEnabled
+        self.changelogConfig = changelogConfig
+    }
+
+    /// A store called `name`.
+    public static func `as`(_ name: String, kind: StoreKind = .persistent) -> Materialized {
+        Materialized(storeName: name, kind: kind)
+    }
+
+    /// The same, without a changelog (state is not rebuilt when lost).
+    public func withLoggingDisabled() -> Materialized {
+        var copy = self
+        copy.loggingEnabled = false
+        return copy
+    }
+
+    func builder<Key, Value>(named name: String, key: (any Serde<Key>)?, value: (any Serde<Value>)?) -> KeyValueStoreBuilder<Key, Value> {
+        var builder = KeyValueStoreBuilder<Key, Value>(name: name, kind: kind, keySerde: key, valueSerde: value)
+        builder.loggingEnabled = loggingEnabled
+        builder.changelogConfig = changelogConfig
+        return builder
+    }
+}

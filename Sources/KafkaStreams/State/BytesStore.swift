@@ -1,0 +1,39 @@
+/// A store of bytes: the layers under the typed view (change-logging, RocksDB, memory).
+/// Used on one stream thread, except where a layer says otherwise.
+protocol BytesStore: AnyObject {
+    func get(_ key: [UInt8]) throws -> [UInt8]?
+    /// `nil` deletes.
+    func put(_ key: [UInt8], _ value: [UInt8]?) throws
+    /// Entries with `lower <= key <= upper` (`nil`: unbounded), in byte order.
+    func range(from lower: [UInt8]?, to upper: [UInt8]?) throws -> [(key: [UInt8], value: [UInt8])]
+    func prefixScan(_ prefix: [UInt8]) throws -> [(key: [UInt8], value: [UInt8])]
+    func approximateCount() throws -> Int
+}
+
+/// The bottom layer: where the bytes live, and the changelog offset they are complete up to.
+protocol RootBytesStore: BytesStore {
+    /// Whether the store keeps its data (and changelog offset) across restarts.
+    var isPersistent: Bool { get }
+    /// The changelog offset of the last change the store holds, or -1 (restore fully).
+    func storedChangelogOffset() throws -> Int64
+    /// Makes the writes since the last commit durable together with `changelogOffset`
+    /// (`nil`: keep the stored one), atomically.
+    func commit(changelogOffset: Int64?) throws
+    /// Applies changelog records read during a restore, with the offset of the last one,
+    /// atomically.
+    func restore(_ changes: [(key: [UInt8], value: [UInt8]?)], through offset: Int64) throws
+    /// Drops every entry and the stored offset.
+    func wipe() throws
+    func close()
+}
+
+extension Array where Element == UInt8 {
+    /// Whether `self` lies in the inclusive byte range `lower...upper` (`nil`: unbounded).
+    func isWithin(_ lower: [UInt8]?, _ upper: [UInt8]?) -> Bool {
+        if let lower, lexicographicallyPrecedes(lower) { return false }
+        if let upper, upper.lexicographicallyPrecedes(self) { return false }
+        return true
+    }
+
+    func hasBytePrefix(_ prefix: [UInt8]) -> Bool { count >= prefix.count && self[..<prefix.count].elementsEqual(prefix) }
+}

@@ -1,0 +1,34 @@
+/// Sends every write to the store's changelog partition (the task's partition of
+/// `<applicationId>-<store>-changelog`) before applying it below.
+final class ChangeLoggingBytesStore: BytesStore {
+    private let inner: BytesStore
+    private let topic: String
+    private let partition: Int32
+    private let task: TaskContext
+    let tracker = ChangelogTracker()
+
+    init(inner: BytesStore, topic: String, partition: Int32, task: TaskContext) {
+        self.inner = inner
+        self.topic = topic
+        self.partition = partition
+        self.task = task
+    }
+
+    func get(_ key: [UInt8]) throws -> [UInt8]? { try inner.get(key) }
+
+    func put(_ key: [UInt8], _ value: [UInt8]?) throws {
+        // The change carries the time of the record that caused it (or stream time
+        // inside a punctuation), as in Kafka Streams.
+        let timestamp = task.currentRecord?.timestamp ?? max(task.streamTime, 0)
+        try task.collector.sendChange(topic: topic, partition: partition, key: key, value: value, timestamp: timestamp, tracker: tracker)
+        try inner.put(key, value)
+    }
+
+    func range(from lower: [UInt8]?, to upper: [UInt8]?) throws -> [(key: [UInt8], value: [UInt8])] {
+        try inner.range(from: lower, to: upper)
+    }
+
+    func prefixScan(_ prefix: [UInt8]) throws -> [(key: [UInt8], value: [UInt8])] { try inner.prefixScan(prefix) }
+
+    func approximateCount() throws -> Int { try inner.approximateCount() }
+}

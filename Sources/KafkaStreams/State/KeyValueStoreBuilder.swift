@@ -1,0 +1,62 @@
+/// Where a store keeps its bytes.
+public enum StoreKind: Sendable {
+    /// RocksDB under the state directory: survives restarts; a restore reads only the
+    /// changelog's tail.
+    case persistent
+    /// A dictionary: gone on restart; a restore reads the whole changelog.
+    case inMemory
+}
+
+/// How each task builds one key-value store: where it keeps its bytes, its serdes, and
+/// whether it writes a changelog.
+///
+/// ```swift
+/// try topology.addStateStore(.persistent("totals", key: .string, value: .int64))
+/// try topology.addProcessor("sum", parents: ["orders"], stores: ["totals"]) { Summer(context: $0) }
+/// ```
+public struct KeyValueStoreBuilder<Key, Value>: Sendable {
+    public typealias Kind = StoreKind
+
+    public let name: String
+    public var kind: Kind
+    /// `nil`: the configuration's default serdes.
+    public var keySerde: (any Serde<Key>)?
+    public var valueSerde: (any Serde<Value>)?
+    /// Whether writes also go to `<applicationId>-<name>-changelog`. Without a changelog
+    /// a store is not rebuilt after its local state is lost or its task moves.
+    public var loggingEnabled = true
+    /// Topic configs for the changelog on top of `cleanup.policy=compact`.
+    public var changelogConfig: [String: String] = [:]
+
+    public init(name: String, kind: Kind, keySerde: (any Serde<Key>)? = nil, valueSerde: (any Serde<Value>)? = nil) {
+        self.name = name
+        self.kind = kind
+        self.keySerde = keySerde
+        self.valueSerde = valueSerde
+    }
+
+    /// A RocksDB store.
+    public static func persistent(_ name: String, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil) -> Self {
+        Self(name: name, kind: .persistent, keySerde: key?.base, valueSerde: value?.base)
+    }
+
+    /// An in-memory store.
+    public static func inMemory(_ name: String, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil) -> Self {
+        Self(name: name, kind: .inMemory, keySerde: key?.base, valueSerde: value?.base)
+    }
+
+    /// The same store without a changelog.
+    public func withLoggingDisabled() -> Self {
+        var copy = self
+        copy.loggingEnabled = false
+        return copy
+    }
+
+    /// The same store with extra changelog topic configs (e.g. `min.compaction.lag.ms`).
+    public func withLogging(config: [String: String]) -> Self {
+        var copy = self
+        copy.loggingEnabled = true
+        copy.changelogConfig = config
+        return copy
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import RocksDB
+
+/// A store in its own RocksDB database. Writes wait in memory until the task commits,
+/// then go to RocksDB in one write batch together with the changelog offset they are
+/// complete up to, so the data and the offset a restore resumes from never disagree.
+///
+/// Data keys carry a one-byte prefix (`0x01`) so the offset can live beside them under
+/// `0x00` without colliding with any user key.
+final class RocksDBBytesStore: RootBytesStore {
+    private static let dataPrefix: [UInt8] = [0x01]
+    private static let offsetKey: [UInt8] = [0x00] + Array("changelog-offset".utf8)
+
+    let path: String
+    private let database: Database
+    /// Writes since the last commit (`nil`: deleted), read before the database.
+    private var pending: [[UInt8]: [UInt8]?] = [:]
+
+    init(path: String, resources: RocksDBResources?) throws {
+        self.path = path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        database = try Database(path: path, options: DatabaseOptions(resources: resources))
+    }
+
+    var isPersistent: Bool { true }
+
+    func get(_ key: [UInt8]) throws -> [UInt8]? {
+        if let write = pending[key] { return write }
+        return try database.get(Self.dataPrefix + key)
+    }
+
+    func put(_ key: [UInt8], _ value: [UInt8]?) throws {
+        pending[key] = .some(value)
+    }
+
+    func range(from lower: [UInt8]?, to upper: [UInt8]?) throws -> [(key: [UInt8], value: [UInt8])] {
+        // RocksDB's upper bound is exclusive: the first key after `upper` is `upper + [0]`.
+        let stored = try database.range(
+            from: Self.dataPrefix + (lower ?? []),
+            to: upper.map { Self.dataPrefix + $0 + [0] } ?? [Self.dataPrefix[0] + 1])
+        return try merged(stored) { $0.isWithin(lower, upper) }
+    }
+
+    func prefixScan(_ prefix: [UInt8]) throws -> [(key: [UInt8], value: [UInt8])] {
+        try merged(try database.prefix(Self.dataPrefix + prefix)) { $0.hasBytePrefix(prefix) }
+    }
+
+    func approximateCount() throws -> Int {
+        // The offset entry is one of RocksDB's keys; pending writes are not yet counted.
+        max(0, try database.approximateCount() - 1)
+    }
+
+    func storedChangelogOffset() throws -> Int64 {
+        guard let bytes = try database.get(Self.offsetKey) else { return -1 }
+        return Int64(bigEndianBytes: bytes) ?? -1
+    }
+
+    func commit(changelogOffset: Int64?) throws {
+        guard !pending.isEmpty || changelogOffset != nil else { return }
+        let batch = WriteBatch()
+        for (key, value) in pending {
+            if let value { batch.put(Self.dataPrefix + key, value) } else { batch.delete(Self.dataPrefix + key) }
+        }
+        if let changelogOffset { batch.put(Self.offsetKey, changelogOffset.bigEndianBytes) }
+        try database.write(batch)
+        pending = [:]
+    }
+
+    func restore(_ changes: [(key: [UInt8], value: [UInt8]?)], through offset: Int64) throws {
+        let batch = WriteBatch()
+        for change in changes {
+            if let value = change.value { batch.put(Self.dataPrefix + change.key, value) } else { batch.delete(Self.dataPrefix + change.key) }
+        }
+        batch.put(Self.offsetKey, offset.bigEndianBytes)
+        try database.write(batch)
+    }
+
+    func wipe() throws {
+        pending = [:]
+        let batch = WriteBatch()
+        batch.deleteRange(from: [0x00], to: [0x02])
+        try database.write(batch)
+    }
+
+    func close() {
+        pending = [:]
+        database.close()
+    }
+
+    /// Stored entries overlaid with the pending writes that `includes` selects, in byte order.
+    private func merged(
+        _ stored: DatabaseIterator, includes: ([UInt8]) -> Bool
+    ) throws -> [(key: [UInt8], value: [UInt8])] {
+        var entries = stored.map { (key: Array($0.key.dropFirst()), value: $0.value) }
+        try stored.checkStatus()
+        let overlay = pending.filter { includes($0.key) }
+        guard !overlay.isEmpty else { return entries }
+        entries.removeAll { overlay[$0.key] != nil }
+        for (key, value) in overlay { if let value { entries.append((key: key, value: value)) } }
+        entries.sort { $0.key.lexicographicallyPrecedes($1.key) }
+        return entries
+    }
+}
+
+extension Int64 {
+    var bigEndianBytes: [UInt8] { withUnsafeBytes(of: bigEndian) { Array($0) } }
+
+    init?(bigEndianBytes bytes: [UInt8]) {
+        guard bytes.count == 8 else { return nil }
+        self = bytes.reduce(0) { $0 << 8 | Int64($1) }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import RdKafka
+import RocksDB
+
+/// A store of a ``Topology``, with the closure that builds it for a task.
+struct StoreDefinition: Sendable {
+    let name: String
+    let persistent: Bool
+    /// The topic the store is rebuilt from: its own changelog (internal), a table's source
+    /// topic (external), or none.
+    let changelog: TopicName?
+    let changelogConfig: [String: String]
+    let make: @Sendable (StoreCreation) throws -> StoreInstance
+}
+
+/// What a task gives a store definition to build its store.
+struct StoreCreation {
+    let task: TaskContext
+    /// `<stateDir>/<applicationId>/<task>`; the store lives in `<directory>/<store name>`.
+    let directory: String
+    let resources: RocksDBResources?
+}
+
+/// One task's store: the typed view processors use, the layers under it, and its changelog.
+final class StoreInstance {
+    let name: String
+    let typed: AnyObject
+    let lock: LockedStore
+    let root: RootBytesStore
+    /// Present when the store writes its own changelog.
+    let logging: ChangeLoggingBytesStore?
+    /// The partition the store is restored from, if any.
+    let changelog: TopicPartition?
+
+    init(name: String, typed: AnyObject & LockedStore, root: RootBytesStore, logging: ChangeLoggingBytesStore?, changelog: TopicPartition?) {
+        self.name = name
+        self.typed = typed
+        self.lock = typed
+        self.root = root
+        self.logging = logging
+        self.changelog = changelog
+    }
+}
+
+extension KeyValueStoreBuilder {
+    func definition(changelog override: TopicName? = nil) -> StoreDefinition {
+        let changelog: TopicName? = override ?? (loggingEnabled ? .internal("\(name)-changelog") : nil)
+        return StoreDefinition(
+            name: name, persistent: kind == .persistent, changelog: changelog, changelogConfig: changelogConfig
+        ) { [self] creation in
+            let task = creation.task
+            let node = "store \(name)"
+            let keySerde = try task.defaultSerdes.resolve(keySerde, key: true, node: node)
+            let valueSerde = try task.defaultSerdes.resolve(valueSerde, key: false, node: node)
+            let root: RootBytesStore = switch kind {
+            case .persistent: try openPersistent(path: "\(creation.directory)/\(name)", resources: creation.resources, logger: task.logger)
+            case .inMemory: InMemoryBytesStore()
+            }
+            let changelogPartition = changelog.map {
+                TopicPartition(topic: $0.resolved(applicationID: task.applicationID), partition: task.id.partition)
+            }
+            var logging: ChangeLoggingBytesStore?
+            if let changelogPartition, changelog?.isInternal == true {
+                logging = ChangeLoggingBytesStore(inner: root, topic: changelogPartition.topic, partition: changelogPartition.partition, task: task)
+            }
+            let typed = TypedKeyValueStore(name: name, keySerde: keySerde, valueSerde: valueSerde, inner: logging ?? root)
+            return StoreInstance(name: name, typed: typed, root: root, logging: logging, changelog: changelogPartition)
+        }
+    }
+
+    /// Opens the RocksDB store; damaged local state is deleted (and later restored from the
+    /// changelog) rather than stopping the task.
+    private func openPersistent(path: String, resources: RocksDBResources?, logger: Logger) throws -> RootBytesStore {
+        do {
+            return try RocksDBBytesStore(path: path, resources: resources)
+        } catch let error as RocksDBError where error.kind == .corruption {
+            logger.warning("local state of store \(name) is unreadable (\(error.message)); deleting it to restore from the changelog")
+            try FileManager.default.removeItem(atPath: path)
+            return try RocksDBBytesStore(path: path, resources: resources)
+        }
+    }
+}

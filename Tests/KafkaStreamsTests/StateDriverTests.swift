@@ -1,0 +1,156 @@
+import KafkaStreams
+import KafkaStreamsTesting
+import Testing
+
+/// Stores, aggregations and tables through the test driver (no broker).
+@Suite struct StateDriverTests {
+    static func wordCount(kind: StoreKind = .persistent) throws -> Topology {
+        let builder = StreamsBuilder()
+        builder.stream("lines", key: .optional(.string), value: .string)
+            .flatMapValues { line in line.lowercased().split(separator: " ").map(String.init) }
+            .groupBy(key: .string) { _, word in word }
+            .count(materialized: .as("counts", kind: kind))
+            .toStream()
+            .to("word-counts", key: .string, value: .optional(.int64))
+        return try builder.build()
+    }
+
+    static let vocabulary = ["apple", "banana", "cherry", "date", "elder", "fig", "grape"]
+
+    static func lines(_ count: Int, seed: UInt64) -> [String] {
+        var state = seed
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(state >> 33)
+        }
+        return (0..<count).map { _ in (0..<(1 + next() % 8)).map { _ in vocabulary[next() % vocabulary.count] }.joined(separator: " ") }
+    }
+
+    static func truth(_ lines: [String]) -> [String: Int64] {
+        lines.flatMap { $0.split(separator: " ").map(String.init) }.reduce(into: [:]) { $0[$1, default: 0] += 1 }
+    }
+
+    @Test(arguments: [StoreKind.persistent, .inMemory])
+    func wordCountEqualsADirectCount(kind: StoreKind) throws {
+        let driver = try TopologyTestDriver(Self.wordCount(kind: kind))
+        defer { driver.close() }
+        let input = driver.createInputTopic("lines", key: .optional(.string), value: .string)
+        let output = driver.createOutputTopic("word-counts", key: .string, value: .optional(.int64))
+        let lines = Self.lines(300, seed: 7)
+        for line in lines { try input.pipeInput(key: nil, value: line) }
+
+        let store = try driver.keyValueStore(named: "counts", key: String.self, value: Int64.self)
+        let stored = Dictionary(uniqueKeysWithValues: try store.all().map { ($0.key, $0.value) })
+        #expect(stored == Self.truth(lines))
+        // The table's updates end with each word's final count.
+        var latest: [String: Int64] = [:]
+        for record in try output.readRecordsToList() { latest[record.key] = record.value ?? nil }
+        #expect(latest == Self.truth(lines))
+    }
+
+    @Test func everyStoreWriteGoesToTheChangelog() throws {
+        let driver = try TopologyTestDriver(Self.wordCount(), applicationID: "wc")
+        defer { driver.close() }
+        let input = driver.createInputTopic("lines", key: .optional(.string), value: .string)
+        try input.pipeInput(key: nil, value: "fig fig date")
+        let changelog = driver.createOutputTopic("wc-counts-changelog", key: .string, value: .int64)
+        #expect(try changelog.readKeyValuesToList().map { "\($0.key)=\($0.value)" } == ["fig=1", "fig=2", "date=1"])
+    }
+
+    @Test(arguments: [StoreKind.persistent, .inMemory])
+    func keyValueStoreOperations(kind: StoreKind) throws {
+        var topology = Topology()
+        try topology.addSource("in", topics: ["in"], key: StringSerde(), value: StringSerde())
+        try topology.addStateStore(KeyValueStoreBuilder<String, String>(name: "kv", kind: kind, keySerde: StringSerde(), valueSerde: StringSerde()))
+        try topology.addProcessor("put", parents: ["in"], stores: ["kv"]) { (context: ProcessorContext<String, String>) in
+            try Putter(store: context.store(named: "kv"))
+        }
+        let driver = try TopologyTestDriver(topology)
+        defer { driver.close() }
+        let input = driver.createInputTopic("in", key: StringSerde(), value: StringSerde())
+        for key in ["b", "a", "user-2", "c", "user-1", "d"] { try input.pipeInput(key: key, value: key.uppercased()) }
+        try input.pipeInput(key: "c", value: "")  // an empty value deletes, in Putter
+
+        let store = try driver.keyValueStore(named: "kv", key: String.self, value: String.self)
+        #expect(try store.get("a") == "A")
+        #expect(try store.get("c") == nil)
+        #expect(try store.range(from: "a", to: "d").map(\.key) == ["a", "b", "d"])
+        #expect(try store.range(from: "b", to: nil).map(\.key) == ["b", "d", "user-1", "user-2"])
+        #expect(try store.prefixScan("user-").map(\.value) == ["USER-1", "USER-2"])
+        #expect(try store.putIfAbsent("a", "other") == "A")
+        #expect(try store.putIfAbsent("e", "E") == nil)
+        #expect(try store.delete("b") == "B")
+        #expect(try store.delete("b") == nil)
+        #expect(try store.all().map(\.key) == ["a", "d", "e", "user-1", "user-2"])
+        #expect(try store.approximateCount() >= 0)
+    }
+
+    @Test func reduceAggregateAndTwoStoresInOneTask() throws {
+        let builder = StreamsBuilder()
+        let grouped = builder.stream("amounts", key: .string, value: .int64).groupByKey()
+        grouped.reduce(materialized: .as("max")) { max($0, $1) }.toStream().to("maxima", value: .optional(.int64))
+        grouped.aggregate(materialized: .as("sums", kind: .inMemory), value: .int64, initializer: { 0 }) { _, amount, sum in sum + amount }
+            .toStream().to("sums", value: .optional(.int64))
+        let driver = try TopologyTestDriver(try builder.build())
+        defer { driver.close() }
+        let input = driver.createInputTopic("amounts", key: StringSerde(), value: BigEndianIntegerSerde<Int64>())
+        for (key, amount) in [("a", 5), ("b", 1), ("a", 9), ("a", 2), ("b", 4)] { try input.pipeInput(key: key, value: Int64(amount)) }
+        let maxima = try driver.keyValueStore(named: "max", key: String.self, value: Int64.self)
+        let sums = try driver.keyValueStore(named: "sums", key: String.self, value: Int64.self)
+        #expect(try maxima.all().map { "\($0.key)=\($0.value)" } == ["a=9", "b=4"])
+        #expect(try sums.all().map { "\($0.key)=\($0.value)" } == ["a=16", "b=5"])
+    }
+
+    @Test func tablesDeleteOnTombstonesAndFilterSendsDeletions() throws {
+        let builder = StreamsBuilder()
+        builder.table("prices", key: .string, value: .int64, materialized: .as("prices-store"))
+            .filter { _, price in price >= 10 }
+            .mapValues(value: .string) { "$\($0)" }
+            .toStream()
+            .to("expensive", value: .optional(.string))
+        let driver = try TopologyTestDriver(try builder.build())
+        defer { driver.close() }
+        let input = driver.createInputTopic("prices", key: StringSerde(), value: OptionalSerde(BigEndianIntegerSerde<Int64>()))
+        try input.pipeInput(key: "tea", value: 12)
+        try input.pipeInput(key: "gum", value: 2)
+        try input.pipeInput(key: "tea", value: nil)
+        try input.pipeInput(key: "pie", value: 30)
+        let store = try driver.keyValueStore(named: "prices-store", key: String.self, value: Int64.self)
+        #expect(try store.all().map { "\($0.key)=\($0.value)" } == ["gum=2", "pie=30"])
+        let output = driver.createOutputTopic("expensive", key: StringSerde(), value: OptionalSerde(StringSerde()))
+        #expect(try output.readKeyValuesToList().map { "\($0.key)=\($0.value ?? "nil")" } == ["tea=$12", "gum=nil", "tea=nil", "pie=$30"])
+    }
+
+    @Test func groupByKeyAfterAKeyChangeRepartitions() throws {
+        let builder = StreamsBuilder()
+        builder.stream("clicks", key: .string, value: .string)
+            .selectKey { _, page in page }
+            .groupByKey(key: .string)
+            .count(materialized: .as("per-page"))
+        let topology = try builder.build()
+        #expect(topology.describe().description.contains("repartition"))
+        let driver = try TopologyTestDriver(topology)
+        defer { driver.close() }
+        let input = driver.createInputTopic("clicks", key: StringSerde(), value: StringSerde())
+        for (user, page) in [("u1", "/a"), ("u2", "/a"), ("u1", "/b")] { try input.pipeInput(key: user, value: page) }
+        let store = try driver.keyValueStore(named: "per-page", key: String.self, value: Int64.self)
+        #expect(try store.all().map { "\($0.key)=\($0.value)" } == ["/a=2", "/b=1"])
+    }
+
+    @Test func aStoreOfAnotherTypeIsAClearError() throws {
+        let driver = try TopologyTestDriver(Self.wordCount())
+        defer { driver.close() }
+        #expect(throws: TestDriverError.self) { try driver.keyValueStore(named: "counts", key: String.self, value: String.self) }
+        #expect(throws: TestDriverError.self) { try driver.keyValueStore(named: "nope", key: String.self, value: Int64.self) }
+    }
+}
+
+/// Puts each record into the store; an empty value deletes its key.
+private final class Putter: Processor {
+    let store: any KeyValueStore<String, String>
+    init(store: any KeyValueStore<String, String>) { self.store = store }
+
+    func process(_ record: Record<String, String>) throws {
+        try store.put(record.key, record.value.isEmpty ? nil : record.value)
+    }
+}

@@ -1,10 +1,14 @@
 # The two commands of the README, plus benchmarks. Each target installs the system
 # libraries it needs first (scripts/install-deps.sh: apt or Homebrew, only when missing).
-.PHONY: run test bench deps embedded-kafka hello-kafka
+.PHONY: run test bench deps embedded-kafka hello-kafka word-count click-events
 
-# The stateless sample topology (click events) through the embedded Kafka broker.
+# The samples through the embedded Kafka broker: click events (stateless), then word
+# count (RocksDB state, rebuilt from its changelog on the second run).
 run: deps
-	swift run click-events
+	swift build --product click-events
+	swift build --product word-count
+	swift run --skip-build click-events
+	swift run --skip-build word-count
 
 # The first look at the Kafka layer alone.
 hello-kafka: deps
@@ -22,6 +26,12 @@ bench: deps
 	.build/release/streams-bench stateless
 
 # The embedded broker as a standalone process, for other clients (kcat, ...).
+word-count: deps
+	swift run word-count
+
+click-events: deps
+	swift run click-events
+
 embedded-kafka: deps
 	swift run embedded-kafka --topic demo:3
 

@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "embedded-kafka", targets: ["EmbeddedKafka"]),
         .executable(name: "hello-kafka", targets: ["HelloKafka"]),
         .executable(name: "click-events", targets: ["ClickEvents"]),
+        .executable(name: "word-count", targets: ["WordCount"]),
         .executable(name: "streams-bench", targets: ["StreamsBench"]),
     ],
     dependencies: [
@@ -84,10 +85,28 @@ let package = Package(
             ],
             path: "Samples/HelloKafka"
         ),
+        .target(
+            name: "SampleSupport",
+            dependencies: [
+                "KafkaStreams", "KafkaStreamsTesting", "RdKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Samples/SampleSupport"
+        ),
+        .executableTarget(
+            name: "WordCount",
+            dependencies: [
+                "KafkaStreams", "SampleSupport", "RdKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Samples/WordCount"
+        ),
         .executableTarget(
             name: "ClickEvents",
             dependencies: [
-                "KafkaStreams", "KafkaStreamsTesting", "RdKafka",
+                "KafkaStreams", "SampleSupport", "RdKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import KafkaStreams
-import KafkaStreamsTesting
 import Logging
 import RdKafka
+import SampleSupport
 import ServiceLifecycle
 
 /// The stateless sample: click events are parsed, bots dropped, clicks enriched and split

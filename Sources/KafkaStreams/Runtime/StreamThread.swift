@@ -19,6 +19,7 @@ final class StreamThread: @unchecked Sendable {
     private let logger: Logger
     private let metrics: StreamsMetrics
     private let stopRequested = Atomic<Bool>(false)
+    private let crashRequested = Atomic<Bool>(false)
     private let published = Mutex<Set<TaskID>>([])
 
     private var consumer: Consumer?
@@ -73,6 +74,14 @@ final class StreamThread: @unchecked Sendable {
         stopRequested.store(true, ordering: .releasing)
     }
 
+    /// Makes the thread stop as if its process died: no final commit or flush, queued
+    /// outputs purged, stores closed with their uncommitted writes dropped. For tests of
+    /// what survives a crash.
+    func simulateCrash() {
+        crashRequested.store(true, ordering: .releasing)
+        stopRequested.store(true, ordering: .releasing)
+    }
+
     private func run() throws {
         let producer = try Producer(
             configuration: configuration.producerConfiguration(clientID: "\(name)-producer"), logger: logger)
@@ -88,7 +97,7 @@ final class StreamThread: @unchecked Sendable {
             restorer?.close()
             restorer = nil
             try? consumer.close()
-            producer.close(timeout: configuration.flushTimeout)
+            producer.close(timeout: crashRequested.load(ordering: .acquiring) ? .zero : configuration.flushTimeout)
             self.consumer = nil
             self.collector = nil
         }
@@ -96,6 +105,10 @@ final class StreamThread: @unchecked Sendable {
         logger.info("started", metadata: ["topics": "\(plan.sourceTopics)"])
         do {
             try pollLoop(consumer)
+            if crashRequested.load(ordering: .acquiring) {
+                logger.warning("stopping without a commit (simulated crash)")
+                return
+            }
             try commit(reason: "shutdown")
         } catch {
             // Keep what was processed before a bad record, so a restart resumes at it; but
@@ -217,7 +230,7 @@ final class StreamThread: @unchecked Sendable {
             }
         case .revoked(let partitions):
             do {
-                try commit(reason: "revocation")
+                if !crashRequested.load(ordering: .acquiring) { try commit(reason: "revocation") }
             } catch {
                 logger.error("commit before revocation failed: \(error)")
                 rebalanceFailure = rebalanceFailure ?? error

@@ -84,6 +84,13 @@ public final class StreamsApp: Service, Sendable {
         threads.withLock { $0 }.reduce(into: []) { $0.formUnion($1.activeTasks) }
     }
 
+    /// Stops every stream thread as if the process died (no final commit or flush);
+    /// ``run()`` then returns. For tests of crash recovery.
+    package func simulateCrash() {
+        stopped.store(true, ordering: .releasing)
+        for thread in threads.withLock({ $0 }) { thread.simulateCrash() }
+    }
+
     /// Asks every stream thread to commit and stop; ``run()`` then returns.
     public func shutdown() {
         stopped.store(true, ordering: .releasing)

@@ -3,13 +3,13 @@ import KafkaStreamsTesting
 import Logging
 import RdKafka
 
-/// The Kafka the sample talks to: the embedded mock broker, or a real cluster.
-struct Broker {
-    let embedded: EmbeddedKafkaCluster?
-    let bootstrapServers: String
+/// The Kafka a sample talks to: the embedded mock broker, or a real cluster.
+public struct Broker: Sendable {
+    public let embedded: EmbeddedKafkaCluster?
+    public let bootstrapServers: String
     private let logger: Logger
 
-    init(bootstrapServers: String?, logger: Logger) throws {
+    public init(bootstrapServers: String?, logger: Logger) throws {
         self.logger = logger
         if let bootstrapServers {
             embedded = nil
@@ -27,12 +27,12 @@ struct Broker {
         return configuration
     }
 
-    func createTopics(_ names: [String], partitions: Int) async throws {
+    public func createTopics(_ names: [String], partitions: Int) async throws {
         let admin = try Admin(configuration: clientConfiguration, logger: logger)
         try await admin.createTopics(names.map { NewTopic(name: $0, partitions: partitions) }, ifNotExists: true, timeout: .seconds(30))
     }
 
-    func produce(_ topic: String, _ records: [(key: String, value: String)]) async throws {
+    public func produce(_ topic: String, _ records: [(key: String, value: String)]) async throws {
         var configuration = clientConfiguration
         configuration["linger.ms"] = "5"
         let producer = try Producer(configuration: configuration, logger: logger)
@@ -44,7 +44,7 @@ struct Broker {
 
     /// Fast group settings on the embedded broker; Kafka's defaults elsewhere, but a short
     /// commit interval so the sample's effects are visible at once.
-    func streamsConfiguration(applicationID: String) -> StreamsConfiguration {
+    public func streamsConfiguration(applicationID: String) -> StreamsConfiguration {
         var configuration = embedded?.streamsConfiguration(applicationID: applicationID)
             ?? StreamsConfiguration(applicationID: applicationID, bootstrapServers: bootstrapServers)
         configuration.commitInterval = .seconds(1)
@@ -53,7 +53,7 @@ struct Broker {
 }
 
 /// Reads what the sample's outputs receive from now on (earlier runs' records are skipped).
-final class OutputReader: Sendable {
+public final class OutputReader: Sendable {
     private let consumer: Consumer
 
     /// Blocking client calls: run it off the cooperative pool (``start(...)``).
@@ -73,13 +73,13 @@ final class OutputReader: Sendable {
         try consumer.assign(start)
     }
 
-    static func start(bootstrapServers: String, topics: [String], logger: Logger) async throws -> OutputReader {
+    public static func start(bootstrapServers: String, topics: [String], logger: Logger) async throws -> OutputReader {
         try await onOwnThread(named: "output-reader") {
             try OutputReader(bootstrapServers: bootstrapServers, topics: topics, logger: logger)
         }
     }
 
-    func read(count: Int, timeout: Duration) async throws -> [ConsumerRecord] {
+    public func read(count: Int, timeout: Duration) async throws -> [ConsumerRecord] {
         var records: [ConsumerRecord] = []
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while records.count < count && ContinuousClock.now < deadline {

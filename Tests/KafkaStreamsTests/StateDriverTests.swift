@@ -137,6 +137,20 @@ import Testing
         #expect(try store.all().map { "\($0.key)=\($0.value)" } == ["/a=2", "/b=1"])
     }
 
+    @Test func nullKeysAreSkippedByAggregations() throws {
+        let builder = StreamsBuilder()
+        builder.stream("events", key: .optional(.string), value: .string).groupByKey().count(materialized: .as("per-key"))
+        let driver = try TopologyTestDriver(try builder.build())
+        defer { driver.close() }
+        let input = driver.createInputTopic("events", key: OptionalSerde(StringSerde()), value: StringSerde())
+        try input.pipeInput(key: "a", value: "x")
+        try input.pipeInput(key: nil, value: "y")
+        try input.pipeInput(key: "a", value: "z")
+        let store = try driver.keyValueStore(named: "per-key", key: String?.self, value: Int64.self)
+        #expect(try store.all().map { "\($0.key ?? "nil")=\($0.value)" } == ["a=2"])
+        #expect(driver.skippedRecordCount == 1)
+    }
+
     @Test func aStoreOfAnotherTypeIsAClearError() throws {
         let driver = try TopologyTestDriver(Self.wordCount())
         defer { driver.close() }

@@ -69,12 +69,18 @@ extension KeyValueStoreBuilder {
         }
     }
 
+    /// Corrupt files, or files the database names but that are gone: local state that can
+    /// only be rebuilt. (Other I/O errors, such as permissions, are left to the user.)
+    private static func isDamage(_ error: RocksDBError) -> Bool {
+        error.kind == .corruption || (error.kind == .io && error.message.contains("No such file or directory"))
+    }
+
     /// Opens the RocksDB store; damaged local state is deleted (and later restored from the
     /// changelog) rather than stopping the task.
     private func openPersistent(path: String, resources: RocksDBResources?, logger: Logger) throws -> RootBytesStore {
         do {
             return try RocksDBBytesStore(path: path, resources: resources)
-        } catch let error as RocksDBError where error.kind == .corruption {
+        } catch let error as RocksDBError where Self.isDamage(error) {
             logger.warning("local state of store \(name) is unreadable (\(error.message)); deleting it to restore from the changelog")
             try FileManager.default.removeItem(atPath: path)
             return try RocksDBBytesStore(path: path, resources: resources)

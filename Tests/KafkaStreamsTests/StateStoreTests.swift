@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import RdKafka
+import Testing
+
+@testable import KafkaStreams
+
+/// The byte stores, the task directory lock and damaged local state, below the DSL.
+@Suite struct StateStoreTests {
+    static func temporaryDirectory() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("state-store-tests-\(UInt64.random(in: 0...UInt64.max))").path
+    }
+
+    @Test func rocksDBWritesWaitForTheCommitAndCarryTheChangelogOffset() throws {
+        let path = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try RocksDBBytesStore(path: path, resources: nil)
+        try store.put([1], [10])
+        try store.put([2], [20])
+        try store.commit(changelogOffset: 41)
+        try store.put([3], [30])
+        try store.put([1], nil)
+        // Pending writes are visible to reads and scans before the commit...
+        #expect(try store.get([1]) == nil)
+        #expect(try store.range(from: nil, to: nil).map(\.key) == [[2], [3]])
+        #expect(try store.storedChangelogOffset() == 41)
+        // ...and gone if the task closes without committing: the changelog restores them.
+        store.close()
+        let reopened = try RocksDBBytesStore(path: path, resources: nil)
+        defer { reopened.close() }
+        #expect(try reopened.range(from: nil, to: nil).map(\.key) == [[1], [2]])
+        #expect(try reopened.storedChangelogOffset() == 41)
+        try reopened.restore([(key: [3], value: [33]), (key: [2], value: nil)], through: 57)
+        #expect(try reopened.range(from: nil, to: nil).map { $0.key + $0.value } == [[1, 10], [3, 33]])
+        #expect(try reopened.storedChangelogOffset() == 57)
+        try reopened.wipe()
+        #expect(try reopened.range(from: nil, to: nil).isEmpty)
+        #expect(try reopened.storedChangelogOffset() == -1)
+    }
+
+    @Test func aTaskDirectoryIsLockedAgainstASecondInstance() throws {
+        let path = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let first = try StateDirectoryLock(directory: path)
+        #expect(throws: StreamsError.self) { try StateDirectoryLock(directory: path) }
+        first.release()
+        let second = try StateDirectoryLock(directory: path)
+        second.release()
+    }
+
+    @Test func unreadableLocalStateIsDeletedToBeRestored() throws {
+        let root = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let builder = KeyValueStoreBuilder<String, String>.persistent("kv", key: .string, value: .string)
+        let context = TaskContext(
+            id: TaskID(subtopology: 0, partition: 0), applicationID: "app", logger: Logger(label: "test"), clock: .system,
+            collector: DiscardingCollector(), defaultSerdes: DefaultSerdes())
+        let first = try builder.definition().make(StoreCreation(task: context, directory: root, resources: nil))
+        try first.root.put(Array("k".utf8), Array("v".utf8))
+        try first.root.commit(changelogOffset: 3)
+        first.root.close()
+        // Damage the database: its manifest pointer names a file that does not exist.
+        try "MANIFEST-999999\n".write(toFile: "\(root)/kv/CURRENT", atomically: true, encoding: .utf8)
+        let reopened = try builder.definition().make(StoreCreation(task: context, directory: root, resources: nil))
+        defer { reopened.root.close() }
+        #expect(try reopened.root.storedChangelogOffset() == -1)
+        #expect(try reopened.root.get(Array("k".utf8)) == nil)
+    }
+
+    @Test func aFailedChangelogWriteStopsTheCheckpoint() throws {
+        let context = TaskContext(
+            id: TaskID(subtopology: 0, partition: 1), applicationID: "app", logger: Logger(label: "test"), clock: .system,
+            collector: DiscardingCollector(failChanges: true), defaultSerdes: DefaultSerdes())
+        let instance = try KeyValueStoreBuilder<String, String>.inMemory("kv", key: .string, value: .string).definition()
+            .make(StoreCreation(task: context, directory: Self.temporaryDirectory(), resources: nil))
+        let stores = TaskStores(instances: [instance], lock: nil)
+        defer { stores.close() }
+        try (instance.typed as! TypedKeyValueStore<String, String>).put("k", "v")
+        #expect(throws: StreamsError.self) { try stores.checkpoint(sourceOffsets: [:]) }
+    }
+}
+
+/// Drops outputs; acknowledges (or fails) changelog records at once.
+private final class DiscardingCollector: RecordCollector {
+    let failChanges: Bool
+    init(failChanges: Bool = false) { self.failChanges = failChanges }
+
+    func send(
+        topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RecordHeader],
+        timestamp: Int64, source: SourceCoordinates?
+    ) throws {}
+
+    func sendChange(
+        topic: String, partition: Int32, key: [UInt8], value: [UInt8]?, timestamp: Int64, tracker: ChangelogTracker
+    ) throws {
+        if failChanges { tracker.failed(KafkaError(code: .messageSizeTooLarge, message: "refused")) } else { tracker.acknowledged(0) }
+    }
+}

@@ -47,7 +47,7 @@ struct StatelessBenchmark: ParsableCommand {
                 {
                     let run = try PipeRun.measure(records: records) { try fixture.runC(
                             output: "stateless-out-c-\(round)", lingerMs: pipeLingerMs, idempotent: idempotence,
-                            queuedMinMessages: Self.appQueuedMinMessages) }
+                            queuedMinMessages: StreamsConfiguration.streamThreadQueuedMinMessages) }
                     try fixture.verify(topic: "stateless-out-c-\(round)")
                     progress("round \(round): C     \(Int(run.rate)) records/s, \(Int(run.cpuNanosecondsPerRecord)) ns CPU/record")
                     c.append(run)
@@ -75,10 +75,6 @@ struct StatelessBenchmark: ParsableCommand {
             baseline: "c-librdkafka-pipe", baselineRate: c.map(\.rate).max() ?? 0, details: details
         ).print()
     }
-
-    /// The consumer prefetch the app uses by default (see `StreamsConfiguration`), given
-    /// to the C pipe too so both read alike.
-    private static let appQueuedMinMessages = 1_000_000
 
     private static let timerLabels = ["kafka_streams_poll_latency", "kafka_streams_process_latency", "kafka_streams_commit_latency"]
 

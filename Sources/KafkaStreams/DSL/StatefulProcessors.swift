@@ -15,11 +15,7 @@ final class AggregateProcessor<Key, Value, Aggregate>: Processor {
     }
 
     func process(_ record: Record<Key, Value>) throws {
-        if isNil(record.key) {
-            context.logger.warning("skipping a record with a null key: it cannot be aggregated", metadata: ["node": "\(context.nodeName)"])
-            context.task.counters.skipped += 1
-            return
-        }
+        if skipsNullKey(record.key, context: context, reason: "it cannot be aggregated") { return }
         let updated = try fold(record.key, record.value, try store.get(record.key))
         try store.put(record.key, updated)
         try context.forward(record.withValue(Optional(updated)))
@@ -37,14 +33,18 @@ final class TableSourceProcessor<Key, Value>: Processor {
     }
 
     func process(_ record: Record<Key, Value?>) throws {
-        if isNil(record.key) {
-            context.logger.warning("skipping a table record with a null key", metadata: ["node": "\(context.nodeName)"])
-            context.task.counters.skipped += 1
-            return
-        }
+        if skipsNullKey(record.key, context: context, reason: "a table has no row for it") { return }
         try store.put(record.key, record.value)
         try context.forward(record)
     }
+}
+
+/// Whether `key` is null; if so, logs and counts the record as skipped.
+private func skipsNullKey<Key, Value>(_ key: Key, context: ProcessorContext<Key, Value>, reason: String) -> Bool {
+    guard isNil(key) else { return false }
+    context.logger.warning("skipping a record with a null key: \(reason)", metadata: ["node": "\(context.nodeName)"])
+    context.task.counters.skipped += 1
+    return true
 }
 
 /// Whether `value` is an `Optional` holding nothing (keys are generic, and may be optional).

@@ -40,44 +40,36 @@ struct ExecutionPlan: Sendable {
 
         // Sub-topologies in order: a repartition topic's count comes from the one writing it.
         var created: [NewTopic] = []
+        /// Creates an internal topic unless it exists, which it then must with `wanted` partitions.
+        func ensure(_ kind: String, _ name: String, partitions wanted: Int, configs: [String: String] = [:]) throws {
+            if let existing = partitions[name] {
+                guard existing == wanted else {
+                    throw StreamsError(.partitionCountMismatch, "\(kind) topic \(name) has \(existing) partitions, the topology needs \(wanted)")
+                }
+                return
+            }
+            let newTopic = NewTopic(name: name, partitions: wanted, replicationFactor: configuration.internalTopicReplicationFactor, configs: configs)
+            try admin.createTopics([newTopic], ifNotExists: true, timeout: .seconds(30))
+            created.append(newTopic)
+            partitions[name] = wanted
+        }
         for subtopology in subtopologies {
             for topic in subtopology.sourceTopics where !topic.isInternal {
                 guard partitions[topic.description] != nil else {
                     throw StreamsError(.missingSourceTopic, "source topic \(topic) does not exist; create it before starting \(applicationID)")
                 }
             }
-            let inputCounts = subtopology.sourceTopics.compactMap { partitions[$0.resolved(applicationID: applicationID)] }
+            let inputCount = subtopology.sourceTopics.compactMap { partitions[$0.resolved(applicationID: applicationID)] }.max()
             for topic in subtopology.sinkTopics where topic.isInternal {
-                let name = topic.resolved(applicationID: applicationID)
-                let wanted = (topology.internalTopics[topic.description] ?? nil) ?? inputCounts.max() ?? 1
-                if let existing = partitions[name] {
-                    guard existing == wanted else {
-                        throw StreamsError(.partitionCountMismatch, "repartition topic \(name) has \(existing) partitions, the topology needs \(wanted)")
-                    }
-                    continue
-                }
-                let newTopic = NewTopic(name: name, partitions: wanted, replicationFactor: configuration.internalTopicReplicationFactor)
-                try admin.createTopics([newTopic], ifNotExists: true, timeout: .seconds(30))
-                created.append(newTopic)
-                partitions[name] = wanted
+                let wanted = (topology.internalTopics[topic.description] ?? nil) ?? inputCount ?? 1
+                try ensure("repartition", topic.resolved(applicationID: applicationID), partitions: wanted)
             }
             // A store's changelog has one partition per task of the sub-topology.
             for store in subtopology.storeNames.compactMap({ topology.stores[$0] }) {
                 guard let changelog = store.changelog, changelog.isInternal else { continue }
-                let name = changelog.resolved(applicationID: applicationID)
-                let wanted = inputCounts.max() ?? 1
-                if let existing = partitions[name] {
-                    guard existing == wanted else {
-                        throw StreamsError(.partitionCountMismatch, "changelog topic \(name) has \(existing) partitions, the topology needs \(wanted)")
-                    }
-                    continue
-                }
-                let newTopic = NewTopic(
-                    name: name, partitions: wanted, replicationFactor: configuration.internalTopicReplicationFactor,
+                try ensure(
+                    "changelog", changelog.resolved(applicationID: applicationID), partitions: inputCount ?? 1,
                     configs: store.changelogConfig.merging(["cleanup.policy": "compact"]) { own, _ in own })
-                try admin.createTopics([newTopic], ifNotExists: true, timeout: .seconds(30))
-                created.append(newTopic)
-                partitions[name] = wanted
             }
         }
         if !created.isEmpty {

@@ -56,7 +56,7 @@ package final class InMemoryTopologyRunner {
     package func pipe(topic: String, record: StoredRecord) throws {
         try deliver(topic: topic, record: record)
         try deliverRepartitioned()
-        for task in tasks { try task.checkpointStores() }
+        try commitStores()
     }
 
     /// The typed view of the store called `name`, from whichever task has it.
@@ -75,7 +75,7 @@ package final class InMemoryTopologyRunner {
         clockBox.value += milliseconds
         for task in tasks { try task.punctuate(.wallClockTime, at: clockBox.value) }
         try deliverRepartitioned()
-        for task in tasks { try task.checkpointStores() }
+        try commitStores()
     }
 
     package var wallClock: Int64 { clockBox.value }
@@ -85,6 +85,11 @@ package final class InMemoryTopologyRunner {
 
     package func close() {
         for task in tasks { task.close() }
+    }
+
+    /// Changelog records are acknowledged at once here, so stores commit right away.
+    private func commitStores() throws {
+        for task in tasks { try task.checkpointStores() }
     }
 
     /// Processes what went to repartition topics, and what that sent on, until none is left.

@@ -102,6 +102,10 @@ public struct StreamsConfiguration: Sendable {
         }
     }
 
+    /// The prefetch a stream thread's consumer keeps unless told otherwise (see
+    /// ``consumerConfiguration(clientID:)``); benchmarks give it to their baselines too.
+    package static let streamThreadQueuedMinMessages = 1_000_000
+
     /// The consumer of a stream thread: a member of the application's group that commits
     /// only what the runtime tells it to.
     func consumerConfiguration(clientID: String) -> KafkaConfiguration {
@@ -118,10 +122,21 @@ public struct StreamsConfiguration: Sendable {
         // of the time, 137k instead of 323k records/s). A larger count leaves the byte
         // bound (`queued.max.messages.kbytes`, 64 MiB) in charge, which takes longer than
         // the back-off to drain.
-        if configuration["queued.min.messages"] == nil { configuration["queued.min.messages"] = "1000000" }
+        if configuration["queued.min.messages"] == nil { configuration["queued.min.messages"] = String(Self.streamThreadQueuedMinMessages) }
         // Range keeps equal partition numbers of co-partitioned topics on one member;
         // cooperative-sticky does not (see README, "Co-partitioning").
         configuration.assignmentStrategy = .range
+        return configuration
+    }
+
+    /// The reader that restores stores: no group, no commits, partitions assigned by hand.
+    func restoreConsumerConfiguration() -> KafkaConfiguration {
+        var configuration = commonProperties.merging(consumerProperties.properties)
+        configuration["bootstrap.servers"] = bootstrapServers
+        configuration.clientID = "\(applicationID)-restore-consumer"
+        configuration.groupID = nil
+        configuration.enableAutoCommit = false
+        configuration["enable.auto.offset.store"] = "false"
         return configuration
     }
 

@@ -10,12 +10,7 @@ final class ChangelogTracker: Sendable {
     private let firstFailure = Mutex<KafkaError?>(nil)
 
     func acknowledged(_ offset: Int64) {
-        var current = highest.load(ordering: .relaxed)
-        while offset > current {
-            let (exchanged, original) = highest.compareExchange(expected: current, desired: offset, ordering: .acquiringAndReleasing)
-            if exchanged { return }
-            current = original
-        }
+        highest.max(offset, ordering: .acquiringAndReleasing)
     }
 
     func failed(_ error: KafkaError) {

@@ -9,13 +9,16 @@ final class InMemoryBytesStore: RootBytesStore {
     func put(_ key: [UInt8], _ value: [UInt8]?) throws { entries[key] = value }
 
     func range(from lower: [UInt8]?, to upper: [UInt8]?) throws -> [(key: [UInt8], value: [UInt8])] {
-        entries.filter { $0.key.isWithin(lower, upper) }.map { (key: $0.key, value: $0.value) }
-            .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        sortedEntries { $0.isWithin(lower, upper) }
     }
 
     func prefixScan(_ prefix: [UInt8]) throws -> [(key: [UInt8], value: [UInt8])] {
-        entries.filter { $0.key.hasBytePrefix(prefix) }.map { (key: $0.key, value: $0.value) }
-            .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        sortedEntries { $0.hasBytePrefix(prefix) }
+    }
+
+    /// The entries whose key `includes` selects, in byte order.
+    private func sortedEntries(where includes: ([UInt8]) -> Bool) -> [(key: [UInt8], value: [UInt8])] {
+        entries.filter { includes($0.key) }.map { (key: $0.key, value: $0.value) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
     }
 
     func approximateCount() throws -> Int { entries.count }

@@ -57,21 +57,21 @@ final class RocksDBBytesStore: RootBytesStore {
 
     func commit(changelogOffset: Int64?) throws {
         guard !pending.isEmpty || changelogOffset != nil else { return }
-        let batch = WriteBatch()
-        for (key, value) in pending {
-            if let value { batch.put(Self.dataPrefix + key, value) } else { batch.delete(Self.dataPrefix + key) }
-        }
-        if let changelogOffset { batch.put(Self.offsetKey, changelogOffset.bigEndianBytes) }
-        try database.write(batch)
+        try write(pending.map { (key: $0.key, value: $0.value) }, through: changelogOffset)
         pending = [:]
     }
 
     func restore(_ changes: [(key: [UInt8], value: [UInt8]?)], through offset: Int64) throws {
+        try write(changes, through: offset)
+    }
+
+    /// Writes `changes` and the changelog offset they reach (if any) in one batch.
+    private func write(_ changes: [(key: [UInt8], value: [UInt8]?)], through offset: Int64?) throws {
         let batch = WriteBatch()
         for change in changes {
             if let value = change.value { batch.put(Self.dataPrefix + change.key, value) } else { batch.delete(Self.dataPrefix + change.key) }
         }
-        batch.put(Self.offsetKey, offset.bigEndianBytes)
+        if let offset { batch.put(Self.offsetKey, offset.bigEndianBytes) }
         try database.write(batch)
     }
 

@@ -25,8 +25,8 @@ struct StoreCreation {
 /// One task's store: the typed view processors use, the layers under it, and its changelog.
 final class StoreInstance {
     let name: String
-    let typed: AnyObject
-    let lock: LockedStore
+    /// The view processors and queries use; its lock also guards commits and restores.
+    let typed: AnyObject & LockedStore
     let root: RootBytesStore
     /// Present when the store writes its own changelog.
     let logging: ChangeLoggingBytesStore?
@@ -36,7 +36,6 @@ final class StoreInstance {
     init(name: String, typed: AnyObject & LockedStore, root: RootBytesStore, logging: ChangeLoggingBytesStore?, changelog: TopicPartition?) {
         self.name = name
         self.typed = typed
-        self.lock = typed
         self.root = root
         self.logging = logging
         self.changelog = changelog

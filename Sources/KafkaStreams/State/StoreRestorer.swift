@@ -37,11 +37,11 @@ final class StoreRestorer {
     private func restore(_ instance: StoreInstance, from changelog: TopicPartition, task: TaskID) throws {
         let reader = try makeReader()
         let marks = try reader.queryWatermarks(topic: changelog.topic, partition: changelog.partition, timeout: .seconds(30))
-        var stored = try instance.lock.locked { try instance.root.storedChangelogOffset() }
+        var stored = try instance.typed.locked { try instance.root.storedChangelogOffset() }
         if stored >= marks.high || (stored >= 0 && stored + 1 < marks.low) {
             logger.warning(
                 "local state of store \(instance.name) (task \(task)) is at changelog offset \(stored), outside \(changelog) [\(marks.low), \(marks.high)): wiping it and restoring fully")
-            try instance.lock.locked { try instance.root.wipe() }
+            try instance.typed.locked { try instance.root.wipe() }
             stored = -1
         } else if stored < 0 && instance.root.isPersistent && marks.high > marks.low {
             logger.info("store \(instance.name) (task \(task)) has no local state: restoring it fully from \(changelog)")
@@ -71,7 +71,7 @@ final class StoreRestorer {
                 last = message.offset
             }
             if last >= 0 {
-                try instance.lock.locked { try instance.root.restore(batch, through: last) }
+                try instance.typed.locked { try instance.root.restore(batch, through: last) }
                 applied += batch.count
                 position = last + 1
                 restored.increment(by: batch.count)
@@ -104,13 +104,7 @@ final class StoreRestorer {
 
     private func makeReader() throws -> Consumer {
         if let reader { return reader }
-        var properties = configuration.commonProperties.merging(configuration.consumerProperties.properties)
-        properties["bootstrap.servers"] = configuration.bootstrapServers
-        properties.clientID = "\(configuration.applicationID)-restore-consumer"
-        properties.groupID = nil
-        properties.enableAutoCommit = false
-        properties["enable.auto.offset.store"] = "false"
-        let reader = try Consumer(configuration: properties, logger: logger)
+        let reader = try Consumer(configuration: configuration.restoreConsumerConfiguration(), logger: logger)
         self.reader = reader
         return reader
     }

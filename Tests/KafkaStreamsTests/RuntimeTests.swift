@@ -35,8 +35,12 @@ import Testing
         let ends = try await kafka.endOffsets("words")
         let committed = try await kafka.waitForCommits(group: "end-to-end", topic: "words", expected: ends)
         try await running.stop().get()
-        #expect(short.compactMap { text($0.value) }.sorted() == expectedShort.sorted())
-        #expect(long.compactMap { text($0.value) }.sorted() == expectedLong.sorted())
+        // The second thread may join after the first processed records it had not yet
+        // committed (the mock refuses commits during the rejoin): at-least-once then
+        // repeats them. Nothing may be missing or unexpected.
+        #expect(Set(short.compactMap { text($0.value) }) == Set(expectedShort))
+        #expect(Set(long.compactMap { text($0.value) }) == Set(expectedLong))
+        #expect(short.count >= expectedShort.count && long.count >= expectedLong.count)
         #expect(committed == ends)
         // Keys pass through, so each output lands on its input's partition (same partitioner).
         #expect(short.allSatisfy { $0.key != nil })

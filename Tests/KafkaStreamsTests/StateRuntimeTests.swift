@@ -41,10 +41,16 @@ import Testing
         var changelog: String { "\(applicationID)-counts-changelog" }
         var stateDirectory: String { "\(kafka.stateDirectory)/\(applicationID)" }
 
-        func start(restores: RestoreRecorder = RestoreRecorder(), commitInterval: Duration = .seconds(1)) throws -> RunningApp {
+        /// - Parameter stateDirectory: another host's state directory (default: the cluster's).
+        func start(
+            restores: any StateRestoreListener = RestoreRecorder(), commitInterval: Duration = .seconds(1),
+            recordCacheBytes: Int = 10 << 20, stateDirectory: String? = nil
+        ) throws -> RunningApp {
             var configuration = kafka.streamsConfiguration(applicationID: applicationID)
+            configuration.stateDirectory = stateDirectory ?? configuration.stateDirectory
             configuration.restoreListener = restores
             configuration.commitInterval = commitInterval
+            configuration.recordCacheBytes = recordCacheBytes
             return RunningApp(try StreamsApp(topology: StateDriverTests.wordCount(kind: kind), configuration: configuration, logger: streamsTestLogger))
         }
 
@@ -54,8 +60,8 @@ import Testing
         }
 
         /// Runs until every line so far is processed and committed, then stops cleanly.
-        func runToCompletion(restores: RestoreRecorder = RestoreRecorder()) async throws {
-            let running = try start(restores: restores)
+        func runToCompletion(restores: RestoreRecorder = RestoreRecorder(), recordCacheBytes: Int = 10 << 20) async throws {
+            let running = try start(restores: restores, recordCacheBytes: recordCacheBytes)
             // A partition that received nothing has nothing to commit.
             let ends = try await kafka.endOffsets("lines").filter { $0.value > 0 }
             let committed = try await kafka.waitForCommits(group: applicationID, topic: "lines", expected: ends, timeout: .seconds(60))
@@ -103,10 +109,13 @@ import Testing
         let fixture = try Fixture("wc-crash")
         let first = StateDriverTests.lines(150, seed: 3)
         try await fixture.produce(first)
-        // No commit before the crash: every line is processed again after it.
-        let crashing = try fixture.start(commitInterval: .seconds(3600))
+        // No commit before the crash: every line is processed again after it. Without a
+        // record cache every update is sent at once, so the crash comes after the outputs
+        // and changelog records of every line went out.
+        let crashing = try fixture.start(commitInterval: .seconds(3600), recordCacheBytes: 0)
         let words = StateDriverTests.truth(first).values.reduce(0, +)
-        _ = try await fixture.kafka.waitForRecords("word-counts", count: Int(words))
+        let sent = try await fixture.kafka.waitForRecords("word-counts", count: Int(words))
+        #expect(sent.count == Int(words))
         crashing.app.simulateCrash()
         _ = await crashing.task.result
         #expect(try await fixture.kafka.committedOffsets(group: fixture.applicationID, topic: "lines").isEmpty)
@@ -120,6 +129,26 @@ import Testing
         for (word, count) in truth {
             #expect((counts[word] ?? 0) >= count, "\(word): \(counts[word] ?? 0) < \(count)")
         }
+    }
+
+    @Test func cacheOnAndOffGiveTheSameState() async throws {
+        let lines = StateDriverTests.lines(200, seed: 9)
+        let truth = StateDriverTests.truth(lines)
+        /// Runs the word count over `lines`; returns its final counts and changelog length.
+        @Sendable func run(recordCacheBytes: Int) async throws -> (counts: [String: Int64], changelog: Int64) {
+            let fixture = try Fixture("wc-cache-\(recordCacheBytes)")
+            try await fixture.produce(lines)
+            try await fixture.runToCompletion(recordCacheBytes: recordCacheBytes)
+            return (try await fixture.outputCounts(), try await fixture.changelogSize())
+        }
+        async let cached = run(recordCacheBytes: 10 << 20)
+        async let uncached = run(recordCacheBytes: 0)
+        let (on, off) = try await (cached, uncached)
+        #expect(on.counts == truth)
+        #expect(off.counts == truth)
+        // Without a cache every update is logged; with one, a word at most once per commit.
+        #expect(off.changelog == truth.values.reduce(0, +))
+        #expect(on.changelog < off.changelog)
     }
 
     @Test func deletedLocalStateIsRebuiltFromTheChangelog() async throws {

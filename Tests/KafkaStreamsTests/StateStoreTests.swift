@@ -80,9 +80,82 @@ import Testing
     }
 }
 
-/// Drops outputs; acknowledges (or fails) changelog records at once.
+extension StateStoreTests {
+    private struct CachedStore {
+        let store: TypedKeyValueStore<String, String>
+        let instance: StoreInstance
+        let cache: RecordCache
+        let task: TaskContext
+    }
+
+    private static func cachedStore(budget: Int, collector: DiscardingCollector) throws -> CachedStore {
+        let cache = RecordCache(maxBytes: budget)
+        let context = TaskContext(
+            id: TaskID(subtopology: 0, partition: 0), applicationID: "app", logger: Logger(label: "test"), clock: .system,
+            collector: collector, defaultSerdes: DefaultSerdes(), recordCache: cache)
+        let instance = try KeyValueStoreBuilder<String, String>.inMemory("kv", key: .string, value: .string).withCachingEnabled()
+            .definition().make(StoreCreation(task: context, directory: temporaryDirectory(), resources: nil))
+        return CachedStore(store: instance.typed as! TypedKeyValueStore<String, String>, instance: instance, cache: cache, task: context)
+    }
+
+    @Test func aCachedStoreHoldsWritesUntilFlushedThenSendsTheLatestOnce() throws {
+        let collector = DiscardingCollector()
+        let fixture = try Self.cachedStore(budget: 1 << 20, collector: collector)
+        let (store, instance, cache, context) = (fixture.store, fixture.instance, fixture.cache, fixture.task)
+        var flushed: [String] = []
+        #expect(store.setFlushListener { flushed.append("\($0.key)=\($0.value ?? "-")@\($0.timestamp)") })
+        try instance.root.put(Array("c".utf8), Array("9".utf8))
+        for (timestamp, write) in [(10, ("a", "1")), (20, ("a", "2")), (30, ("b", "1")), (40, ("c", nil))] as [(Int64, (String, String?))] {
+            context.currentRecord = RecordContext(topic: "in", partition: 0, offset: timestamp, timestamp: timestamp, headers: [])
+            try store.put(write.0, write.1)
+        }
+        context.currentRecord = nil
+        // Reads see the held writes; nothing went below yet.
+        #expect(try store.get("a") == "2")
+        #expect(try store.get("c") == nil)
+        #expect(try store.all().map { "\($0.key)=\($0.value)" } == ["a=2", "b=1"])
+        #expect(try store.range(from: "b", to: "z").map(\.key) == ["b"])
+        #expect(try store.approximateCount() == 2)
+        #expect(collector.changes.isEmpty && flushed.isEmpty)
+        #expect(cache.usedBytes > 0)
+
+        try store.flushCache()
+        let expected = ["a=2@20", "b=1@30", "c=-@40"]
+        #expect(collector.changes == expected)
+        #expect(flushed == expected)
+        #expect(try instance.root.range(from: nil, to: nil).count == 2)
+        #expect(cache.usedBytes == 0)
+        try store.flushCache()
+        #expect(collector.changes.count == 3)
+    }
+
+    @Test func aFullCacheWritesThroughAndClosingReleasesIt() throws {
+        let collector = DiscardingCollector()
+        // Room for two writes of this size (106 bytes each with the overhead), not three.
+        let fixture = try Self.cachedStore(budget: 250, collector: collector)
+        let (store, instance, cache) = (fixture.store, fixture.instance, fixture.cache)
+        var flushed = 0
+        _ = store.setFlushListener { _ in flushed += 1 }
+        let value = String(repeating: "v", count: 40)
+        try store.put("k1", value)
+        try store.put("k2", value)
+        #expect(collector.changes.isEmpty)
+        try store.put("k3", value)
+        #expect(collector.changes.count == 3 && flushed == 3)
+        #expect(cache.usedBytes == 0)
+        try store.put("k4", value)
+        #expect(cache.usedBytes > 0)
+        TaskStores(instances: [instance], lock: nil).close()
+        #expect(cache.usedBytes == 0)
+        #expect(throws: StoreUnavailableError(store: "kv", reason: .closed)) { try store.get("k1") }
+    }
+}
+
+/// Drops outputs; acknowledges (or fails) changelog records at once, and keeps them.
 private final class DiscardingCollector: RecordCollector {
     let failChanges: Bool
+    /// `key=value@timestamp` of each change (`-` for a tombstone).
+    var changes: [String] = []
     init(failChanges: Bool = false) { self.failChanges = failChanges }
 
     func send(
@@ -93,6 +166,7 @@ private final class DiscardingCollector: RecordCollector {
     func sendChange(
         topic: String, partition: Int32, key: [UInt8], value: [UInt8]?, timestamp: Int64, tracker: ChangelogTracker
     ) throws {
+        changes.append("\(String(decoding: key, as: UTF8.self))=\(value.map { String(decoding: $0, as: UTF8.self) } ?? "-")@\(timestamp)")
         if failChanges { tracker.failed(KafkaError(code: .messageSizeTooLarge, message: "refused")) } else { tracker.acknowledged(0) }
     }
 }

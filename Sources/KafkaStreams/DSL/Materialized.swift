@@ -7,12 +7,20 @@ public struct Materialized: Sendable {
     public var loggingEnabled: Bool
     /// Changelog topic configs on top of `cleanup.policy=compact`.
     public var changelogConfig: [String: String]
+    /// Whether updates wait in the record cache until the next commit, so the changelog and
+    /// the downstream nodes see each key's latest value once per commit instead of every
+    /// update (see ``StreamsConfiguration/recordCacheBytes``).
+    public var cachingEnabled: Bool
 
-    public init(storeName: String? = nil, kind: StoreKind = .persistent, loggingEnabled: Bool = true, changelogConfig: [String: String] = [:]) {
+    public init(
+        storeName: String? = nil, kind: StoreKind = .persistent, loggingEnabled: Bool = true,
+        changelogConfig: [String: String] = [:], cachingEnabled: Bool = true
+    ) {
         self.storeName = storeName
         self.kind = kind
         self.loggingEnabled = loggingEnabled
         self.changelogConfig = changelogConfig
+        self.cachingEnabled = cachingEnabled
     }
 
     /// A store called `name`.
@@ -27,10 +35,18 @@ public struct Materialized: Sendable {
         return copy
     }
 
+    /// The same, with every update sent downstream and to the changelog at once.
+    public func withCachingDisabled() -> Materialized {
+        var copy = self
+        copy.cachingEnabled = false
+        return copy
+    }
+
     func builder<Key, Value>(named name: String, key: (any Serde<Key>)?, value: (any Serde<Value>)?) -> KeyValueStoreBuilder<Key, Value> {
         var builder = KeyValueStoreBuilder<Key, Value>(name: name, kind: kind, keySerde: key, valueSerde: value)
         builder.loggingEnabled = loggingEnabled
         builder.changelogConfig = changelogConfig
+        builder.cachingEnabled = cachingEnabled
         return builder
     }
 }

@@ -7,18 +7,19 @@ final class AggregateProcessor<Key, Value, Aggregate>: Processor {
     private let context: ProcessorContext<Key, Aggregate?>
     private let store: any KeyValueStore<Key, Aggregate>
     private let fold: Fold
+    private let forwardsOnFlush: Bool
 
     init(context: ProcessorContext<Key, Aggregate?>, storeName: String, fold: @escaping Fold) throws {
         self.context = context
         self.store = try context.store(named: storeName)
         self.fold = fold
+        forwardsOnFlush = forwardCacheFlushes(of: store, to: context)
     }
 
     func process(_ record: Record<Key, Value>) throws {
         if skipsNullKey(record.key, context: context, reason: "it cannot be aggregated") { return }
         let updated = try fold(record.key, record.value, try store.get(record.key))
-        try store.put(record.key, updated)
-        try context.forward(record.withValue(Optional(updated)))
+        try put(record.key, updated, from: record, into: store, context: context, forwardsOnFlush: forwardsOnFlush)
     }
 }
 
@@ -26,16 +27,40 @@ final class AggregateProcessor<Key, Value, Aggregate>: Processor {
 final class TableSourceProcessor<Key, Value>: Processor {
     private let context: ProcessorContext<Key, Value?>
     private let store: any KeyValueStore<Key, Value>
+    private let forwardsOnFlush: Bool
 
     init(context: ProcessorContext<Key, Value?>, storeName: String) throws {
         self.context = context
         self.store = try context.store(named: storeName)
+        forwardsOnFlush = forwardCacheFlushes(of: store, to: context)
     }
 
     func process(_ record: Record<Key, Value?>) throws {
         if skipsNullKey(record.key, context: context, reason: "a table has no row for it") { return }
-        try store.put(record.key, record.value)
-        try context.forward(record)
+        try put(record.key, record.value, from: record, into: store, context: context, forwardsOnFlush: forwardsOnFlush)
+    }
+}
+
+/// Makes a cached store send its coalesced updates downstream; returns whether it does
+/// (false: the store has no cache, and each update is forwarded as it is stored).
+private func forwardCacheFlushes<Key, Value>(of store: any KeyValueStore<Key, Value>, to context: ProcessorContext<Key, Value?>) -> Bool {
+    guard let typed = store as? TypedKeyValueStore<Key, Value> else { return false }
+    return typed.setFlushListener { record in try context.forward(record) }
+}
+
+/// Stores a table's new value of `key`, and forwards it now unless the store's cache will.
+private func put<Key, Value, Input>(
+    _ key: Key, _ value: Value?, from record: Record<Key, Input>, into store: any KeyValueStore<Key, Value>,
+    context: ProcessorContext<Key, Value?>, forwardsOnFlush: Bool
+) throws {
+    guard forwardsOnFlush else {
+        try store.put(key, value)
+        try context.forward(Record(key: key, value: value, timestamp: record.timestamp, headers: record.headers))
+        return
+    }
+    // The cache keeps the record's own time and headers for the update it forwards later.
+    try context.task.withCurrentRecord(timestamp: record.timestamp, headers: record.headers) {
+        try store.put(key, value)
     }
 }
 

@@ -29,19 +29,24 @@ package final class InMemoryTopologyRunner {
     private let clockBox: ClockBox
     private let counters = ThreadCounters()
 
-    /// - Parameter stateDirectory: where persistent stores live (`<dir>/<applicationID>/<task>`).
+    /// - Parameters:
+    ///   - stateDirectory: where persistent stores live (`<dir>/<applicationID>/<task>`).
+    ///   - recordCacheBytes: the record cache budget; caches are flushed after every record,
+    ///     so they change no output, but the path is the one an application runs.
     package init(
         topology: Topology, applicationID: String, handlers: ErrorHandlers, defaultKeySerde: (any Serde)?,
-        defaultValueSerde: (any Serde)?, wallClockStart: Int64, stateDirectory: String, logger: Logger
+        defaultValueSerde: (any Serde)?, wallClockStart: Int64, stateDirectory: String, recordCacheBytes: Int = 10 << 20,
+        logger: Logger
     ) throws {
         self.applicationID = applicationID
         clockBox = ClockBox(wallClockStart)
         let clock = WallClock { [clockBox] in clockBox.value }
+        let recordCache = recordCacheBytes > 0 ? RecordCache(maxBytes: recordCacheBytes) : nil
         for subtopology in topology.subtopologies() {
             let context = TaskContext(
                 id: TaskID(subtopology: subtopology.id, partition: 0), applicationID: applicationID, logger: logger, clock: clock,
                 collector: collector, defaultSerdes: DefaultSerdes(key: defaultKeySerde, value: defaultValueSerde),
-                counters: counters)
+                counters: counters, recordCache: recordCache)
             let task = try StreamTask(
                 subtopology: subtopology, topology: topology, context: context, handlers: handlers,
                 stateDirectory: "\(stateDirectory)/\(applicationID)", resources: nil)
@@ -87,16 +92,26 @@ package final class InMemoryTopologyRunner {
         for task in tasks { task.close() }
     }
 
-    /// Changelog records are acknowledged at once here, so stores commit right away.
+    /// Flushes the record caches (and processes what that sends through repartition topics,
+    /// which may fill caches downstream, until nothing moves); changelog records are
+    /// acknowledged at once here, so stores commit right away.
     private func commitStores() throws {
+        repeat {
+            for task in tasks { try task.flushCaches() }
+        } while try deliverRepartitioned()
         for task in tasks { try task.checkpointStores() }
     }
 
-    /// Processes what went to repartition topics, and what that sent on, until none is left.
-    private func deliverRepartitioned() throws {
+    /// Processes what went to repartition topics, and what that sent on, until none is left;
+    /// returns whether there was any.
+    @discardableResult
+    private func deliverRepartitioned() throws -> Bool {
+        var delivered = false
         while let (internalTopic, next) = collector.takeInternal() {
             try deliver(topic: internalTopic, record: next)
+            delivered = true
         }
+        return delivered
     }
 
     private func deliver(topic: String, record: StoredRecord) throws {

@@ -89,6 +89,18 @@ final class StreamTask {
         closables = definitions.compactMap { runtimeNodes[$0.name]?.closable }
     }
 
+    /// Before the producer flush: sends what the stores' record caches hold downstream and
+    /// to the changelogs. Errors of the nodes downstream stop the application, as in a
+    /// punctuation: no single record is to blame.
+    func flushCaches() throws {
+        guard !stores.isEmpty else { return }
+        do {
+            try stores.flushCaches()
+        } catch let error as NodeFailure {
+            throw ProcessingError(node: error.node, source: nil, underlying: error.underlying)
+        }
+    }
+
     /// After the producer flush: makes the stores' writes durable with their changelog
     /// offsets.
     func checkpointStores() throws {

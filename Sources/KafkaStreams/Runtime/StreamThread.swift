@@ -8,7 +8,8 @@ import Synchronization
 /// producer and the tasks of the partitions assigned to it. Records are processed
 /// synchronously in the poll loop; rebalance events arrive inside `poll` on this thread.
 ///
-/// At-least-once commit: flush the producer (every output acknowledged), then commit the
+/// At-least-once commit: flush the record caches, flush the producer (every output
+/// acknowledged), write the stores with the changelog offsets they reach, then commit the
 /// offsets after the last processed record of each partition; on every commit interval,
 /// on request, when partitions are revoked, and on shutdown.
 final class StreamThread: @unchecked Sendable {
@@ -33,19 +34,23 @@ final class StreamThread: @unchecked Sendable {
     /// be committed, since some processed records have no output.
     private var outputsLost = false
     private let counters = ThreadCounters()
+    private let recordCache: RecordCache?
     private let resources: RocksDBResources?
+    private let registry: LocalStoreRegistry
     private var restorer: StoreRestorer?
 
     /// - Parameter clientID: unique per application instance, as in Kafka Streams
     ///   (`<applicationID>-<instance>`), so the threads of two instances can be told apart.
     init(
         index: Int, clientID: String, plan: ExecutionPlan, configuration: StreamsConfiguration, resources: RocksDBResources?,
-        logger: Logger
+        registry: LocalStoreRegistry, logger: Logger
     ) {
         name = "\(clientID)-StreamThread-\(index)"
         self.plan = plan
         self.configuration = configuration
         self.resources = resources
+        self.registry = registry
+        recordCache = configuration.recordCacheBudget()
         var logger = logger
         logger[metadataKey: "thread"] = "\(name)"
         self.logger = logger
@@ -191,6 +196,7 @@ final class StreamThread: @unchecked Sendable {
         guard let consumer, let collector else { return }
         guard !outputsLost else { return }
         let start = ContinuousClock.now
+        for task in tasks.values { try task.flushCaches() }
         do {
             try collector.flush(timeout: configuration.flushTimeout)
         } catch let error as ProductionError {
@@ -254,17 +260,20 @@ final class StreamThread: @unchecked Sendable {
                 let context = TaskContext(
                     id: id, applicationID: configuration.applicationID, logger: logger, clock: .system, collector: collector,
                     defaultSerdes: DefaultSerdes(key: configuration.defaultKeySerde, value: configuration.defaultValueSerde),
-                    counters: counters)
+                    counters: counters, recordCache: recordCache)
                 task = try StreamTask(
                     subtopology: subtopology, topology: plan.topology, context: context, handlers: configuration.errorHandlers,
                     stateDirectory: "\(configuration.stateDirectory)/\(configuration.applicationID)", resources: resources)
+                registry.register(id, stores: context.stores)
                 do {
                     // Stores are complete before the task sees a record.
                     try restorer?.restore(task.stores, task: id)
                 } catch {
+                    registry.remove(id)
                     task.close()
                     throw error
                 }
+                registry.markRestored(id)
                 tasks[id] = task
                 logger.debug("task \(id) created")
             }
@@ -286,6 +295,7 @@ final class StreamThread: @unchecked Sendable {
     private func closeTasks(_ ids: some Sequence<TaskID>) {
         for id in Array(ids) {
             guard let task = tasks.removeValue(forKey: id) else { continue }
+            registry.remove(id)
             task.close()
             logger.debug("task \(id) closed")
         }

@@ -23,6 +23,7 @@ public final class StreamsApp: Service, Sendable {
     private let logger: Logger
     private let threads = Mutex<[StreamThread]>([])
     private let stopped = Atomic<Bool>(false)
+    private let registry = LocalStoreRegistry()
 
     /// Validates the configuration and the topology; nothing connects yet.
     public init(topology: Topology, configuration: StreamsConfiguration, logger: Logger) throws {
@@ -50,7 +51,9 @@ public final class StreamsApp: Service, Sendable {
             ? RocksDBResources(blockCacheBytes: configuration.stateStoreBlockCacheBytes, writeBufferBytes: configuration.stateStoreWriteBufferBytes)
             : nil
         let started = (1...configuration.streamThreads).map {
-            StreamThread(index: $0, clientID: clientID, plan: plan, configuration: configuration, resources: resources, logger: logger)
+            StreamThread(
+                index: $0, clientID: clientID, plan: plan, configuration: configuration, resources: resources, registry: registry,
+                logger: logger)
         }
         threads.withLock { $0 = started }
         if stopped.load(ordering: .acquiring) { return }
@@ -82,6 +85,28 @@ public final class StreamsApp: Service, Sendable {
     /// sub-topologies the group gave it.
     public var activeTasks: Set<TaskID> {
         threads.withLock { $0 }.reduce(into: []) { $0.formUnion($1.activeTasks) }
+    }
+
+    /// A read-only view of the store called `name` over the tasks this instance runs: an
+    /// interactive query. Safe to use from any thread while the application runs; each
+    /// call reads the tasks' stores as they are at that moment (records cached for the
+    /// next commit included).
+    ///
+    /// Calls throw ``StoreUnavailableError`` while a task of the store is restoring
+    /// (``StoreUnavailableError/Reason/restoring``), when this instance holds none of its
+    /// partitions (``StoreUnavailableError/Reason/notHosted``: the others hold the rest of
+    /// the keys), or when a task closed during the call; ``StreamsError`` when the store
+    /// holds other types. Reads are synchronous RocksDB reads: from async code, keep scans
+    /// small or run them on a thread of your own.
+    ///
+    /// - Throws: ``StreamsError`` of kind `.topology` when the topology has no such store.
+    public func store<Key, Value>(
+        named name: String, key: Key.Type = Key.self, value: Value.Type = Value.self
+    ) throws -> any ReadOnlyKeyValueStore<Key, Value> {
+        guard plan.topology.stores[name] != nil else {
+            throw StreamsError(.topology, "the topology has no store named \(name) (stores: \(plan.topology.stores.keys.sorted()))")
+        }
+        return LocalKeyValueStoreView<Key, Value>(name: name, registry: registry)
     }
 
     /// Stops every stream thread as if the process died (no final commit or flush);

@@ -27,6 +27,12 @@ public struct StreamsConfiguration: Sendable {
     /// RocksDB memtable budget shared by every persistent store of the application: memory
     /// stays bounded however many stores and partitions a process hosts.
     public var stateStoreWriteBufferBytes: Int = 32 << 20
+    /// Bytes the record caches of the stores with caching on (DSL aggregations by default)
+    /// may hold, split evenly over the stream threads. A cache holds a store's writes until
+    /// the next commit, so a key updated many times in a commit interval reaches the
+    /// changelog and the downstream nodes once, with its latest value; when full, a store's
+    /// writes go on at once. 0 turns caching off: every update goes on as it happens.
+    public var recordCacheBytes: Int = 10 << 20
     /// Changelog records applied per restore batch.
     public var restoreBatchSize: Int = 10_000
     /// How long a restore may read nothing before it fails.
@@ -77,6 +83,7 @@ public struct StreamsConfiguration: Sendable {
         guard stateStoreBlockCacheBytes > 0, stateStoreWriteBufferBytes > 0 else {
             throw invalid("stateStoreBlockCacheBytes and stateStoreWriteBufferBytes must be positive")
         }
+        guard recordCacheBytes >= 0 else { throw invalid("recordCacheBytes must be 0 or more, got \(recordCacheBytes)") }
         guard restoreBatchSize > 0, restoreTimeout > .zero else { throw invalid("restoreBatchSize and restoreTimeout must be positive") }
         guard pollTimeout >= .zero, flushTimeout > .zero else { throw invalid("pollTimeout and flushTimeout must be positive") }
         guard !stateDirectory.isEmpty else { throw invalid("stateDirectory is empty") }
@@ -100,6 +107,11 @@ public struct StreamsConfiguration: Sendable {
         } catch {
             return error
         }
+    }
+
+    /// The record cache budget of one stream thread, or `nil` when caching is off.
+    func recordCacheBudget() -> RecordCache? {
+        recordCacheBytes > 0 ? RecordCache(maxBytes: recordCacheBytes / streamThreads) : nil
     }
 
     /// The prefetch a stream thread's consumer keeps unless told otherwise (see

@@ -18,13 +18,16 @@ final class TaskContext {
     @usableFromInline var currentRecord: RecordContext?
     /// The typed views of the task's stores, by name.
     var stores: [String: AnyObject] = [:]
+    /// The budget of the stream thread's record caches; `nil`: stores do not cache.
+    let recordCache: RecordCache?
     var streamTime: Int64 = -1
 
     init(
         id: TaskID, applicationID: String, logger: Logger, clock: WallClock, collector: RecordCollector,
-        defaultSerdes: DefaultSerdes, counters: ThreadCounters = ThreadCounters()
+        defaultSerdes: DefaultSerdes, counters: ThreadCounters = ThreadCounters(), recordCache: RecordCache? = nil
     ) {
         self.counters = counters
+        self.recordCache = recordCache
         self.id = id
         self.applicationID = applicationID
         var logger = logger
@@ -33,6 +36,19 @@ final class TaskContext {
         self.clock = clock
         self.collector = collector
         self.defaultSerdes = defaultSerdes
+    }
+
+    /// Runs `body` with the current record's time and headers replaced by those of the
+    /// record a processor is handling (which an upstream node may have changed), so that a
+    /// store's record cache keeps what that processor would have forwarded.
+    func withCurrentRecord<T>(timestamp: Int64, headers: [RecordHeader], _ body: () throws -> T) rethrows -> T {
+        let saved = currentRecord
+        defer { currentRecord = saved }
+        var current = saved ?? RecordContext(topic: "", partition: -1, offset: -1, timestamp: timestamp, headers: headers)
+        current.timestamp = timestamp
+        current.headers = headers
+        currentRecord = current
+        return try body()
     }
 
     func now(for type: PunctuationType) -> Int64 {

@@ -37,3 +37,15 @@ extension Array where Element == UInt8 {
 
     func hasBytePrefix(_ prefix: [UInt8]) -> Bool { count >= prefix.count && self[..<prefix.count].elementsEqual(prefix) }
 }
+
+extension Array where Element == (key: [UInt8], value: [UInt8]) {
+    /// These entries (in byte order) with `writes` applied on top (`nil` deletes), in byte order.
+    func overlaid(with writes: [[UInt8]: [UInt8]?]) -> Self {
+        guard !writes.isEmpty else { return self }
+        var entries = self
+        entries.removeAll { writes[$0.key] != nil }
+        for (key, value) in writes { if let value { entries.append((key: key, value: value)) } }
+        entries.sort { $0.key.lexicographicallyPrecedes($1.key) }
+        return entries
+    }
+}

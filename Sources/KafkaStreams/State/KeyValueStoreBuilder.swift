@@ -27,6 +27,11 @@ public struct KeyValueStoreBuilder<Key, Value>: Sendable {
     public var loggingEnabled = true
     /// Topic configs for the changelog on top of `cleanup.policy=compact`.
     public var changelogConfig: [String: String] = [:]
+    /// Whether writes wait in the thread's record cache until the next commit (or until the
+    /// cache is full), so a key updated many times reaches the changelog once per commit.
+    /// Off by default for stores a processor adds; on for DSL aggregations (see
+    /// ``Materialized``). Without effect when ``StreamsConfiguration/recordCacheBytes`` is 0.
+    public var cachingEnabled = false
 
     public init(name: String, kind: Kind, keySerde: (any Serde<Key>)? = nil, valueSerde: (any Serde<Value>)? = nil) {
         self.name = name
@@ -49,6 +54,20 @@ public struct KeyValueStoreBuilder<Key, Value>: Sendable {
     public func withLoggingDisabled() -> Self {
         var copy = self
         copy.loggingEnabled = false
+        return copy
+    }
+
+    /// The same store with its writes held in the record cache between commits.
+    public func withCachingEnabled() -> Self {
+        var copy = self
+        copy.cachingEnabled = true
+        return copy
+    }
+
+    /// The same store with every write going straight to its changelog.
+    public func withCachingDisabled() -> Self {
+        var copy = self
+        copy.cachingEnabled = false
         return copy
     }
 

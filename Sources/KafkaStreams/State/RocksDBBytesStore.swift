@@ -91,14 +91,9 @@ final class RocksDBBytesStore: RootBytesStore {
     private func merged(
         _ stored: DatabaseIterator, includes: ([UInt8]) -> Bool
     ) throws -> [(key: [UInt8], value: [UInt8])] {
-        var entries = stored.map { (key: Array($0.key.dropFirst()), value: $0.value) }
+        let entries = stored.map { (key: Array($0.key.dropFirst()), value: $0.value) }
         try stored.checkStatus()
-        let overlay = pending.filter { includes($0.key) }
-        guard !overlay.isEmpty else { return entries }
-        entries.removeAll { overlay[$0.key] != nil }
-        for (key, value) in overlay { if let value { entries.append((key: key, value: value)) } }
-        entries.sort { $0.key.lexicographicallyPrecedes($1.key) }
-        return entries
+        return entries.overlaid(with: pending.filter { includes($0.key) })
     }
 }
 

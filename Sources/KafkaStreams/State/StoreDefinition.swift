@@ -26,14 +26,14 @@ struct StoreCreation {
 final class StoreInstance {
     let name: String
     /// The view processors and queries use; its lock also guards commits and restores.
-    let typed: AnyObject & LockedStore
+    let typed: AnyObject & ManagedStore
     let root: RootBytesStore
     /// Present when the store writes its own changelog.
     let logging: ChangeLoggingBytesStore?
     /// The partition the store is restored from, if any.
     let changelog: TopicPartition?
 
-    init(name: String, typed: AnyObject & LockedStore, root: RootBytesStore, logging: ChangeLoggingBytesStore?, changelog: TopicPartition?) {
+    init(name: String, typed: AnyObject & ManagedStore, root: RootBytesStore, logging: ChangeLoggingBytesStore?, changelog: TopicPartition?) {
         self.name = name
         self.typed = typed
         self.root = root
@@ -63,7 +63,12 @@ extension KeyValueStoreBuilder {
             if let changelogPartition, changelog?.isInternal == true {
                 logging = ChangeLoggingBytesStore(inner: root, topic: changelogPartition.topic, partition: changelogPartition.partition, task: task)
             }
-            let typed = TypedKeyValueStore(name: name, keySerde: keySerde, valueSerde: valueSerde, inner: logging ?? root)
+            let uncached: BytesStore = logging ?? root
+            var cache: CachingBytesStore?
+            if cachingEnabled, let budget = task.recordCache {
+                cache = CachingBytesStore(inner: uncached, cache: budget, task: task)
+            }
+            let typed = TypedKeyValueStore(name: name, keySerde: keySerde, valueSerde: valueSerde, inner: cache ?? uncached, cache: cache)
             return StoreInstance(name: name, typed: typed, root: root, logging: logging, changelog: changelogPartition)
         }
     }

@@ -15,6 +15,12 @@ final class TaskStores {
 
     func instance(named name: String) -> StoreInstance? { instances.first { $0.name == name } }
 
+    /// Before the producer flush: sends what the record caches hold to the changelogs and
+    /// downstream.
+    func flushCaches() throws {
+        for instance in instances { try instance.typed.flushCache() }
+    }
+
     /// After the producer flush: writes each store's pending data with the changelog offset
     /// it is complete up to. A failed changelog write stops the task instead, since the
     /// changelog would no longer rebuild the store.
@@ -37,10 +43,11 @@ final class TaskStores {
         }
     }
 
-    /// Closes the stores (uncommitted writes are dropped: the changelog has them) and
-    /// releases the task's state directory.
+    /// Closes the stores (uncommitted writes are dropped: the changelog has them, and
+    /// cached ones are made again from the uncommitted input) and releases the task's state
+    /// directory.
     func close() {
-        for instance in instances { try? instance.typed.locked { instance.root.close() } }
+        for instance in instances { instance.typed.close { instance.root.close() } }
         instances = []
         lock?.release()
     }

@@ -2,75 +2,128 @@ import Synchronization
 
 /// The outermost layer of a key-value store: serdes, and a lock so interactive queries
 /// may read while the stream thread writes.
-final class TypedKeyValueStore<Key, Value>: KeyValueStore, LockedStore, @unchecked Sendable {
+final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchecked Sendable {
     let name: String
     private let keySerde: any Serde<Key>
     private let valueSerde: any Serde<Value>
     private let inner: BytesStore
+    /// The caching layer under this one, if the store has one.
+    private let cache: CachingBytesStore?
     // Held around every call so a query from another thread sees a consistent store; a
-    // stream thread takes it uncontended.
-    private let lock = Mutex<Void>(())
+    // stream thread takes it uncontended. Holds whether the store is closed.
+    private let lock = Mutex<Bool>(false)
 
-    init(name: String, keySerde: any Serde<Key>, valueSerde: any Serde<Value>, inner: BytesStore) {
+    init(name: String, keySerde: any Serde<Key>, valueSerde: any Serde<Value>, inner: BytesStore, cache: CachingBytesStore? = nil) {
         self.name = name
         self.keySerde = keySerde
         self.valueSerde = valueSerde
         self.inner = inner
+        self.cache = cache
     }
 
     func locked<T>(_ body: () throws -> T) throws -> T {
-        try lock.withLock { _ in try body() }
+        try withOpenStore(body)
+    }
+
+    /// Runs `body` under the lock, or throws if the store was closed (its task moved away
+    /// or the application stopped) while a query held on to it.
+    private func withOpenStore<T>(_ body: () throws -> T) throws -> T {
+        try lock.withLock { isClosed in
+            guard !isClosed else { throw StoreUnavailableError(store: name, reason: .closed) }
+            return try body()
+        }
+    }
+
+    func close(_ closeLayers: () -> Void) {
+        lock.withLock { isClosed in
+            guard !isClosed else { return }
+            isClosed = true
+            cache?.discard()
+            // The listener holds the processor's context, which holds the task.
+            cache?.listener = nil
+            closeLayers()
+        }
+    }
+
+    /// Sends each write that leaves the record cache to `listener`, as a record with the
+    /// time and headers of the record that made it (`nil` value: deleted). Returns false,
+    /// and keeps nothing, when the store has no cache: the caller forwards its writes itself.
+    func setFlushListener(_ listener: @escaping (Record<Key, Value?>) throws -> Void) -> Bool {
+        guard let cache else { return false }
+        let keySerde = keySerde
+        let valueSerde = valueSerde
+        cache.listener = { entry in
+            let key = try keySerde.deserialize(entry.key)
+            let value = try entry.value.map { try valueSerde.deserialize($0) }
+            try listener(Record(key: key, value: value, timestamp: entry.context?.timestamp ?? -1, headers: entry.context?.headers ?? []))
+        }
+        return true
+    }
+
+    /// Writes the cached entries below (changelog included), then hands them to the flush
+    /// listener outside the lock, so downstream nodes may query this store.
+    func flushCache() throws {
+        guard let cache else { return }
+        let flushed = try withOpenStore { try cache.writeHeldEntriesBelow() }
+        try cache.deliver(flushed)
     }
 
     func get(_ key: Key) throws -> Value? {
         let keyBytes = try serializedKey(key)
-        return try lock.withLock { _ in try inner.get(keyBytes) }.map(decodeValue)
+        return try withOpenStore { try inner.get(keyBytes) }.map(decodeValue)
     }
 
     func put(_ key: Key, _ value: Value?) throws {
         let keyBytes = try serializedKey(key)
         let valueBytes = try value.map(serializedValue)
-        try lock.withLock { _ in try inner.put(keyBytes, valueBytes) }
+        try withOpenStore { try inner.put(keyBytes, valueBytes) }
+        try evictIfOverBudget()
     }
 
     func putIfAbsent(_ key: Key, _ value: Value) throws -> Value? {
         let keyBytes = try serializedKey(key)
         let valueBytes = try serializedValue(value)
-        let existing = try lock.withLock { _ -> [UInt8]? in
+        let existing = try withOpenStore { () -> [UInt8]? in
             if let existing = try inner.get(keyBytes) { return existing }
             try inner.put(keyBytes, valueBytes)
             return nil
         }
+        try evictIfOverBudget()
         return try existing.map(decodeValue)
     }
 
     func delete(_ key: Key) throws -> Value? {
         let keyBytes = try serializedKey(key)
-        let existing = try lock.withLock { _ -> [UInt8]? in
+        let existing = try withOpenStore { () -> [UInt8]? in
             let existing = try inner.get(keyBytes)
             if existing != nil { try inner.put(keyBytes, nil) }
             return existing
         }
+        try evictIfOverBudget()
         return try existing.map(decodeValue)
     }
 
     func range(from: Key?, to: Key?) throws -> [(key: Key, value: Value)] {
         let lower = try from.map(serializedKey)
         let upper = try to.map(serializedKey)
-        return try decode(try lock.withLock { _ in try inner.range(from: lower, to: upper) })
+        return try decode(try withOpenStore { try inner.range(from: lower, to: upper) })
     }
 
     func all() throws -> [(key: Key, value: Value)] {
-        try decode(try lock.withLock { _ in try inner.range(from: nil, to: nil) })
+        try decode(try withOpenStore { try inner.range(from: nil, to: nil) })
     }
 
     func prefixScan(_ prefix: Key) throws -> [(key: Key, value: Value)] {
         let prefixBytes = try serializedKey(prefix)
-        return try decode(try lock.withLock { _ in try inner.prefixScan(prefixBytes) })
+        return try decode(try withOpenStore { try inner.prefixScan(prefixBytes) })
     }
 
     func approximateCount() throws -> Int {
-        try lock.withLock { _ in try inner.approximateCount() }
+        try withOpenStore { try inner.approximateCount() }
+    }
+
+    private func evictIfOverBudget() throws {
+        if let cache, cache.mustEvict { try flushCache() }
     }
 
     private func serializedKey(_ key: Key) throws -> [UInt8] {
@@ -97,7 +150,12 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, LockedStore, @uncheck
     }
 }
 
-/// A store whose lock the task takes to commit, restore or close it while queries may read.
-protocol LockedStore: AnyObject {
+/// The typed view of a task's store as its task manages it: the lock taken to commit,
+/// restore or close it while queries may read, and its record cache.
+protocol ManagedStore: AnyObject {
     func locked<T>(_ body: () throws -> T) throws -> T
+    /// Writes what the record cache holds below and downstream (nothing without a cache).
+    func flushCache() throws
+    /// Runs `closeLayers` under the lock; later calls throw ``StoreUnavailableError``.
+    func close(_ closeLayers: () -> Void)
 }

@@ -1,15 +1,25 @@
 import Foundation
 
-/// The JSON line every benchmark ends with. `ratio` = `rate` / `baseline_rate`.
+/// The JSON line every benchmark ends with. `ratio` = `rate` / `baseline_rate`; a
+/// benchmark without a baseline prints neither.
 struct BenchmarkReport: Encodable {
     var bench: String
     var records: Int
     var rate: Double
-    var baseline: String
-    var baselineRate: Double
-    var ratio: Double { baselineRate > 0 ? rate / baselineRate : 0 }
+    var baseline: String?
+    var baselineRate: Double?
+    var ratio: Double? { baselineRate.map { $0 > 0 ? rate / $0 : 0 } }
     /// Benchmark-specific measurements (per-round rates, verification counts, ...).
     var details: [String: Double]
+
+    init(bench: String, records: Int, rate: Double, baseline: String? = nil, baselineRate: Double? = nil, details: [String: Double]) {
+        self.bench = bench
+        self.records = records
+        self.rate = rate
+        self.baseline = baseline
+        self.baselineRate = baselineRate
+        self.details = details
+    }
 
     enum CodingKeys: String, CodingKey {
         case bench, records, rate, baseline, baselineRate = "baseline_rate", ratio, details
@@ -20,9 +30,9 @@ struct BenchmarkReport: Encodable {
         try container.encode(bench, forKey: .bench)
         try container.encode(records, forKey: .records)
         try container.encode(rate.rounded(), forKey: .rate)
-        try container.encode(baseline, forKey: .baseline)
-        try container.encode(baselineRate.rounded(), forKey: .baselineRate)
-        try container.encode((ratio * 1000).rounded() / 1000, forKey: .ratio)
+        try container.encodeIfPresent(baseline, forKey: .baseline)
+        try container.encodeIfPresent(baselineRate?.rounded(), forKey: .baselineRate)
+        try container.encodeIfPresent(ratio.map { ($0 * 1000).rounded() / 1000 }, forKey: .ratio)
         try container.encode(details.mapValues { ($0 * 1000).rounded() / 1000 }, forKey: .details)
     }
 

@@ -1,12 +1,8 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import KafkaStreams
 import Logging
-import CoreMetrics
-import Metrics
 import RdKafka
-import Synchronization
 
 /// N records through a `filter` + `mapValues` topology run by `StreamsApp` (at-least-once,
 /// committing every second), against the C consume->produce pipe on the same embedded
@@ -99,12 +95,7 @@ struct StatelessBenchmark: ParsableCommand {
             "linger.ms": String(pipeLingerMs), "enable.idempotence": String(idempotence),
         ])
         let app = try StreamsApp(topology: try builder.build(), configuration: configuration, logger: fixture.logger)
-        let finished = DispatchSemaphore(value: 0)
-        let outcome = Outcome()
-        Task {
-            do { try await app.run() } catch { outcome.error = error }
-            finished.signal()
-        }
+        let running = BackgroundApp(app)
         let clock = ContinuousClock()
         let launched = clock.now
         while app.activeTasks.count < partitions && clock.now - launched < .seconds(60) {
@@ -128,56 +119,7 @@ struct StatelessBenchmark: ParsableCommand {
         }
         let spent = zip(Self.timerLabels, timersBefore).map { label, start in "\(label.dropFirst("kafka_streams_".count)) \(String(format: "%.2f", processed.seconds(of: label) - start)) s" }
         progress("round \(round): Swift stream threads spent \(spent.joined(separator: ", "))")
-        app.shutdown()
-        finished.wait()
-        if let error = outcome.error { throw error }
+        try running.stop()
         return (run, (join * 100).rounded() / 100)
     }
-}
-
-/// Counts `kafka_streams_records_processed_total` over all apps of the process (a
-/// swift-metrics backend bootstrapped on first use).
-private final class ProcessedCounter: MetricsFactory, CounterHandler, Sendable {
-    static let shared: ProcessedCounter = {
-        let counter = ProcessedCounter()
-        MetricsSystem.bootstrap(counter)
-        return counter
-    }()
-
-    private let total = Atomic<Int64>(0)
-    private let timers = Mutex<[String: [SummingTimer]]>([:])
-    var value: Int64 { total.load(ordering: .acquiring) }
-
-    func increment(by amount: Int64) { total.add(amount, ordering: .relaxed) }
-    func reset() {}
-
-    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-        label == "kafka_streams_records_processed_total" ? self : NOOPMetricsHandler.instance
-    }
-    func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler { NOOPMetricsHandler.instance }
-    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler { NOOPMetricsHandler.instance }
-    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
-        let timer = SummingTimer()
-        timers.withLock { $0[label, default: []].append(timer) }
-        return timer
-    }
-
-    /// Seconds recorded so far by the timers of `label`, over all apps.
-    func seconds(of label: String) -> Double {
-        timers.withLock { $0[label, default: []].reduce(0) { $0 + Double($1.total.load(ordering: .relaxed)) / 1e9 } }
-    }
-    func destroyCounter(_ handler: any CounterHandler) {}
-    func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {}
-    func destroyRecorder(_ handler: any RecorderHandler) {}
-    func destroyTimer(_ handler: any TimerHandler) {}
-}
-
-/// A timer that keeps only the sum of what it recorded.
-private final class SummingTimer: TimerHandler, Sendable {
-    let total = Atomic<Int64>(0)
-    func recordNanoseconds(_ duration: Int64) { total.add(duration, ordering: .relaxed) }
-}
-
-private final class Outcome: @unchecked Sendable {
-    var error: (any Error)?  // written before the semaphore is signalled, read after
 }

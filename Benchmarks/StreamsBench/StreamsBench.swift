@@ -8,5 +8,7 @@ struct StreamsBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "streams-bench",
         abstract: "Throughput benchmarks; each prints a JSON line with rate, baseline_rate and ratio.",
-        subcommands: [ClientPipeBenchmark.self, RocksDBBenchmark.self, StatelessBenchmark.self])
+        subcommands: [
+            ClientPipeBenchmark.self, RocksDBBenchmark.self, StatelessBenchmark.self, RestoreBenchmark.self, WordCountBenchmark.self,
+        ])
 }

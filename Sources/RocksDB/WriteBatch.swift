@@ -25,6 +25,42 @@ public final class WriteBatch {
         }
     }
 
+    /// Puts `prefix + key` → `value` without building the joined key: for keys kept under a
+    /// namespace prefix, written straight from borrowed buffers.
+    public func put(prefix: [UInt8], key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        withKeyParts(prefix, key) { keys, keySizes in
+            var valuePointer: UnsafePointer<CChar>? = value.baseAddress?.assumingMemoryBound(to: CChar.self)
+            var valueSize = value.count
+            rocksdb_writebatch_putv(pointer, 2, keys, keySizes, 1, &valuePointer, &valueSize)
+        }
+    }
+
+    /// Deletes `prefix + key` without building the joined key.
+    public func delete(prefix: [UInt8], key: UnsafeRawBufferPointer) {
+        withKeyParts(prefix, key) { keys, keySizes in
+            rocksdb_writebatch_deletev(pointer, 2, keys, keySizes)
+        }
+    }
+
+    private func withKeyParts(
+        _ prefix: [UInt8], _ key: UnsafeRawBufferPointer,
+        _ body: (UnsafePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> Void
+    ) {
+        prefix.withUnsafeBytes { prefix in
+            var parts: (UnsafePointer<CChar>?, UnsafePointer<CChar>?) = (
+                prefix.baseAddress?.assumingMemoryBound(to: CChar.self), key.baseAddress?.assumingMemoryBound(to: CChar.self)
+            )
+            var sizes = (prefix.count, key.count)
+            withUnsafePointer(to: &parts) { parts in
+                parts.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: 2) { parts in
+                    withUnsafePointer(to: &sizes) { sizes in
+                        sizes.withMemoryRebound(to: Int.self, capacity: 2) { body(parts, $0) }
+                    }
+                }
+            }
+        }
+    }
+
     /// Deletes every key in `lower..<upper`.
     public func deleteRange(from lower: [UInt8], to upper: [UInt8]) {
         lower.withUnsafeBufferPointer { l in

@@ -41,6 +41,18 @@ private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8
             try database.write(ranged)
             #expect(try database.get(bytes("k015")) == nil)
             #expect(try database.get(bytes("k020")) == bytes("v20"))
+
+            // Prefixed writes land under the joined key; empty parts are allowed.
+            let prefixed = WriteBatch()
+            bytes("key").withUnsafeBytes { key in
+                bytes("value").withUnsafeBytes { prefixed.put(prefix: bytes("ns:"), key: key, value: $0) }
+            }
+            [UInt8]().withUnsafeBytes { empty in prefixed.put(prefix: bytes("ns:"), key: empty, value: empty) }
+            bytes("k099").withUnsafeBytes { prefixed.delete(prefix: [], key: $0) }
+            try database.write(prefixed)
+            #expect(try database.get(bytes("ns:key")) == bytes("value"))
+            #expect(try database.get(bytes("ns:")) == [])
+            #expect(try database.get(bytes("k099")) == nil)
         }
     }
 

@@ -248,36 +248,45 @@ final class StreamThread: @unchecked Sendable {
         }
     }
 
+    /// Creates the tasks of newly assigned partitions and restores their stores together
+    /// before any of them sees a record. Runs inside the rebalance callback, so the
+    /// thread's poll loop (and the group's next rebalance) waits for the restore.
     private func createTasks(for partitions: [TopicPartition]) throws {
         guard let collector else { return }
-        for partition in partitions {
-            guard let subtopology = plan.subtopologyReading[partition.topic] else { continue }
-            let id = TaskID(subtopology: subtopology.id, partition: partition.partition)
-            let task: StreamTask
-            if let existing = tasks[id] {
-                task = existing
-            } else {
+        var created: [StreamTask] = []
+        do {
+            for partition in partitions {
+                guard let subtopology = plan.subtopologyReading[partition.topic] else { continue }
+                let id = TaskID(subtopology: subtopology.id, partition: partition.partition)
+                if let existing = tasks[id] ?? created.first(where: { $0.id == id }) {
+                    taskByPartition[partition] = existing
+                    continue
+                }
                 let context = TaskContext(
                     id: id, applicationID: configuration.applicationID, logger: logger, clock: .system, collector: collector,
                     defaultSerdes: DefaultSerdes(key: configuration.defaultKeySerde, value: configuration.defaultValueSerde),
                     counters: counters, recordCache: recordCache)
-                task = try StreamTask(
+                let task = try StreamTask(
                     subtopology: subtopology, topology: plan.topology, context: context, handlers: configuration.errorHandlers,
                     stateDirectory: "\(configuration.stateDirectory)/\(configuration.applicationID)", resources: resources)
+                created.append(task)
                 registry.register(id, stores: context.stores)
-                do {
-                    // Stores are complete before the task sees a record.
-                    try restorer?.restore(task.stores, task: id)
-                } catch {
-                    registry.remove(id)
-                    task.close()
-                    throw error
-                }
-                registry.markRestored(id)
-                tasks[id] = task
-                logger.debug("task \(id) created")
+                taskByPartition[partition] = task
             }
-            taskByPartition[partition] = task
+            try restorer?.restore(created.map { (stores: $0.stores, task: $0.id) })
+        } catch {
+            for task in created {
+                registry.remove(task.id)
+                task.close()
+            }
+            taskByPartition = taskByPartition.filter { tasks[$0.value.id] != nil }
+            lastRouted = nil
+            throw error
+        }
+        for task in created {
+            registry.markRestored(task.id)
+            tasks[task.id] = task
+            logger.debug("task \(task.id) created")
         }
         lastRouted = nil
         publishTasks()

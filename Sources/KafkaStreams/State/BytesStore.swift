@@ -19,12 +19,35 @@ protocol RootBytesStore: BytesStore {
     /// Makes the writes since the last commit durable together with `changelogOffset`
     /// (`nil`: keep the stored one), atomically.
     func commit(changelogOffset: Int64?) throws
+    /// An empty batch of changelog records for ``restore(_:through:)``.
+    func makeRestoreBatch() -> RestoreBatch
     /// Applies changelog records read during a restore, with the offset of the last one,
-    /// atomically.
-    func restore(_ changes: [(key: [UInt8], value: [UInt8]?)], through offset: Int64) throws
+    /// atomically, and empties the batch.
+    func restore(_ batch: RestoreBatch, through offset: Int64) throws
     /// Drops every entry and the stored offset.
     func wipe() throws
     func close()
+}
+
+/// Changelog records on their way into a root store during a restore, copied straight from
+/// the reader's buffers into the store's own batch format.
+protocol RestoreBatch: AnyObject {
+    var count: Int { get }
+    /// `value` nil: a tombstone.
+    func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)
+}
+
+extension RootBytesStore {
+    /// Applies `changes` as one restore batch.
+    func restore(_ changes: [(key: [UInt8], value: [UInt8]?)], through offset: Int64) throws {
+        let batch = makeRestoreBatch()
+        for change in changes {
+            change.key.withUnsafeBytes { key in
+                if let value = change.value { value.withUnsafeBytes { batch.add(key: key, value: $0) } } else { batch.add(key: key, value: nil) }
+            }
+        }
+        try restore(batch, through: offset)
+    }
 }
 
 extension Array where Element == UInt8 {

@@ -27,11 +27,26 @@ final class InMemoryBytesStore: RootBytesStore {
 
     func commit(changelogOffset: Int64?) throws {}
 
-    func restore(_ changes: [(key: [UInt8], value: [UInt8]?)], through offset: Int64) throws {
-        for change in changes { entries[change.key] = change.value }
+    func makeRestoreBatch() -> RestoreBatch { ChangeList() }
+
+    func restore(_ batch: RestoreBatch, through offset: Int64) throws {
+        guard let list = batch as? ChangeList else { preconditionFailure("a restore batch of another store") }
+        for change in list.changes { entries[change.key] = change.value }
+        list.changes.removeAll(keepingCapacity: true)
     }
 
     func wipe() throws { entries = [:] }
 
     func close() { entries = [:] }
+}
+
+/// A restore batch of copied keys and values.
+private final class ChangeList: RestoreBatch {
+    var changes: [(key: [UInt8], value: [UInt8]?)] = []
+
+    var count: Int { changes.count }
+
+    func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?) {
+        changes.append((key: Array(key), value: value.map { Array($0) }))
+    }
 }

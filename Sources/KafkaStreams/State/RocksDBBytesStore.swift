@@ -61,8 +61,28 @@ final class RocksDBBytesStore: RootBytesStore {
         pending = [:]
     }
 
-    func restore(_ changes: [(key: [UInt8], value: [UInt8]?)], through offset: Int64) throws {
-        try write(changes, through: offset)
+    func makeRestoreBatch() -> RestoreBatch { Batch() }
+
+    func restore(_ batch: RestoreBatch, through offset: Int64) throws {
+        guard let batch = batch as? Batch else { preconditionFailure("a restore batch of another store") }
+        batch.writes.put(Self.offsetKey, offset.bigEndianBytes)
+        defer {
+            batch.writes.clear()
+            batch.count = 0
+        }
+        try database.write(batch.writes)
+    }
+
+    /// Changelog records written into a RocksDB write batch as they are read, under the
+    /// data prefix.
+    private final class Batch: RestoreBatch {
+        let writes = WriteBatch()
+        var count = 0
+
+        func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?) {
+            if let value { writes.put(prefix: RocksDBBytesStore.dataPrefix, key: key, value: value) } else { writes.delete(prefix: RocksDBBytesStore.dataPrefix, key: key) }
+            count += 1
+        }
     }
 
     /// Writes `changes` and the changelog offset they reach (if any) in one batch.

@@ -1,0 +1,99 @@
+import CoreMetrics
+import Dispatch
+import Foundation
+import KafkaStreams
+import Metrics
+import Synchronization
+
+/// A StreamsApp running on a task of its own while a benchmark's thread waits and measures.
+final class BackgroundApp: @unchecked Sendable {
+    let app: StreamsApp
+    private let finished = DispatchSemaphore(value: 0)
+    private var error: (any Error)?  // written before `finished` is signalled, read after
+
+    init(_ app: StreamsApp) {
+        self.app = app
+        Task {
+            do { try await app.run() } catch { self.error = error }
+            finished.signal()
+        }
+    }
+
+    /// Shuts the app down, waits for it, and rethrows what stopped it.
+    func stop() throws {
+        app.shutdown()
+        finished.wait()
+        if let error { throw error }
+    }
+
+    /// Waits (polling) until `condition` holds or `timeout` passes; returns whether it held.
+    @discardableResult
+    func wait(timeout: Duration, every interval: Double = 0.002, until condition: () throws -> Bool) rethrows -> Bool {
+        let clock = ContinuousClock()
+        let start = clock.now
+        while clock.now - start < timeout {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: interval)
+        }
+        return try condition()
+    }
+}
+
+/// What the process holds in memory, from /proc/self/status.
+enum ProcessMemory {
+    /// The peak resident set size so far (VmHWM), in bytes.
+    static var peakResidentBytes: Double { field("VmHWM:") }
+    /// The resident set size now (VmRSS), in bytes.
+    static var residentBytes: Double { field("VmRSS:") }
+
+    private static func field(_ name: String) -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }),
+              let kilobytes = Double(line.dropFirst(name.count).trimmingCharacters(in: .whitespaces).dropLast(3).trimmingCharacters(in: .whitespaces))
+        else { return 0 }
+        return kilobytes * 1024
+    }
+}
+
+/// Counts `kafka_streams_records_processed_total` over all apps of the process (a
+/// swift-metrics backend bootstrapped on first use).
+final class ProcessedCounter: MetricsFactory, CounterHandler, Sendable {
+    static let shared: ProcessedCounter = {
+        let counter = ProcessedCounter()
+        MetricsSystem.bootstrap(counter)
+        return counter
+    }()
+
+    private let total = Atomic<Int64>(0)
+    private let timers = Mutex<[String: [SummingTimer]]>([:])
+    var value: Int64 { total.load(ordering: .acquiring) }
+
+    func increment(by amount: Int64) { total.add(amount, ordering: .relaxed) }
+    func reset() {}
+
+    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        label == "kafka_streams_records_processed_total" ? self : NOOPMetricsHandler.instance
+    }
+    func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler { NOOPMetricsHandler.instance }
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler { NOOPMetricsHandler.instance }
+    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        let timer = SummingTimer()
+        timers.withLock { $0[label, default: []].append(timer) }
+        return timer
+    }
+
+    /// Seconds recorded so far by the timers of `label`, over all apps.
+    func seconds(of label: String) -> Double {
+        timers.withLock { $0[label, default: []].reduce(0) { $0 + Double($1.total.load(ordering: .relaxed)) / 1e9 } }
+    }
+    func destroyCounter(_ handler: any CounterHandler) {}
+    func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {}
+    func destroyRecorder(_ handler: any RecorderHandler) {}
+    func destroyTimer(_ handler: any TimerHandler) {}
+}
+
+/// A timer that keeps only the sum of what it recorded.
+final class SummingTimer: TimerHandler, Sendable {
+    let total = Atomic<Int64>(0)
+    func recordNanoseconds(_ duration: Int64) { total.add(duration, ordering: .relaxed) }
+}

@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import KafkaStreams
+import Logging
+import RdKafka
+
+/// The word count (`flatMapValues` → `groupBy` through a repartition topic → `count` in
+/// RocksDB with a changelog → output), at-least-once, run by `StreamsApp` on the embedded
+/// broker. Two inputs: lines of words from a small vocabulary (the cache coalesces most
+/// updates), and lines whose every word is distinct (a million keys: every update reaches
+/// the store, changelog and output).
+///
+/// Each run is timed from the moment the group has assigned every task until the app has
+/// processed every line and every word; then its store is read back through an interactive
+/// query and must equal a direct count. There is no baseline: the figures are absolute.
+/// Peak RSS is the whole process's, embedded broker included; the resident size just
+/// before each app starts is given beside it.
+struct WordCountBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wordcount", abstract: "Word count through StreamsApp: lines/s, words/s, peak RSS.")
+
+    @Option(help: "Lines of the vocabulary run.") var lines = 200_000
+    @Option(help: "Words per line.") var wordsPerLine = 8
+    @Option(help: "Distinct words of the vocabulary run.") var vocabulary = 1000
+    @Option(help: "Distinct keys of the distinct-keys run (0 skips it).") var distinctKeys = 1_000_000
+    @Option(help: "Partitions per topic (the mock keeps ~5 MiB per partition).") var partitions = 16
+    @Option(help: "Commit interval of the app, in milliseconds.") var commitIntervalMs = 1000
+
+    func run() throws {
+        _ = ProcessedCounter.shared  // before any app creates its metrics
+        var logger = Logger(label: "streams-bench") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = .error
+        let cluster = try MockCluster(brokers: 1, logger: logger)
+        var details: [String: Double] = ["partitions": Double(partitions), "words_per_line": Double(wordsPerLine), "commit_interval_ms": Double(commitIntervalMs)]
+
+        let words = (0..<vocabulary).map { "w\($0)-" + String(repeating: "x", count: $0 % 7) }
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        let vocabularyLines = (0..<lines).map { _ in
+            (0..<wordsPerLine).map { _ in words[Int(xorshift(&state) % UInt64(vocabulary))] }.joined(separator: " ")
+        }
+        let common = try measure("vocabulary", lines: vocabularyLines, cluster: cluster, logger: logger)
+        common.describe(into: &details, prefix: "")
+        details["vocabulary"] = Double(vocabulary)
+
+        if distinctKeys > 0 {
+            let distinctLines = stride(from: 0, to: distinctKeys, by: wordsPerLine).map { first in
+                (first..<min(first + wordsPerLine, distinctKeys)).map { "key-\($0)" }.joined(separator: " ")
+            }
+            let distinct = try measure("distinct", lines: distinctLines, cluster: cluster, logger: logger)
+            distinct.describe(into: &details, prefix: "distinct_")
+            details["distinct_keys"] = Double(distinctKeys)
+        }
+        try BenchmarkReport(bench: "wordcount", records: lines, rate: common.linesPerSecond, details: details).print()
+    }
+
+    private struct Run {
+        let lines: Int
+        let words: Int
+        let seconds: Double
+        let residentBeforeBytes: Double
+        let peakResidentBytes: Double
+
+        var linesPerSecond: Double { Double(lines) / seconds }
+
+        func describe(into details: inout [String: Double], prefix: String) {
+            details[prefix + "lines"] = Double(lines)
+            details[prefix + "words"] = Double(words)
+            details[prefix + "lines_per_second"] = linesPerSecond.rounded()
+            details[prefix + "words_per_second"] = (Double(words) / seconds).rounded()
+            details[prefix + "seconds"] = seconds
+            details[prefix + "rss_before_app_mib"] = (residentBeforeBytes / 1_048_576).rounded()
+            details[prefix + "peak_rss_mib"] = (peakResidentBytes / 1_048_576).rounded()
+        }
+    }
+
+    private func measure(_ name: String, lines: [String], cluster: MockCluster, logger: Logger) throws -> Run {
+        let input = "wc-lines-\(name)"
+        try cluster.createTopic(input, partitions: partitions)
+        try fill(input, lines: lines, cluster: cluster, logger: logger)
+        let truth = lines.reduce(into: [String: Int64]()) { counts, line in
+            for word in line.split(separator: " ") { counts[String(word), default: 0] += 1 }
+        }
+        let words = truth.values.reduce(0, +)
+
+        let builder = StreamsBuilder()
+        builder.stream(input, key: .string, value: .string)
+            .flatMapValues { line in line.split(separator: " ").map(String.init) }
+            .groupBy(key: .string) { _, word in word }
+            .count(materialized: .as("counts"))
+            .toStream()
+            .to("wc-counts-\(name)", key: .string, value: .optional(.int64))
+        let stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("streams-bench-wordcount-\(name)").path
+        try? FileManager.default.removeItem(atPath: stateDirectory)
+        defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
+        var configuration = StreamsConfiguration(applicationID: "wordcount-bench-\(name)", bootstrapServers: cluster.bootstrapServers)
+        configuration.stateDirectory = stateDirectory
+        configuration.commitInterval = .milliseconds(commitIntervalMs)
+        configuration.consumerProperties = KafkaConfiguration(properties: [
+            "fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
+        ])
+        let residentBefore = ProcessMemory.residentBytes
+        let running = BackgroundApp(try StreamsApp(topology: try builder.build(), configuration: configuration, logger: logger))
+        // Two sub-topologies (before and after the repartition), one task per partition each.
+        guard running.wait(timeout: .seconds(60), until: { running.app.activeTasks.count == 2 * partitions }) else {
+            try running.stop()
+            throw BenchmarkFailure("the group did not assign every task in time")
+        }
+        let processed = ProcessedCounter.shared
+        let target = processed.value + Int64(lines.count) + words
+        let clock = ContinuousClock()
+        let start = clock.now
+        let finished = running.wait(timeout: .seconds(600)) { processed.value >= target }
+        let elapsed = seconds(clock.now - start)
+        let counts = try running.app.store(named: "counts", key: String.self, value: Int64.self)
+        let stored = try counts.all()
+        let peak = ProcessMemory.peakResidentBytes
+        try running.stop()
+        guard finished else { throw BenchmarkFailure("\(name): processed \(processed.value - (target - Int64(lines.count) - words)) of \(Int64(lines.count) + words) records in time") }
+        guard stored.count == truth.count, stored.allSatisfy({ truth[$0.key] == $0.value }) else {
+            throw BenchmarkFailure("\(name): the store holds \(stored.count) words, not the direct count of \(truth.count)")
+        }
+        let run = Run(lines: lines.count, words: Int(words), seconds: elapsed, residentBeforeBytes: residentBefore, peakResidentBytes: peak)
+        progress("\(name): \(Int(run.linesPerSecond)) lines/s, \(Int(Double(words) / elapsed)) words/s, \(truth.count) distinct words, peak RSS \(Int(peak / 1_048_576)) MiB")
+        return run
+    }
+
+    private func fill(_ topic: String, lines: [String], cluster: MockCluster, logger: Logger) throws {
+        progress("filling \(topic) with \(lines.count) lines over \(partitions) partitions")
+        var base = KafkaConfiguration()
+        base.bootstrapServers = [cluster.bootstrapServers]
+        let producer = try Producer(configuration: base.merging(["linger.ms": "5", "partitioner": "murmur2_random"]), logger: logger)
+        for (index, line) in lines.enumerated() {
+            try producer.produce(ProducerRecord(topic: topic, key: Array(String(index).utf8), value: Array(line.utf8)))
+        }
+        try producer.flush(timeout: .seconds(120))
+        guard producer.deliveryFailureCount == 0 else { throw BenchmarkFailure("\(producer.deliveryFailureCount) lines failed") }
+        producer.close()
+    }
+}
+
+private func xorshift(_ state: inout UInt64) -> UInt64 {
+    state ^= state << 13
+    state ^= state >> 7
+    state ^= state << 17
+    return state
+}

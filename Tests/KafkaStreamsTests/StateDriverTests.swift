@@ -158,6 +158,25 @@ import Testing
         #expect(driver.skippedRecordCount == 1)
     }
 
+    @Test func processorsSharingAStoreShareATask() throws {
+        var topology = Topology()
+        try topology.addStateStore(KeyValueStoreBuilder<String, String>.inMemory("shared", key: .string, value: .string))
+        for topic in ["left", "right"] {
+            try topology.addSource("\(topic)-source", topics: [topic], key: StringSerde(), value: StringSerde())
+            try topology.addProcessor("\(topic)-put", parents: ["\(topic)-source"], stores: ["shared"]) { (context: ProcessorContext<String, String>) in
+                try Putter(store: context.store(named: "shared"))
+            }
+        }
+        // One sub-topology reading both topics, so both processors write the same store.
+        #expect(topology.describe().subtopologies.count == 1)
+        let driver = try TopologyTestDriver(topology)
+        defer { driver.close() }
+        try driver.createInputTopic("left", key: StringSerde(), value: StringSerde()).pipeInput(key: "a", value: "from-left")
+        try driver.createInputTopic("right", key: StringSerde(), value: StringSerde()).pipeInput(key: "b", value: "from-right")
+        let store = try driver.keyValueStore(named: "shared", key: String.self, value: String.self)
+        #expect(try store.all().map { "\($0.key)=\($0.value)" } == ["a=from-left", "b=from-right"])
+    }
+
     @Test func aStoreOfAnotherTypeIsAClearError() throws {
         let driver = try TopologyTestDriver(Self.wordCount())
         defer { driver.close() }

@@ -1,5 +1,5 @@
-/// A connected part of a topology: the nodes linked by parent/child edges. Repartition
-/// topics split a topology into several, each with its own tasks.
+/// A connected part of a topology: the nodes linked by parent/child edges or by a store
+/// they share. Repartition topics split a topology into several, each with its own tasks.
 struct Subtopology: Sendable {
     let id: Int
     /// Node names in the order they were added.
@@ -22,11 +22,20 @@ extension Topology {
             }
             return index
         }
+        func join(_ first: Int, _ second: Int) {
+            let (a, b) = (find(first), find(second))
+            if a != b { root[max(a, b)] = min(a, b) }
+        }
+        // Processors sharing a store share its tasks too, as in Kafka Streams: one store
+        // instance per partition, so their inputs must be co-partitioned.
+        var storeUser: [String: Int] = [:]
         for (index, node) in nodes.enumerated() {
             for parent in node.parents {
                 guard let parentIndex = nodes.firstIndex(where: { $0.name == parent }) else { continue }
-                let (a, b) = (find(index), find(parentIndex))
-                if a != b { root[max(a, b)] = min(a, b) }
+                join(index, parentIndex)
+            }
+            for store in node.storeNames {
+                if let other = storeUser[store] { join(index, other) } else { storeUser[store] = index }
             }
         }
         var groups: [Int: [Int]] = [:]

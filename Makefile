@@ -18,12 +18,14 @@ hello-kafka: deps
 test: deps
 	@bash scripts/run-tests.sh
 
-# Release-build benchmarks against C baselines; each prints a JSON line.
+# Release-build benchmarks (against C baselines where there is one); each prints a JSON line.
 bench: deps
 	swift build -c release --product streams-bench
 	.build/release/streams-bench client-pipe
 	.build/release/streams-bench rocksdb
 	.build/release/streams-bench stateless
+	.build/release/streams-bench restore
+	.build/release/streams-bench wordcount
 
 # The embedded broker as a standalone process, for other clients (kcat, ...).
 word-count: deps

@@ -46,6 +46,7 @@ struct WordCountCommand: AsyncParsableCommand {
         try await kafka.createTopics([WordCountTopology.input, WordCountTopology.output], partitions: 3)
 
         var counts: [String: Int64] = [:]
+        var wordsSoFar = 0
         for (run, batch) in [WordCountTopology.firstBatch, WordCountTopology.secondBatch].enumerated() {
             if run > 0 && !keepLocalState {
                 try FileManager.default.removeItem(atPath: "\(stateDir)/\(applicationID)")
@@ -54,8 +55,9 @@ struct WordCountCommand: AsyncParsableCommand {
             print("\nRun \(run + 1): \(batch.count) lines to \(WordCountTopology.input)")
             for line in batch { print("  \(line)") }
             let before = counts
-            try await countWords(batch, kafka: kafka, logger: logger, into: &counts)
-            print("Top words after run \(run + 1) (state in \(stateDir)/\(applicationID)):")
+            wordsSoFar += batch.flatMap(WordCountTopology.words(in:)).count
+            counts = try await countWords(batch, totalWords: wordsSoFar, kafka: kafka, logger: logger)
+            print("Top words after run \(run + 1), read from the store \(WordCountTopology.store) (state in \(stateDir)/\(applicationID)):")
             for (word, count) in counts.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }).prefix(top) {
                 let change = before[word].map { $0 == count ? "" : "  (was \($0))" } ?? (run > 0 ? "  (new)" : "")
                 print("  \(word.padding(toLength: 12, withPad: " ", startingAt: 0)) \(count)\(change)")
@@ -63,9 +65,9 @@ struct WordCountCommand: AsyncParsableCommand {
         }
     }
 
-    /// Runs the app until every word of `lines` has its updated count, then stops it.
-    private func countWords(_ lines: [String], kafka: Broker, logger: Logger, into counts: inout [String: Int64]) async throws {
-        let reader = try await OutputReader.start(bootstrapServers: kafka.bootstrapServers, topics: [WordCountTopology.output], logger: logger)
+    /// Runs the app on `lines` until its store counts `totalWords` words in all (every run's
+    /// words so far), then stops it; returns the store's counts.
+    private func countWords(_ lines: [String], totalWords: Int, kafka: Broker, logger: Logger) async throws -> [String: Int64] {
         try await kafka.produce(WordCountTopology.input, lines.enumerated().map { (key: "line-\($0.offset)", value: $0.element) })
 
         var configuration = kafka.streamsConfiguration(applicationID: applicationID)
@@ -75,21 +77,30 @@ struct WordCountCommand: AsyncParsableCommand {
         let app = try StreamsApp(topology: try WordCountTopology.build(), configuration: configuration, logger: logger)
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 
-        // One count update per word read, as nothing caches updates.
-        let words = lines.flatMap(WordCountTopology.words(in:)).count
-        async let outputs = reader.read(count: words, timeout: .seconds(60))
         async let running: Void = group.run()
-        let records = try await outputs
+        let counts = await Self.queryUntilCounted(totalWords, app: app)
         await group.triggerGracefulShutdown()
         try await running
 
         if let restored = restores.summary { print("Restored from the changelog before processing: \(restored)") }
-        for record in records {
-            guard let word = record.key.map({ String(decoding: $0, as: UTF8.self) }), let value = record.value else { continue }
-            counts[word] = try BigEndianIntegerSerde<Int64>().deserialize(value)
-        }
-        guard records.count == words else {
-            throw ValidationError("expected \(words) count updates, read \(records.count)")
+        guard let counts else { throw ValidationError("the store did not reach \(totalWords) words within 60 s") }
+        return counts
+    }
+
+    /// Asks the running app's store (an interactive query) until its counts add up to
+    /// `total`; nil after a minute. Store reads block, so they run on a thread of their own.
+    private static func queryUntilCounted(_ total: Int, app: StreamsApp) async -> [String: Int64]? {
+        try? await onOwnThread(named: "word-count-query") {
+            let store = try app.store(named: WordCountTopology.store, key: String.self, value: Int64.self)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                // Restoring or not yet assigned: ask again.
+                if let entries = try? store.all(), entries.reduce(0, { $0 + $1.value }) == Int64(total) {
+                    return Dictionary(uniqueKeysWithValues: entries.map { ($0.key, $0.value) })
+                }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return nil
         }
     }
 }

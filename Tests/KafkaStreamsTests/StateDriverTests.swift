@@ -158,6 +158,22 @@ import Testing
         #expect(driver.skippedRecordCount == 1)
     }
 
+    @Test func storeOperationsAreCounted() throws {
+        let metrics = TestMetrics()
+        let driver = try TopologyTestDriver(Self.wordCount(), applicationID: "metered-word-count")
+        defer { driver.close() }
+        try driver.createInputTopic("lines", key: .optional(.string), value: .string).pipeInput(key: nil, value: "fig fig date")
+        _ = try driver.keyValueStore(named: "counts", key: String.self, value: Int64.self).all()
+        func count(_ operation: String) -> Int64 {
+            metrics.total("kafka_streams_store_operations_total", application: "metered-word-count", where: ("operation", operation))
+        }
+        // One read and one write per word (the cache merges what goes below, not these).
+        #expect(count("get") == 3)
+        #expect(count("put") == 3)
+        #expect(count("scan") == 1)
+        #expect(count("delete") == 0)
+    }
+
     @Test func processorsSharingAStoreShareATask() throws {
         var topology = Topology()
         try topology.addStateStore(KeyValueStoreBuilder<String, String>.inMemory("shared", key: .string, value: .string))

@@ -17,6 +17,11 @@ struct TestMetrics {
     func total(_ label: String, application: String) -> Int64 {
         Self.factory.total(label) { $0.contains { $0 == ("application_id", application) } }
     }
+
+    /// The sum of the counters called `label` of one application with `dimension` too.
+    func total(_ label: String, application: String, where dimension: (String, String)) -> Int64 {
+        Self.factory.total(label) { $0.contains { $0 == ("application_id", application) } && $0.contains { $0 == dimension } }
+    }
 }
 
 final class RecordingMetricsFactory: MetricsFactory, Sendable {

@@ -68,7 +68,9 @@ extension KeyValueStoreBuilder {
             if cachingEnabled, let budget = task.recordCache {
                 cache = CachingBytesStore(inner: uncached, cache: budget, task: task)
             }
-            let typed = TypedKeyValueStore(name: name, keySerde: keySerde, valueSerde: valueSerde, inner: cache ?? uncached, cache: cache)
+            let typed = TypedKeyValueStore(
+                name: name, keySerde: keySerde, valueSerde: valueSerde, inner: cache ?? uncached, cache: cache,
+                metrics: StoreMetrics(applicationID: task.applicationID, task: task.id, store: name))
             return StoreInstance(name: name, typed: typed, root: root, logging: logging, changelog: changelogPartition)
         }
     }

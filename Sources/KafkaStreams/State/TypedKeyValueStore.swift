@@ -1,7 +1,7 @@
 import Synchronization
 
-/// The outermost layer of a key-value store: serdes, and a lock so interactive queries
-/// may read while the stream thread writes.
+/// The outermost layer of a key-value store: serdes, operation counts, and a lock so
+/// interactive queries may read while the stream thread writes.
 final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchecked Sendable {
     let name: String
     private let keySerde: any Serde<Key>
@@ -9,11 +9,16 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     private let inner: BytesStore
     /// The caching layer under this one, if the store has one.
     private let cache: CachingBytesStore?
+    private let metrics: StoreMetrics?
     // Held around every call so a query from another thread sees a consistent store; a
     // stream thread takes it uncontended. Holds whether the store is closed.
     private let lock = Mutex<Bool>(false)
 
-    init(name: String, keySerde: any Serde<Key>, valueSerde: any Serde<Value>, inner: BytesStore, cache: CachingBytesStore? = nil) {
+    init(
+        name: String, keySerde: any Serde<Key>, valueSerde: any Serde<Value>, inner: BytesStore, cache: CachingBytesStore? = nil,
+        metrics: StoreMetrics? = nil
+    ) {
+        self.metrics = metrics
         self.name = name
         self.keySerde = keySerde
         self.valueSerde = valueSerde
@@ -69,11 +74,13 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     }
 
     func get(_ key: Key) throws -> Value? {
+        metrics?.gets.increment()
         let keyBytes = try serializedKey(key)
         return try withOpenStore { try inner.get(keyBytes) }.map(decodeValue)
     }
 
     func put(_ key: Key, _ value: Value?) throws {
+        metrics?.puts.increment()
         let keyBytes = try serializedKey(key)
         let valueBytes = try value.map(serializedValue)
         try withOpenStore { try inner.put(keyBytes, valueBytes) }
@@ -81,6 +88,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     }
 
     func putIfAbsent(_ key: Key, _ value: Value) throws -> Value? {
+        metrics?.puts.increment()
         let keyBytes = try serializedKey(key)
         let valueBytes = try serializedValue(value)
         let existing = try withOpenStore { () -> [UInt8]? in
@@ -93,6 +101,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     }
 
     func delete(_ key: Key) throws -> Value? {
+        metrics?.deletes.increment()
         let keyBytes = try serializedKey(key)
         let existing = try withOpenStore { () -> [UInt8]? in
             let existing = try inner.get(keyBytes)
@@ -104,16 +113,19 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     }
 
     func range(from: Key?, to: Key?) throws -> [(key: Key, value: Value)] {
+        metrics?.scans.increment()
         let lower = try from.map(serializedKey)
         let upper = try to.map(serializedKey)
         return try decode(try withOpenStore { try inner.range(from: lower, to: upper) })
     }
 
     func all() throws -> [(key: Key, value: Value)] {
-        try decode(try withOpenStore { try inner.range(from: nil, to: nil) })
+        metrics?.scans.increment()
+        return try decode(try withOpenStore { try inner.range(from: nil, to: nil) })
     }
 
     func prefixScan(_ prefix: Key) throws -> [(key: Key, value: Value)] {
+        metrics?.scans.increment()
         let prefixBytes = try serializedKey(prefix)
         return try decode(try withOpenStore { try inner.prefixScan(prefixBytes) })
     }

@@ -96,7 +96,7 @@ final class StreamThread: @unchecked Sendable {
             configuration: configuration.consumerConfiguration(clientID: "\(name)-consumer"), logger: logger,
             rebalanceHandler: { [unowned self] event, consumer in self.rebalanced(event, consumer: consumer) })
         self.consumer = consumer
-        restorer = StoreRestorer(configuration: configuration, logger: logger, thread: name)
+        restorer = StoreRestorer(configuration: configuration, logger: logger, restored: metrics.restored)
         defer {
             closeTasks(tasks.keys)
             restorer?.close()

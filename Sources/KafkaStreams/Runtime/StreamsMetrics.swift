@@ -7,6 +7,8 @@ struct StreamsMetrics {
     let processed: Counter
     let produced: Counter
     let skipped: Counter
+    /// Changelog records applied by restores.
+    let restored: Counter
     let pollLatency: Timer
     let processLatency: Timer
     let commitLatency: Timer
@@ -17,6 +19,7 @@ struct StreamsMetrics {
         processed = Counter(label: "kafka_streams_records_processed_total", dimensions: dimensions)
         produced = Counter(label: "kafka_streams_records_produced_total", dimensions: dimensions)
         skipped = Counter(label: "kafka_streams_records_skipped_total", dimensions: dimensions)
+        restored = Counter(label: "kafka_streams_restore_records_total", dimensions: dimensions)
         pollLatency = Timer(label: "kafka_streams_poll_latency", dimensions: dimensions)
         processLatency = Timer(label: "kafka_streams_process_latency", dimensions: dimensions)
         commitLatency = Timer(label: "kafka_streams_commit_latency", dimensions: dimensions)

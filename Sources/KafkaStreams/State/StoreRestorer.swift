@@ -16,12 +16,12 @@ final class StoreRestorer {
     private let restored: Counter
     private var reader: Consumer?
 
-    init(configuration: StreamsConfiguration, logger: Logger, thread: String) {
+    /// - Parameter restored: counts the records applied (the thread's
+    ///   `kafka_streams_restore_records_total`).
+    init(configuration: StreamsConfiguration, logger: Logger, restored: Counter) {
         self.configuration = configuration
         self.logger = logger
-        restored = Counter(
-            label: "kafka_streams_restore_records_total",
-            dimensions: [("application_id", configuration.applicationID), ("thread", thread)])
+        self.restored = restored
     }
 
     func close() {

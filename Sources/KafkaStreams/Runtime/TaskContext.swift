@@ -42,12 +42,18 @@ final class TaskContext {
     /// record a processor is handling (which an upstream node may have changed), so that a
     /// store's record cache keeps what that processor would have forwarded.
     func withCurrentRecord<T>(timestamp: Int64, headers: [RecordHeader], _ body: () throws -> T) rethrows -> T {
-        let saved = currentRecord
-        defer { currentRecord = saved }
-        var current = saved ?? RecordContext(topic: "", partition: -1, offset: -1, timestamp: timestamp, headers: headers)
+        var current = currentRecord ?? RecordContext(topic: "", partition: -1, offset: -1, timestamp: timestamp, headers: headers)
         current.timestamp = timestamp
         current.headers = headers
-        currentRecord = current
+        return try withCurrentRecord(current, body)
+    }
+
+    /// Runs `body` with `record` as the current record (e.g. the one that made a cached
+    /// write, while the cache sends it on), then puts the previous one back.
+    func withCurrentRecord<T>(_ record: RecordContext?, _ body: () throws -> T) rethrows -> T {
+        let saved = currentRecord
+        defer { currentRecord = saved }
+        currentRecord = record
         return try body()
     }
 

@@ -76,24 +76,18 @@ final class CachingBytesStore: BytesStore {
         let entries = held.values.sorted { $0.sequence < $1.sequence }
         held = [:]
         account(-heldBytes)
-        let saved = task.currentRecord
-        defer { task.currentRecord = saved }
         for entry in entries {
             // The change-logging layer stamps the changelog record with the current record's time.
-            task.currentRecord = entry.context
-            try inner.put(entry.key, entry.value)
+            try task.withCurrentRecord(entry.context) { try inner.put(entry.key, entry.value) }
         }
         return entries
     }
 
     /// Calls the listener with each entry, the record that wrote it as the current record.
     func deliver(_ entries: [Entry]) throws {
-        guard let listener, !entries.isEmpty else { return }
-        let saved = task.currentRecord
-        defer { task.currentRecord = saved }
+        guard let listener else { return }
         for entry in entries {
-            task.currentRecord = entry.context
-            try listener(entry)
+            try task.withCurrentRecord(entry.context) { try listener(entry) }
         }
     }
 

@@ -2,7 +2,9 @@ import CoreMetrics
 import Dispatch
 import Foundation
 import KafkaStreams
+import Logging
 import Metrics
+import RdKafka
 import Synchronization
 
 /// A StreamsApp running on a task of its own while a benchmark's thread waits and measures.
@@ -37,6 +39,33 @@ final class BackgroundApp: @unchecked Sendable {
         }
         return try condition()
     }
+}
+
+/// Writes `count` records made by `record` (from their index) with a producer that
+/// partitions keys as stream apps do, and waits until the broker has every one.
+func fillTopic(
+    _ topic: String, count: Int, base: KafkaConfiguration, lingerMs: Int, logger: Logger, _ record: (Int) -> ProducerRecord
+) throws {
+    let producer = try Producer(
+        configuration: base.merging(["linger.ms": String(lingerMs), "partitioner": "murmur2_random"]), logger: logger)
+    for index in 0..<count { try producer.produce(record(index)) }
+    try producer.flush(timeout: .seconds(120))
+    guard producer.deliveryFailureCount == 0 else { throw BenchmarkFailure("\(producer.deliveryFailureCount) records to \(topic) failed") }
+    producer.close()
+}
+
+/// Proves the mock kept every record of `topic` (it keeps ~5 MiB per partition): each
+/// partition still starts at offset 0 and together they hold exactly `records`.
+func verifyRetained(_ topic: String, partitions: Int, records: Int, inspector: Consumer) throws {
+    var total: Int64 = 0
+    for partition in 0..<Int32(partitions) {
+        let marks = try inspector.queryWatermarks(topic: topic, partition: partition, timeout: .seconds(10))
+        guard marks.low == 0 else {
+            throw BenchmarkFailure("\(topic)[\(partition)] dropped \(marks.low) records (retention): use more partitions")
+        }
+        total += marks.high
+    }
+    guard total == Int64(records) else { throw BenchmarkFailure("\(topic) holds \(total) records, expected \(records)") }
 }
 
 /// What the process holds in memory, from /proc/self/status.

@@ -34,18 +34,12 @@ struct PipeFixture {
     }
 
     private func fill(lingerMs: Int, partitionByKey: Bool) throws {
-        let producer = try Producer(
-            configuration: base.merging(["linger.ms": String(lingerMs), "partitioner": "murmur2_random"]), logger: logger)
         var value = [UInt8](repeating: 0, count: valueBytes)
-        for index in 0..<records {
+        try fillTopic("pipe-in", count: records, base: base, lingerMs: lingerMs, logger: logger) { index in
             value[index % valueBytes] = UInt8(truncatingIfNeeded: index)
-            let key = Array(String(index).utf8)
             let partition = partitionByKey ? nil : Int32(index % partitions)
-            try producer.produce(ProducerRecord(topic: "pipe-in", partition: partition, key: key, value: value))
+            return ProducerRecord(topic: "pipe-in", partition: partition, key: Array(String(index).utf8), value: value)
         }
-        try producer.flush(timeout: .seconds(120))
-        guard producer.deliveryFailureCount == 0 else { throw BenchmarkFailure("\(producer.deliveryFailureCount) fill records failed") }
-        producer.close()
     }
 
     /// Records in `topic` over all its partitions.
@@ -57,18 +51,9 @@ struct PipeFixture {
         return total
     }
 
-    /// Proves the mock kept every record: each partition still starts at offset 0 and the
-    /// partitions hold exactly `records` records together.
+    /// Proves the mock kept every record of `topic`.
     func verify(topic: String) throws {
-        var total: Int64 = 0
-        for partition in 0..<Int32(partitions) {
-            let marks = try inspector.queryWatermarks(topic: topic, partition: partition, timeout: .seconds(10))
-            guard marks.low == 0 else {
-                throw BenchmarkFailure("\(topic)[\(partition)] dropped \(marks.low) records (retention): use more partitions")
-            }
-            total += marks.high
-        }
-        guard total == Int64(records) else { throw BenchmarkFailure("\(topic) holds \(total) records, expected \(records)") }
+        try verifyRetained(topic, partitions: partitions, records: records, inspector: inspector)
     }
 
     /// The C pipe (Benchmarks/CBaseline/pipe.c) from `pipe-in` to `output`; its rate.

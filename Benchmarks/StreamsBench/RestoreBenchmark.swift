@@ -79,23 +79,14 @@ struct RestoreBenchmark: ParsableCommand {
         progress("filling \(Self.changelog) with \(records) records over \(partitions) partitions")
         var base = KafkaConfiguration()
         base.bootstrapServers = [cluster.bootstrapServers]
-        let producer = try Producer(configuration: base.merging(["linger.ms": "5"]), logger: logger)
-        for index in 0..<records {
-            let value = withUnsafeBytes(of: Int64(index).bigEndian) { Array($0) }
-            try producer.produce(ProducerRecord(topic: Self.changelog, partition: Int32(index % partitions), key: Self.key(index), value: value))
+        try fillTopic(Self.changelog, count: records, base: base, lingerMs: 5, logger: logger) { index in
+            ProducerRecord(
+                topic: Self.changelog, partition: Int32(index % partitions), key: Self.key(index),
+                value: withUnsafeBytes(of: Int64(index).bigEndian) { Array($0) })
         }
-        try producer.flush(timeout: .seconds(120))
-        guard producer.deliveryFailureCount == 0 else { throw BenchmarkFailure("\(producer.deliveryFailureCount) changelog records failed") }
-        producer.close()
         let inspector = try Consumer(configuration: base, logger: logger)
         defer { try? inspector.close() }
-        var total: Int64 = 0
-        for partition in 0..<Int32(partitions) {
-            let marks = try inspector.queryWatermarks(topic: Self.changelog, partition: partition, timeout: .seconds(10))
-            guard marks.low == 0 else { throw BenchmarkFailure("\(Self.changelog)[\(partition)] dropped \(marks.low) records: use more partitions") }
-            total += marks.high
-        }
-        guard total == Int64(records) else { throw BenchmarkFailure("\(Self.changelog) holds \(total) records, expected \(records)") }
+        try verifyRetained(Self.changelog, partitions: partitions, records: records, inspector: inspector)
     }
 
     /// Starts the app on an empty state directory and waits for every partition's restore.

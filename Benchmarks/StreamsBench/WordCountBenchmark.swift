@@ -128,13 +128,9 @@ struct WordCountBenchmark: ParsableCommand {
         progress("filling \(topic) with \(lines.count) lines over \(partitions) partitions")
         var base = KafkaConfiguration()
         base.bootstrapServers = [cluster.bootstrapServers]
-        let producer = try Producer(configuration: base.merging(["linger.ms": "5", "partitioner": "murmur2_random"]), logger: logger)
-        for (index, line) in lines.enumerated() {
-            try producer.produce(ProducerRecord(topic: topic, key: Array(String(index).utf8), value: Array(line.utf8)))
+        try fillTopic(topic, count: lines.count, base: base, lingerMs: 5, logger: logger) { index in
+            ProducerRecord(topic: topic, key: Array(String(index).utf8), value: Array(lines[index].utf8))
         }
-        try producer.flush(timeout: .seconds(120))
-        guard producer.deliveryFailureCount == 0 else { throw BenchmarkFailure("\(producer.deliveryFailureCount) lines failed") }
-        producer.close()
     }
 }
 

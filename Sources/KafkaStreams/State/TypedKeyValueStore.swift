@@ -26,13 +26,9 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         self.cache = cache
     }
 
-    func locked<T>(_ body: () throws -> T) throws -> T {
-        try withOpenStore(body)
-    }
-
     /// Runs `body` under the lock, or throws if the store was closed (its task moved away
     /// or the application stopped) while a query held on to it.
-    private func withOpenStore<T>(_ body: () throws -> T) throws -> T {
+    func locked<T>(_ body: () throws -> T) throws -> T {
         try lock.withLock { isClosed in
             guard !isClosed else { throw StoreUnavailableError(store: name, reason: .closed) }
             return try body()
@@ -69,21 +65,21 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     /// listener outside the lock, so downstream nodes may query this store.
     func flushCache() throws {
         guard let cache else { return }
-        let flushed = try withOpenStore { try cache.writeHeldEntriesBelow() }
+        let flushed = try locked { try cache.writeHeldEntriesBelow() }
         try cache.deliver(flushed)
     }
 
     func get(_ key: Key) throws -> Value? {
         metrics?.gets.increment()
         let keyBytes = try serializedKey(key)
-        return try withOpenStore { try inner.get(keyBytes) }.map(decodeValue)
+        return try locked { try inner.get(keyBytes) }.map(decodeValue)
     }
 
     func put(_ key: Key, _ value: Value?) throws {
         metrics?.puts.increment()
         let keyBytes = try serializedKey(key)
         let valueBytes = try value.map(serializedValue)
-        try withOpenStore { try inner.put(keyBytes, valueBytes) }
+        try locked { try inner.put(keyBytes, valueBytes) }
         try evictIfOverBudget()
     }
 
@@ -91,7 +87,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         metrics?.puts.increment()
         let keyBytes = try serializedKey(key)
         let valueBytes = try serializedValue(value)
-        let existing = try withOpenStore { () -> [UInt8]? in
+        let existing = try locked { () -> [UInt8]? in
             if let existing = try inner.get(keyBytes) { return existing }
             try inner.put(keyBytes, valueBytes)
             return nil
@@ -103,7 +99,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     func delete(_ key: Key) throws -> Value? {
         metrics?.deletes.increment()
         let keyBytes = try serializedKey(key)
-        let existing = try withOpenStore { () -> [UInt8]? in
+        let existing = try locked { () -> [UInt8]? in
             let existing = try inner.get(keyBytes)
             if existing != nil { try inner.put(keyBytes, nil) }
             return existing
@@ -116,22 +112,22 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         metrics?.scans.increment()
         let lower = try from.map(serializedKey)
         let upper = try to.map(serializedKey)
-        return try decode(try withOpenStore { try inner.range(from: lower, to: upper) })
+        return try decode(try locked { try inner.range(from: lower, to: upper) })
     }
 
     func all() throws -> [(key: Key, value: Value)] {
         metrics?.scans.increment()
-        return try decode(try withOpenStore { try inner.range(from: nil, to: nil) })
+        return try decode(try locked { try inner.range(from: nil, to: nil) })
     }
 
     func prefixScan(_ prefix: Key) throws -> [(key: Key, value: Value)] {
         metrics?.scans.increment()
         let prefixBytes = try serializedKey(prefix)
-        return try decode(try withOpenStore { try inner.prefixScan(prefixBytes) })
+        return try decode(try locked { try inner.prefixScan(prefixBytes) })
     }
 
     func approximateCount() throws -> Int {
-        try withOpenStore { try inner.approximateCount() }
+        try locked { try inner.approximateCount() }
     }
 
     private func evictIfOverBudget() throws {

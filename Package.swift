@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "click-events", targets: ["ClickEvents"]),
         .executable(name: "word-count", targets: ["WordCount"]),
         .executable(name: "streams-bench", targets: ["StreamsBench"]),
+        .executable(name: "streams-chaos", targets: ["StreamsChaos"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -130,12 +131,26 @@ let package = Package(
             path: "Benchmarks/StreamsBench"
         ),
 
+        // The exactly-once proof: a scenario shared by `streams-chaos` and the tests.
+        .target(
+            name: "ChaosScenarios",
+            dependencies: ["KafkaStreams", "KafkaStreamsTesting", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "StreamsChaos",
+            dependencies: [
+                "ChaosScenarios", "KafkaStreams", "KafkaStreamsTesting", "RdKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         .testTarget(name: "RdKafkaTests", dependencies: ["RdKafka"]),
         .testTarget(name: "RocksDBTests", dependencies: ["RocksDB"]),
         .testTarget(
             name: "KafkaStreamsTests",
             dependencies: [
-                "KafkaStreams", "KafkaStreamsTesting", "RdKafka",
+                "KafkaStreams", "KafkaStreamsTesting", "RdKafka", "ChaosScenarios",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -87,8 +87,7 @@ public final class TopologyTestDriver {
 
     /// Advances the simulated wall clock and runs the wall-clock punctuations due.
     public func advanceWallClockTime(by duration: Duration) throws {
-        let (seconds, attoseconds) = duration.components
-        try runner.advanceWallClock(byMilliseconds: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        try runner.advanceWallClock(byMilliseconds: duration.wholeMilliseconds)
     }
 
     /// The simulated wall-clock time in milliseconds since the epoch.

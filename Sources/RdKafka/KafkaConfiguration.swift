@@ -221,7 +221,8 @@ extension KafkaConfiguration {
 }
 
 extension Duration {
-    var wholeMilliseconds: Int64 {
+    /// The duration in whole milliseconds (rounded toward zero), as Kafka settings take it.
+    package var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }

@@ -49,6 +49,13 @@ public struct RecordMetadata: Sendable, Hashable {
     public var offset: Int64
     /// Milliseconds since the epoch, when known.
     public var timestamp: Int64?
+
+    public init(topic: String, partition: Int32, offset: Int64, timestamp: Int64? = nil) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.timestamp = timestamp
+    }
 }
 
 /// How a consumed record's timestamp was set.

@@ -19,7 +19,7 @@ final class PunctuationSchedule {
         every interval: Duration, type: PunctuationType, node: String, start: Int64, _ body: @escaping (Int64) throws -> Void
     ) -> Cancellable {
         let handle = Cancellable()
-        let milliseconds = max(1, interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = max(1, interval.wholeMilliseconds)
         // A stream-time schedule starts when stream time is first known.
         let next = start < 0 ? Int64.min : start + milliseconds
         entries.append(Entry(type: type, intervalMilliseconds: milliseconds, next: next, node: node, handle: handle, body: body))

@@ -29,14 +29,9 @@ struct ExecutionPlan: Sendable {
         var adminConfiguration = configuration.commonProperties
         adminConfiguration["bootstrap.servers"] = configuration.bootstrapServers
         adminConfiguration.clientID = "\(applicationID)-admin"
-        let admin = try Admin(configuration: adminConfiguration, logger: logger)
-        // All topics: naming topics would make a broker (or the mock) auto-create them.
-        var partitions: [String: Int] = [:]
-        func refresh() throws {
-            let metadata = try admin.metadata(timeout: .seconds(30))
-            partitions = Dictionary(metadata.topics.filter { $0.error == nil }.map { ($0.name, $0.partitions.count) }) { a, _ in a }
-        }
-        try refresh()
+        let admin = try configuration.clients.factory.makeAdmin(configuration: adminConfiguration, logger: logger)
+        defer { admin.close() }
+        var partitions = try admin.partitionCounts(timeout: .seconds(30))
 
         // Sub-topologies in order: a repartition topic's count comes from the one writing it.
         var created: [NewTopic] = []
@@ -49,7 +44,7 @@ struct ExecutionPlan: Sendable {
                 return
             }
             let newTopic = NewTopic(name: name, partitions: wanted, replicationFactor: configuration.internalTopicReplicationFactor, configs: configs)
-            try admin.createTopics([newTopic], ifNotExists: true, timeout: .seconds(30))
+            try admin.createTopic(newTopic, timeout: .seconds(30))
             created.append(newTopic)
             partitions[name] = wanted
         }

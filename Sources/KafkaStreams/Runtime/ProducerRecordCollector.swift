@@ -9,7 +9,10 @@ import Synchronization
 /// counts failures); under `.deadLetter` each record keeps a copy of its bytes and source
 /// in its delivery callback, so a refused record can be written to the dead-letter topic.
 final class ProducerRecordCollector: RecordCollector {
-    let producer: Producer
+    let producer: any StreamsProducer
+    /// Under exactly-once a refused send fails the transaction, not just the record: such
+    /// errors bypass the production handler.
+    private let transactional: Bool
     private let policy: ErrorHandling
     private let logger: Logger
     private var failuresSeen = 0
@@ -18,6 +21,9 @@ final class ProducerRecordCollector: RecordCollector {
     var sentCount = 0
     /// Outputs dropped by a `.continue` or `.deadLetter` production handler.
     var skippedCount = 0
+    /// Records handed to the producer since ``startTransaction()``: whether the open
+    /// transaction holds any.
+    private(set) var sentInTransaction = 0
 
     /// Filled by delivery callbacks on the producer's polling thread.
     private final class DeliveryFailures: Sendable {
@@ -35,10 +41,24 @@ final class ProducerRecordCollector: RecordCollector {
         let error: KafkaError
     }
 
-    init(producer: Producer, policy: ErrorHandling, logger: Logger) {
+    init(producer: any StreamsProducer, transactional: Bool, policy: ErrorHandling, logger: Logger) {
         self.producer = producer
+        self.transactional = transactional
         self.policy = policy
         self.logger = logger
+    }
+
+    /// Marks the start of a new transaction (exactly-once).
+    func startTransaction() { sentInTransaction = 0 }
+
+    /// Errors the client itself failed with, which no production handler may skip: a
+    /// crashed process, or under exactly-once a transaction that can no longer commit.
+    private func clientFailure(_ error: any Error) -> ClientFailure? {
+        if error is any ProcessCrash { return ClientFailure(underlying: error) }
+        if transactional, let error = error as? KafkaError, error.classification == .fatal || error.classification == .abortable {
+            return ClientFailure(underlying: error)
+        }
+        return nil
     }
 
     func send(
@@ -58,23 +78,36 @@ final class ProducerRecordCollector: RecordCollector {
             }
         }
         do {
-            try producer.produce(topic: topic, key: key, value: value, headers: headers, timestamp: timestamp, onDelivery: onDelivery)
+            try producer.send(
+                topic: topic, partition: nil, key: key, value: value, headers: headers, timestamp: timestamp, onDelivery: onDelivery)
             sentCount += 1
+            sentInTransaction += 1
         } catch {
-            throw ProductionError(topic: topic, source: source, underlying: error)
+            throw clientFailure(error) ?? ProductionError(topic: topic, source: source, underlying: error)
         }
     }
 
     func sendChange(
         topic: String, partition: Int32, key: [UInt8], value: [UInt8]?, timestamp: Int64, tracker: ChangelogTracker
     ) throws {
-        try producer.produce(ProducerRecord(topic: topic, partition: partition, key: key, value: value, timestamp: timestamp)) { result in
+        let onDelivery: @Sendable (DeliveryResult) -> Void = { result in
             switch result {
             case .success(let metadata): tracker.acknowledged(metadata.offset)
             case .failure(let error): tracker.failed(error)
             }
         }
+        do {
+            try key.withUnsafeBytes { key in
+                try Self.withBytes(of: value) { value in
+                    try producer.send(
+                        topic: topic, partition: partition, key: key, value: value, headers: [], timestamp: timestamp, onDelivery: onDelivery)
+                }
+            }
+        } catch {
+            throw clientFailure(error) ?? error
+        }
         sentCount += 1
+        sentInTransaction += 1
     }
 
     /// Waits until every output is acknowledged, then applies the production handler to
@@ -85,6 +118,7 @@ final class ProducerRecordCollector: RecordCollector {
             do {
                 try producer.flush(timeout: timeout)
             } catch {
+                if let failure = clientFailure(error) { throw failure }
                 throw StreamsError(.commit, "\(producer.outstandingCount) outputs still unacknowledged after \(timeout)", underlying: error)
             }
             if let error = failures.deadLetterWrite.withLock({ $0 }) {
@@ -94,6 +128,7 @@ final class ProducerRecordCollector: RecordCollector {
             failuresSeen += failed
             guard failed > 0 else { return }
             let first = producer.takeFirstDeliveryFailure()
+            if transactional, let first, let failure = clientFailure(first) { throw failure }
             switch policy {
             case .fail:
                 throw ProductionError(topic: first.flatMap(Self.topic(of:)) ?? "an output topic", source: nil, underlying: first ?? KafkaError(code: .wrapper, message: "delivery failed"))
@@ -113,11 +148,28 @@ final class ProducerRecordCollector: RecordCollector {
         logger.warning("output to \(record.topic) refused, writing it to \(deadLetterTopic): \(record.error)")
         let headers = record.headers + DeadLetterHeaders.describing(
             source: record.source, errorType: KafkaError.self, message: "cannot produce to \(record.topic): \(record.error)")
-        try producer.produce(
-            ProducerRecord(topic: deadLetterTopic, key: record.key, value: record.value, headers: headers, timestamp: record.timestamp)
-        ) { [failures] result in
+        let onDelivery: @Sendable (DeliveryResult) -> Void = { [failures] result in
             if case .failure(let error) = result { failures.deadLetterWrite.withLock { if $0 == nil { $0 = error } } }
         }
+        let record = ProducerRecord(topic: deadLetterTopic, key: record.key, value: record.value, headers: headers, timestamp: record.timestamp)
+        do {
+            try Self.withBytes(of: record.key) { key in
+                try Self.withBytes(of: record.value) { value in
+                    try producer.send(
+                        topic: deadLetterTopic, partition: nil, key: key, value: value, headers: headers, timestamp: record.timestamp ?? 0,
+                        onDelivery: onDelivery)
+                }
+            }
+        } catch {
+            throw clientFailure(error) ?? error
+        }
+        sentInTransaction += 1
+    }
+
+    /// Lends optional bytes as an optional buffer (`nil` stays `nil`).
+    private static func withBytes<T>(of bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> T) rethrows -> T {
+        guard let bytes else { return try body(nil) }
+        return try bytes.withUnsafeBytes { try body($0) }
     }
 
     /// librdkafka's delivery errors read "delivery to TOPIC [PARTITION] failed".

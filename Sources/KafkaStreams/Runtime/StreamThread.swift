@@ -8,32 +8,46 @@ import Synchronization
 /// producer and the tasks of the partitions assigned to it. Records are processed
 /// synchronously in the poll loop; rebalance events arrive inside `poll` on this thread.
 ///
-/// At-least-once commit: flush the record caches, flush the producer (every output
+/// Commits happen on every commit interval, on request, when partitions are revoked, and
+/// on shutdown. At-least-once: flush the record caches, flush the producer (every output
 /// acknowledged), write the stores with the changelog offsets they reach, then commit the
-/// offsets after the last processed record of each partition; on every commit interval,
-/// on request, when partitions are revoked, and on shutdown.
+/// offsets after the last processed record of each partition. Exactly-once: see
+/// `StreamThread+Transactions.swift`.
 final class StreamThread: @unchecked Sendable {
     // Everything below `stopRequested` is touched only on the thread itself.
     let name: String
     private let plan: ExecutionPlan
-    private let configuration: StreamsConfiguration
-    private let logger: Logger
-    private let metrics: StreamsMetrics
+    let configuration: StreamsConfiguration
+    let logger: Logger
+    let metrics: StreamsMetrics
     private let stopRequested = Atomic<Bool>(false)
     private let crashRequested = Atomic<Bool>(false)
     private let published = Mutex<Set<TaskID>>([])
 
-    private var consumer: Consumer?
-    private var collector: ProducerRecordCollector?
-    private var tasks: [TaskID: StreamTask] = [:]
+    let clients: any ClientFactory
+    /// Stable across restarts of the instance (`<applicationID>-<processID>-<index>`), so
+    /// a restarted thread fences its predecessor; nil under at-least-once.
+    let transactionalID: String?
+    var consumer: (any StreamsConsumer)?
+    var collector: ProducerRecordCollector?
+    /// The producer, when it writes in transactions.
+    var transactions: (any StreamsTransactionalProducer)?
+    /// Transactions aborted since the last commit that succeeded.
+    var abortsInARow = 0
+    /// Every partition the group gave this thread.
+    var assigned: Set<TopicPartition> = []
+    private(set) var tasks: [TaskID: StreamTask] = [:]
+    /// The tasks in id order: commits visit them in the same order every time.
+    private(set) var orderedTasks: [StreamTask] = []
     private var taskByPartition: [TopicPartition: StreamTask] = [:]
     private var lastRouted: (topic: String, partition: Int32, task: StreamTask)?
     private var rebalanceFailure: (any Error)?
-    private var lastCommit = ContinuousClock.now
+    /// When the last commit happened, in milliseconds on the clients' clock.
+    var lastCommit: Int64 = 0
     /// Set when a flush found outputs that were not delivered: from then on no offset may
     /// be committed, since some processed records have no output.
     private var outputsLost = false
-    private let counters = ThreadCounters()
+    let counters = ThreadCounters()
     private let recordCache: RecordCache?
     private let resources: RocksDBResources?
     private let registry: LocalStoreRegistry
@@ -46,6 +60,8 @@ final class StreamThread: @unchecked Sendable {
         registry: LocalStoreRegistry, logger: Logger
     ) {
         name = "\(clientID)-StreamThread-\(index)"
+        clients = configuration.clients.factory
+        transactionalID = configuration.processingGuarantee == .exactlyOnce ? "\(clientID)-\(index)" : nil
         self.plan = plan
         self.configuration = configuration
         self.resources = resources
@@ -88,27 +104,57 @@ final class StreamThread: @unchecked Sendable {
     }
 
     private func run() throws {
-        let producer = try Producer(
-            configuration: configuration.producerConfiguration(clientID: "\(name)-producer"), logger: logger)
-        let collector = ProducerRecordCollector(producer: producer, policy: configuration.errorHandlers.production, logger: logger)
-        self.collector = collector
-        let consumer = try Consumer(
-            configuration: configuration.consumerConfiguration(clientID: "\(name)-consumer"), logger: logger,
-            rebalanceHandler: { [unowned self] event, consumer in self.rebalanced(event, consumer: consumer) })
-        self.consumer = consumer
-        restorer = StoreRestorer(configuration: configuration, logger: logger, restored: metrics.restored)
+        restorer = StoreRestorer(configuration: configuration, clients: clients, logger: logger, restored: metrics.restored)
         defer {
-            closeTasks(tasks.keys)
             restorer?.close()
             restorer = nil
-            try? consumer.close()
-            producer.close(timeout: crashRequested.load(ordering: .acquiring) ? .zero : configuration.flushTimeout)
-            self.consumer = nil
+        }
+        while true {
+            do {
+                try runAsMember()
+                return
+            } catch let error as ProducerFenced {
+                // Another producer took over this thread's transactional id, or the group
+                // moved on without this member: what this thread holds is stale.
+                if stopRequested.load(ordering: .acquiring) { throw error.underlying }
+                logger.warning("\(error.underlying): closing tasks without a commit, rejoining with a new producer")
+            }
+        }
+    }
+
+    /// One membership of the group: a producer and a consumer, from joining to leaving.
+    private func runAsMember() throws {
+        let producer: any StreamsProducer
+        if let transactionalID {
+            let transactional = try clients.makeTransactionalProducer(
+                configuration: configuration.producerConfiguration(clientID: "\(name)-producer", transactionalID: transactionalID), logger: logger)
+            transactions = transactional
+            producer = transactional
+        } else {
+            producer = try clients.makeProducer(configuration: configuration.producerConfiguration(clientID: "\(name)-producer"), logger: logger)
+        }
+        let collector = ProducerRecordCollector(
+            producer: producer, transactional: transactionalID != nil, policy: configuration.errorHandlers.production, logger: logger)
+        self.collector = collector
+        var crashed = false
+        defer {
+            closeTasks(tasks.keys)
+            try? consumer?.close()
+            producer.close(timeout: crashed || crashRequested.load(ordering: .acquiring) ? .zero : configuration.flushTimeout)
+            consumer = nil
+            transactions = nil
+            assigned = []
             self.collector = nil
         }
-        try consumer.subscribe(plan.sourceTopics)
-        logger.info("started", metadata: ["topics": "\(plan.sourceTopics)"])
         do {
+            try initTransactions()
+            let consumer = try clients.makeGroupConsumer(
+                configuration: configuration.consumerConfiguration(clientID: "\(name)-consumer"), logger: logger,
+                onRebalance: { [unowned self] event in self.rebalanced(event) })
+            self.consumer = consumer
+            lastCommit = clients.currentTimeMilliseconds()
+            try consumer.subscribe(plan.sourceTopics)
+            logger.info("started", metadata: ["topics": "\(plan.sourceTopics)"])
             try pollLoop(consumer)
             if crashRequested.load(ordering: .acquiring) {
                 logger.warning("stopping without a commit (simulated crash)")
@@ -116,6 +162,11 @@ final class StreamThread: @unchecked Sendable {
             }
             try commit(reason: "shutdown")
         } catch {
+            if Self.isCrash(error) {
+                crashed = true
+                throw error
+            }
+            if error is ProducerFenced { throw error }
             // Keep what was processed before a bad record, so a restart resumes at it; but
             // never when outputs were lost, or their inputs would count as done.
             if !outputsLost {
@@ -126,8 +177,28 @@ final class StreamThread: @unchecked Sendable {
         logger.info("stopped")
     }
 
-    private func pollLoop(_ consumer: Consumer) throws {
+    /// Whether `error` says this process is dead: then nothing may be cleaned up.
+    static func isCrash(_ error: any Error) -> Bool {
+        if error is any ProcessCrash { return true }
+        if let failure = error as? ClientFailure { return failure.underlying is any ProcessCrash }
+        if let error = error as? StreamsError, let underlying = error.underlying { return isCrash(underlying) }
+        return false
+    }
+
+    private func pollLoop(_ consumer: any StreamsConsumer) throws {
         while !stopRequested.load(ordering: .acquiring) {
+            do {
+                try pollOnce(consumer)
+            } catch {
+                // Under exactly-once a failed transaction is aborted and the thread goes on
+                // from the last commit; anything else stops it.
+                guard let failure = abortableFailure(in: error) else { throw error }
+                try recover(from: failure)
+            }
+        }
+    }
+
+    private func pollOnce(_ consumer: any StreamsConsumer) throws {
             let pollStart = ContinuousClock.now
             var consumed = 0
             var processStart = pollStart
@@ -143,19 +214,18 @@ final class StreamThread: @unchecked Sendable {
             // An empty poll is time spent waiting for records too: idle or starved threads
             // show there.
             if polled > 0 { metrics.processLatency.record(since: processStart) } else { metrics.pollLatency.record(since: pollStart) }
+            let now = clients.currentTimeMilliseconds()
             if counters.wallClockPunctuators > 0 {
-                let now = WallClock.system.now()
-                for task in tasks.values { try task.punctuate(.wallClockTime, at: now) }
+                for task in orderedTasks { try task.punctuate(.wallClockTime, at: now) }
             }
             reportCounts(consumed: polled)
             let commitRequested = counters.commitRequested
-            if commitRequested || ContinuousClock.now - lastCommit >= configuration.commitInterval {
+            if commitRequested || now - lastCommit >= configuration.commitInterval.wholeMilliseconds {
                 try commit(reason: commitRequested ? "requested" : "interval")
             }
-        }
     }
 
-    private func process(_ message: UnsafeConsumerMessage) throws {
+    private func process(_ message: PolledRecord) throws {
         let task: StreamTask
         if let last = lastRouted, last.partition == message.partition, last.topic == message.topic {
             task = last.task
@@ -189,14 +259,25 @@ final class StreamThread: @unchecked Sendable {
 
     // MARK: Commit
 
-    /// Flushes the producer, then commits the offsets processed since the last commit.
-    /// A commit the broker refuses for now (a rebalance) is logged and retried next time:
-    /// at-least-once allows the records to be processed again.
-    private func commit(reason: String) throws {
+    /// Sends what the record caches hold on, then commits: in a transaction under
+    /// exactly-once, else by flushing the producer and committing offsets.
+    func commit(reason: String) throws {
         guard let consumer, let collector else { return }
         guard !outputsLost else { return }
         let start = ContinuousClock.now
-        for task in tasks.values { try task.flushCaches() }
+        for task in orderedTasks { try task.flushCaches() }
+        if let transactions {
+            try commitTransaction(transactions, consumer: consumer, collector: collector, reason: reason)
+        } else {
+            try commitOffsets(consumer: consumer, collector: collector, reason: reason)
+        }
+        metrics.commitLatency.record(since: start)
+    }
+
+    /// At-least-once: flushes the producer, then commits the offsets processed since the
+    /// last commit. A commit the broker refuses for now (a rebalance) is logged and retried
+    /// next time: at-least-once allows the records to be processed again.
+    private func commitOffsets(consumer: any StreamsConsumer, collector: ProducerRecordCollector, reason: String) throws {
         do {
             try collector.flush(timeout: configuration.flushTimeout)
         } catch let error as ProductionError {
@@ -205,11 +286,11 @@ final class StreamThread: @unchecked Sendable {
         }
         // Every change is in its changelog now: make the stores' writes durable with the
         // changelog offsets they reach, before the inputs count as done.
-        for task in tasks.values { try task.checkpointStores() }
-        let pending = tasks.values.map { (task: $0, offsets: $0.uncommittedOffsets) }.filter { !$0.offsets.isEmpty }
+        try checkpointStores()
+        let pending = orderedTasks.map { (task: $0, offsets: $0.uncommittedOffsets) }.filter { !$0.offsets.isEmpty }
         let committing = pending.map(\.task)
         let offsets = pending.flatMap(\.offsets)
-        lastCommit = ContinuousClock.now
+        lastCommit = clients.currentTimeMilliseconds()
         counters.commitRequested = false
         guard !offsets.isEmpty else { return }
         do {
@@ -217,17 +298,27 @@ final class StreamThread: @unchecked Sendable {
             for task in committing { task.markCommitted() }
             logger.debug("committed (\(reason))", metadata: ["offsets": "\(offsets)"])
         } catch {
-            if error.classification == .fatal { throw StreamsError(.commit, "offset commit failed", underlying: error) }
+            if Self.isCrash(error) { throw error }
+            if (error as? KafkaError)?.classification == .fatal { throw StreamsError(.commit, "offset commit failed", underlying: error) }
             logger.warning("offset commit (\(reason)) failed, will retry: \(error)")
         }
-        metrics.commitLatency.record(since: start)
+    }
+
+    /// Writes every task's stores with the changelog offsets they reach (after the
+    /// producer flush, or under exactly-once after the transaction commit).
+    func checkpointStores() throws {
+        for task in orderedTasks where !task.stores.isEmpty {
+            try clients.crashPoint("checkpoint \(task.id)")
+            try task.checkpointStores()
+        }
     }
 
     // MARK: Rebalance (runs inside poll, on this thread)
 
-    private func rebalanced(_ event: RebalanceEvent, consumer: Consumer) {
+    private func rebalanced(_ event: RebalanceEvent) {
         switch event {
         case .assigned(let partitions):
+            assigned.formUnion(partitions)
             do {
                 try createTasks(for: partitions)
             } catch {
@@ -235,23 +326,41 @@ final class StreamThread: @unchecked Sendable {
                 rebalanceFailure = rebalanceFailure ?? error
             }
         case .revoked(let partitions):
+            // Under exactly-once this commits the open transaction, for every task.
             do {
-                if !crashRequested.load(ordering: .acquiring) { try commit(reason: "revocation") }
+                if !crashRequested.load(ordering: .acquiring) && rebalanceFailure == nil {
+                    do {
+                        try commit(reason: "revocation")
+                    } catch {
+                        guard let failure = abortableFailure(in: error) else { throw error }
+                        try recover(from: failure, dropping: Set(partitions))
+                    }
+                }
             } catch {
                 logger.error("commit before revocation failed: \(error)")
                 rebalanceFailure = rebalanceFailure ?? error
             }
+            assigned.subtract(partitions)
             closeTasks(owning: partitions)
         case .lost(let partitions):
             logger.warning("partitions lost, closing their tasks without commit", metadata: ["partitions": "\(partitions)"])
+            assigned.subtract(partitions)
             closeTasks(owning: partitions)
+            // The open transaction holds the lost tasks' writes: it must not commit.
+            if transactions != nil && rebalanceFailure == nil {
+                do {
+                    try recover(from: KafkaError(code: .assignmentLost, message: "partitions lost", classification: .abortable))
+                } catch {
+                    rebalanceFailure = error
+                }
+            }
         }
     }
 
     /// Creates the tasks of newly assigned partitions and restores their stores together
     /// before any of them sees a record. Runs inside the rebalance callback, so the
     /// thread's poll loop (and the group's next rebalance) waits for the restore.
-    private func createTasks(for partitions: [TopicPartition]) throws {
+    func createTasks(for partitions: [TopicPartition]) throws {
         guard let collector else { return }
         var created: [StreamTask] = []
         do {
@@ -263,7 +372,8 @@ final class StreamThread: @unchecked Sendable {
                     continue
                 }
                 let context = TaskContext(
-                    id: id, applicationID: configuration.applicationID, logger: logger, clock: .system, collector: collector,
+                    id: id, applicationID: configuration.applicationID, logger: logger,
+                    clock: WallClock { [clients] in clients.currentTimeMilliseconds() }, collector: collector,
                     defaultSerdes: DefaultSerdes(key: configuration.defaultKeySerde, value: configuration.defaultValueSerde),
                     counters: counters, recordCache: recordCache)
                 let task = try StreamTask(
@@ -293,6 +403,7 @@ final class StreamThread: @unchecked Sendable {
     }
 
     private func publishTasks() {
+        orderedTasks = tasks.keys.sorted().compactMap { tasks[$0] }
         let ids = Set(tasks.keys)
         published.withLock { $0 = ids }
     }
@@ -301,7 +412,7 @@ final class StreamThread: @unchecked Sendable {
         closeTasks(Set(partitions.compactMap { taskByPartition[$0]?.id }))
     }
 
-    private func closeTasks(_ ids: some Sequence<TaskID>) {
+    func closeTasks(_ ids: some Sequence<TaskID>) {
         for id in Array(ids) {
             guard let task = tasks.removeValue(forKey: id) else { continue }
             registry.remove(id)

@@ -40,11 +40,15 @@ public final class StreamsApp: Service, Sendable {
         let plan = plan
         let configuration = configuration
         let logger = logger
-        try await onOwnThread(named: "\(configuration.applicationID)-startup") {
+        // Under exactly-once the instance id names the transactional ids, so it must
+        // survive restarts; otherwise a fresh one tells this run's clients apart.
+        let instanceID = try await onOwnThread(named: "\(configuration.applicationID)-startup") {
             try plan.prepareTopics(configuration: configuration, logger: logger)
+            guard configuration.processingGuarantee == .exactlyOnce else { return String(UInt32.random(in: 0...UInt32.max), radix: 16) }
+            return try ProcessIdentity.load(stateDirectory: configuration.stateDirectory, applicationID: configuration.applicationID)
         }
         let exits = ThreadExits(count: configuration.streamThreads)
-        let clientID = "\(configuration.applicationID)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        let clientID = "\(configuration.applicationID)-\(instanceID)"
         // One memory budget for every persistent store of the application, as the
         // number of stores and partitions grows.
         let resources = plan.topology.stores.values.contains(where: \.persistent)
@@ -80,6 +84,9 @@ public final class StreamsApp: Service, Sendable {
         }
         logger.info("stopped")
     }
+
+    /// Every topic the stream threads read (internal topics by their full name).
+    public var sourceTopics: [String] { plan.sourceTopics }
 
     /// The tasks this instance runs now, over all its threads: which partitions of which
     /// sub-topologies the group gave it.

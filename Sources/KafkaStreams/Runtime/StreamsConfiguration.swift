@@ -8,6 +8,12 @@ public struct StreamsConfiguration: Sendable {
         /// Outputs are acknowledged before the offsets of their inputs are committed; after
         /// a crash some inputs are processed (and their outputs written) again.
         case atLeastOnce
+        /// Each stream thread writes its outputs, its stores' changelog records and the
+        /// offsets of its inputs in one Kafka transaction per commit: after a crash, a
+        /// `read_committed` reader sees every input's effects exactly once, and restored
+        /// stores match them. Needs brokers that honour transactions (Kafka 2.5 or later;
+        /// not the embedded mock broker). See the "Exactly-once" article.
+        case exactlyOnce
     }
 
     /// Names the consumer group, the client ids and the internal topics
@@ -20,6 +26,13 @@ public struct StreamsConfiguration: Sendable {
     /// How often processed offsets are committed (Kafka Streams' default: 30 s).
     public var commitInterval: Duration = .seconds(30)
     public var processingGuarantee: ProcessingGuarantee = .atLeastOnce
+    /// The clients the application talks to Kafka with: librdkafka's, or a simulated
+    /// cluster's in tests.
+    public var clients: KafkaClients = .librdkafka
+    /// Under exactly-once: how long the broker lets a transaction stay open before it
+    /// aborts it (`transaction.timeout.ms`), which bounds how long the outputs of a crashed
+    /// instance hold back `read_committed` readers. Must exceed the commit interval.
+    public var transactionTimeout: Duration = .seconds(10)
     /// Where tasks keep local state: `<stateDirectory>/<applicationID>/<task>/<store>`.
     public var stateDirectory: String = "/tmp/kafka-streams"
     /// RocksDB block cache shared by every persistent store of the application.
@@ -80,6 +93,11 @@ public struct StreamsConfiguration: Sendable {
         guard !bootstrapServers.trimmingCharacters(in: .whitespaces).isEmpty else { throw invalid("bootstrapServers is empty") }
         guard streamThreads >= 1 else { throw invalid("streamThreads must be at least 1, got \(streamThreads)") }
         guard commitInterval > .zero else { throw invalid("commitInterval must be positive, got \(commitInterval)") }
+        if processingGuarantee == .exactlyOnce {
+            guard transactionTimeout > commitInterval else {
+                throw invalid("transactionTimeout (\(transactionTimeout)) must exceed commitInterval (\(commitInterval)) under exactly-once")
+            }
+        }
         guard maxPollRecords >= 1 else { throw invalid("maxPollRecords must be at least 1, got \(maxPollRecords)") }
         guard stateStoreBlockCacheBytes > 0, stateStoreWriteBufferBytes > 0 else {
             throw invalid("stateStoreBlockCacheBytes and stateStoreWriteBufferBytes must be positive")
@@ -94,7 +112,8 @@ public struct StreamsConfiguration: Sendable {
         for handling in [errorHandlers.deserialization, errorHandlers.processing, errorHandlers.production] {
             if case .deadLetter(let topic) = handling, topic.isEmpty { throw invalid("a dead-letter topic name is empty") }
         }
-        for configuration in [consumerConfiguration(clientID: "validation"), producerConfiguration(clientID: "validation")] {
+        let producer = producerConfiguration(clientID: "validation", transactionalID: processingGuarantee == .exactlyOnce ? "validation" : nil)
+        for configuration in [consumerConfiguration(clientID: "validation"), producer] {
             if let error = Self.problem(with: configuration) {
                 throw StreamsError(.configuration, "invalid client property\(error.configurationKey.map { " \($0)" } ?? "")", underlying: error)
             }
@@ -129,6 +148,7 @@ public struct StreamsConfiguration: Sendable {
         configuration.enableAutoCommit = false
         configuration["enable.auto.offset.store"] = "false"
         if configuration["auto.offset.reset"] == nil { configuration.autoOffsetReset = "earliest" }
+        if processingGuarantee == .exactlyOnce { configuration["isolation.level"] = "read_committed" }
         // librdkafka 2.0 stops fetching for a whole second once its prefetch queue holds
         // `queued.min.messages` (default 100,000, counted over all partitions), and a stream
         // thread drains that many in well under a second: it then sits idle (measured: 60%
@@ -154,17 +174,27 @@ public struct StreamsConfiguration: Sendable {
         // reading many changelog partitions at once fills the default queue at once
         // (measured: 160k instead of 900k records/s).
         if configuration["queued.min.messages"] == nil { configuration["queued.min.messages"] = String(Self.streamThreadQueuedMinMessages) }
+        // Stores must never take in the changes of an aborted transaction.
+        if processingGuarantee == .exactlyOnce { configuration["isolation.level"] = "read_committed" }
         return configuration
     }
 
     /// The producer of a stream thread: keys partitioned as Java clients do (murmur2),
-    /// so repartitioned records meet records written by other Kafka clients.
-    func producerConfiguration(clientID: String) -> KafkaConfiguration {
+    /// so repartitioned records meet records written by other Kafka clients; transactional
+    /// when `transactionalID` is given.
+    func producerConfiguration(clientID: String, transactionalID: String? = nil) -> KafkaConfiguration {
         var configuration = commonProperties.merging(producerProperties.properties)
         configuration["bootstrap.servers"] = bootstrapServers
         configuration.clientID = clientID
         if configuration["partitioner"] == nil { configuration["partitioner"] = "murmur2_random" }
         if configuration["enable.idempotence"] == nil { configuration.enableIdempotence = true }
+        if let transactionalID {
+            configuration.transactionalID = transactionalID
+            configuration.enableIdempotence = true
+            if configuration["transaction.timeout.ms"] == nil {
+                configuration["transaction.timeout.ms"] = String(transactionTimeout.wholeMilliseconds)
+            }
+        }
         return configuration
     }
 }

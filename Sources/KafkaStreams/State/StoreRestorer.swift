@@ -12,14 +12,16 @@ import RdKafka
 /// are applied.
 final class StoreRestorer {
     private let configuration: StreamsConfiguration
+    private let clients: any ClientFactory
     private let logger: Logger
     private let restored: Counter
-    private var reader: Consumer?
+    private var reader: (any StreamsConsumer)?
 
     /// - Parameter restored: counts the records applied (the thread's
     ///   `kafka_streams_restore_records_total`).
-    init(configuration: StreamsConfiguration, logger: Logger, restored: Counter) {
+    init(configuration: StreamsConfiguration, clients: any ClientFactory, logger: Logger, restored: Counter) {
         self.configuration = configuration
+        self.clients = clients
         self.logger = logger
         self.restored = restored
     }
@@ -82,7 +84,7 @@ final class StoreRestorer {
 
     /// Checks the store's local state against the changelog; returns what to read, or nil
     /// when the store is complete.
-    private func plan(_ instance: StoreInstance, from changelog: TopicPartition, task: TaskID, reader: Consumer) throws -> Restoration? {
+    private func plan(_ instance: StoreInstance, from changelog: TopicPartition, task: TaskID, reader: any StreamsConsumer) throws -> Restoration? {
         let marks = try reader.queryWatermarks(topic: changelog.topic, partition: changelog.partition, timeout: .seconds(30))
         var stored = try instance.typed.locked { try instance.root.storedChangelogOffset() }
         if stored >= marks.high || (stored >= 0 && stored + 1 < marks.low) {
@@ -98,7 +100,7 @@ final class StoreRestorer {
         return Restoration(instance: instance, changelog: changelog, task: task, start: start, end: marks.high)
     }
 
-    private func readUntilRestored(_ all: [TopicPartition: Restoration], reader: Consumer) throws {
+    private func readUntilRestored(_ all: [TopicPartition: Restoration], reader: any StreamsConsumer) throws {
         let clock = ContinuousClock()
         let began = clock.now
         var lastReport = began
@@ -181,9 +183,9 @@ final class StoreRestorer {
             "restoring \(stores) stores: \(Int(Double(done) * 100 / Double(max(total, 1))))% (\(done)/\(total) records, \(Int(rate)) records/s, ETA \(Int(eta.rounded(.up))) s)")
     }
 
-    private func makeReader() throws -> Consumer {
+    private func makeReader() throws -> any StreamsConsumer {
         if let reader { return reader }
-        let reader = try Consumer(configuration: configuration.restoreConsumerConfiguration(), logger: logger)
+        let reader = try clients.makeReader(configuration: configuration.restoreConsumerConfiguration(), logger: logger)
         self.reader = reader
         return reader
     }

@@ -1,0 +1,154 @@
+import Foundation
+import KafkaStreams
+import KafkaStreamsTesting
+import Logging
+import Synchronization
+
+/// The topology of Kafka Streams' exactly-once system test, on a simulated cluster: an
+/// echo of the input, and per key the count, sum, min and max of its values, computed
+/// after a repartition topic. Every update of an aggregate is an output record (caching
+/// off), so the output is a function of the input alone: any lost or repeated input shows
+/// as a wrong record.
+public struct CountSumMinMax: Sendable {
+    public static let input = "data"
+    public static let echo = "echo"
+    public static let aggregates = ["count", "sum", "min", "max"]
+
+    public var keys: Int
+    public var records: Int
+    public var partitions: Int
+
+    public init(keys: Int = 10, records: Int = 300, partitions: Int = 3) {
+        self.keys = keys
+        self.records = records
+        self.partitions = partitions
+    }
+
+    /// What a run found wrong.
+    public struct Outcome: Sendable, Hashable, Codable {
+        /// Expected output records that are missing.
+        public var lost = 0
+        /// Output records beyond the expected ones.
+        public var duplicated = 0
+        /// Output records or store entries with a wrong value.
+        public var mismatched = 0
+
+        public var isExact: Bool { lost == 0 && duplicated == 0 && mismatched == 0 }
+    }
+
+    public static func topology() throws -> Topology {
+        let builder = StreamsBuilder()
+        let data = builder.stream(input, key: .string, value: .int64)
+        data.to(echo)
+        // A key change, though an identity one, sends the records through a repartition topic.
+        let grouped = data.selectKey { key, _ in key }.groupByKey(named: "by-key")
+        grouped.count(materialized: .as("count")).toStream().to("count", value: .optional(.int64))
+        grouped.reduce(materialized: .as("sum")) { $0 + $1 }.toStream().to("sum", value: .optional(.int64))
+        grouped.reduce(materialized: .as("min")) { min($0, $1) }.toStream().to("min", value: .optional(.int64))
+        grouped.reduce(materialized: .as("max")) { max($0, $1) }.toStream().to("max", value: .optional(.int64))
+        return try builder.build()
+    }
+
+    /// The input, derived from `seed`: (key, value) in the order written.
+    public func input(seed: UInt64) -> [(key: String, value: Int64)] {
+        var random = SeededRandom(seed: seed ^ 0xDA7A)
+        return (0..<records).map { _ in
+            (key: "key-\(random.next() % UInt64(keys))", value: Int64(random.next() % 2001) - 1000)
+        }
+    }
+
+    /// Creates the topics and writes the input.
+    public func prepare(_ cluster: SimulatedCluster, seed: UInt64) throws {
+        for topic in [Self.input, Self.echo] + Self.aggregates { cluster.createTopic(topic, partitions: partitions) }
+        for (key, value) in input(seed: seed) {
+            try cluster.produce(Self.input, key: Array(key.utf8), value: Self.bytes(value))
+        }
+    }
+
+    /// Runs the application until all input is processed, crashing it as `cluster` says,
+    /// then compares everything `read_committed` readers see, and the stores, with a
+    /// direct computation.
+    public func run(
+        on cluster: SimulatedCluster, seed: UInt64, stateDirectory: String, logger: Logger,
+        configure: (inout StreamsConfiguration) -> Void = { _ in }
+    ) async throws -> (outcome: Outcome, report: SimulatedCluster.RunReport) {
+        try prepare(cluster, seed: seed)
+        var configuration = StreamsConfiguration(applicationID: "eos-test", bootstrapServers: "simulated")
+        configuration.processingGuarantee = .exactlyOnce
+        configuration.stateDirectory = stateDirectory
+        configuration.commitInterval = .milliseconds(100)
+        configuration.recordCacheBytes = 0
+        configuration.maxPollRecords = 20
+        // The stores are tiny; RocksDB preallocates each write-ahead log up to this budget,
+        // which costs real memory on tmpfs at every restart.
+        configuration.stateStoreWriteBufferBytes = 1 << 20
+        configuration.stateStoreBlockCacheBytes = 1 << 20
+        configure(&configuration)
+        let expected = expectedAggregates(seed: seed)
+        let stores = StoreSnapshot()
+        let report = try await cluster.runUntilProcessed(Self.topology, configuration: configuration, logger: logger) { app in
+            for name in Self.aggregates {
+                let store = try app.store(named: name, key: String.self, value: Int64.self)
+                var values: [String: Int64] = [:]
+                for key in expected.keys { values[key] = try store.get(key) }
+                stores.set(name, values)
+            }
+        }
+        var outcome = Outcome()
+        compare(expected: echoSequences(seed: seed), actual: sequences(in: Self.echo, of: cluster), into: &outcome)
+        for (index, name) in Self.aggregates.enumerated() {
+            compare(expected: expected.mapValues { $0.map { $0[index] } }, actual: sequences(in: name, of: cluster), into: &outcome)
+            let stored = stores.get(name)
+            for (key, updates) in expected where stored[key] != updates.last?[index] { outcome.mismatched += 1 }
+        }
+        return (outcome, report)
+    }
+
+    /// Per key: the values of its input records in order.
+    private func echoSequences(seed: UInt64) -> [String: [Int64]] {
+        input(seed: seed).reduce(into: [:]) { $0[$1.key, default: []].append($1.value) }
+    }
+
+    /// Per key: count, sum, min and max after each of its records.
+    private func expectedAggregates(seed: UInt64) -> [String: [[Int64]]] {
+        var result: [String: [[Int64]]] = [:]
+        for (key, value) in input(seed: seed) {
+            let last = result[key]?.last
+            result[key, default: []].append([
+                (last?[0] ?? 0) + 1, (last?[1] ?? 0) + value, min(last?[2] ?? .max, value), max(last?[3] ?? .min, value),
+            ])
+        }
+        return result
+    }
+
+    private func sequences(in topic: String, of cluster: SimulatedCluster) -> [String: [Int64]] {
+        cluster.records(topic, isolation: .readCommitted).reduce(into: [:]) { result, record in
+            let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            result[key, default: []].append(record.value.map(Self.int64(of:)) ?? .min)
+        }
+    }
+
+    private func compare(expected: [String: [Int64]], actual: [String: [Int64]], into outcome: inout Outcome) {
+        for key in Set(expected.keys).union(actual.keys) {
+            let want = expected[key] ?? []
+            let got = actual[key] ?? []
+            outcome.lost += max(0, want.count - got.count)
+            outcome.duplicated += max(0, got.count - want.count)
+            outcome.mismatched += zip(want, got).filter { $0 != $1 }.count
+        }
+    }
+
+    static func bytes(_ value: Int64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+
+    static func int64(of bytes: [UInt8]) -> Int64 {
+        bytes.count == 8 ? bytes.reduce(0) { $0 << 8 | Int64($1) } : .min
+    }
+}
+
+/// The stores' final values, read on the stream thread and checked afterwards.
+private final class StoreSnapshot: Sendable {
+    private let values = Mutex<[String: [String: Int64]]>([:])
+
+    func set(_ store: String, _ entries: [String: Int64]) { values.withLock { $0[store] = entries } }
+    func get(_ store: String) -> [String: Int64] { values.withLock { $0[store] ?? [:] } }
+}

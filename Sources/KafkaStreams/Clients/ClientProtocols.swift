@@ -1,0 +1,133 @@
+import Logging
+import RdKafka
+
+// The seam between the runtime and Kafka. Stream threads, the store restorer and topic
+// preparation reach a cluster only through these protocols, so the same runtime runs on
+// librdkafka (`RdKafkaClientFactory`) and on the simulated cluster of
+// `KafkaStreamsTesting`, whose transactions behave as Kafka's do (the embedded mock
+// broker's do not). Every method may block: call them from a thread of your own.
+
+/// Creates the clients of one application.
+package protocol ClientFactory: Sendable {
+    /// A member of the group `configuration.groupID`; `onRebalance` runs inside `poll`, on
+    /// the polling thread, before partitions change hands.
+    func makeGroupConsumer(
+        configuration: KafkaConfiguration, logger: Logger, onRebalance: @escaping (RebalanceEvent) -> Void
+    ) throws -> any StreamsConsumer
+    /// A reader of partitions assigned by hand, outside any group (restores).
+    func makeReader(configuration: KafkaConfiguration, logger: Logger) throws -> any StreamsConsumer
+    func makeProducer(configuration: KafkaConfiguration, logger: Logger) throws -> any StreamsProducer
+    /// `configuration.transactionalID` must be set.
+    func makeTransactionalProducer(configuration: KafkaConfiguration, logger: Logger) throws -> any StreamsTransactionalProducer
+    func makeAdmin(configuration: KafkaConfiguration, logger: Logger) throws -> any StreamsAdmin
+    /// Milliseconds since the epoch on the cluster's clock: what commit intervals and
+    /// wall-clock punctuations are measured on.
+    func currentTimeMilliseconds() -> Int64
+    /// Called at runtime steps that touch no client (store checkpoints), so a simulated
+    /// cluster can crash the application there too.
+    func crashPoint(_ step: String) throws
+}
+
+/// A record lent to a ``StreamsConsumer/poll(maxRecords:timeout:_:)`` callback: the
+/// key and value bytes are valid only until the callback returns.
+package struct PolledRecord {
+    package var topic: String
+    package var partition: Int32
+    package var offset: Int64
+    package var timestamp: Int64
+    package var key: UnsafeRawBufferPointer?
+    package var value: UnsafeRawBufferPointer?
+    package var headers: [KafkaHeader]
+
+    package init(
+        topic: String, partition: Int32, offset: Int64, timestamp: Int64, key: UnsafeRawBufferPointer?,
+        value: UnsafeRawBufferPointer?, headers: [KafkaHeader]
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.timestamp = timestamp
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
+}
+
+/// Which generation of its group a consumer belongs to: sent with offsets to a
+/// transaction, so the group coordinator can refuse the offsets of a member that was
+/// replaced (a zombie).
+package struct GroupMetadata: Sendable {
+    package var groupID: String
+    package var generationID: Int32
+    package var memberID: String
+    /// librdkafka's own form of the same metadata, when the consumer is librdkafka's.
+    package var native: ConsumerGroupMetadata?
+
+    package init(groupID: String, generationID: Int32, memberID: String, native: ConsumerGroupMetadata? = nil) {
+        self.groupID = groupID
+        self.generationID = generationID
+        self.memberID = memberID
+        self.native = native
+    }
+}
+
+/// A consumer: a group member or a manual reader. Used by one thread at a time.
+package protocol StreamsConsumer: AnyObject {
+    func subscribe(_ topics: [String]) throws
+    /// Reads exactly these partitions from these offsets; an empty list clears the assignment.
+    func assign(_ partitions: [TopicPartitionOffset]) throws
+    /// Lends up to `maxRecords` fetched records to `body`; rebalance events are delivered
+    /// here too. Returns the number of records handed out.
+    func poll(maxRecords: Int, timeout: Duration, _ body: (PolledRecord) throws -> Void) throws -> Int
+    /// Commits offsets outside any transaction (at-least-once).
+    func commit(_ offsets: [TopicPartitionOffset]) throws
+    /// The group's committed offsets (``KafkaOffset/invalid`` where none).
+    func committed(_ partitions: [TopicPartition], timeout: Duration) throws -> [TopicPartitionOffset]
+    func seek(_ offsets: [TopicPartitionOffset], timeout: Duration) throws
+    func position(_ partitions: [TopicPartition]) throws -> [TopicPartitionOffset]
+    /// The partition's first offset and, for a `read_committed` reader, its last stable
+    /// offset (the high watermark otherwise).
+    func queryWatermarks(topic: String, partition: Int32, timeout: Duration) throws -> Watermarks
+    func groupMetadata() throws -> GroupMetadata
+    /// Leaves the group (revoking partitions through the rebalance handler).
+    func close() throws
+}
+
+/// A producer. Used by one thread at a time; delivery callbacks may run on another.
+package protocol StreamsProducer: AnyObject {
+    /// Queues a record (bytes copied before this returns); `onDelivery` hears its outcome.
+    func send(
+        topic: String, partition: Int32?, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [KafkaHeader],
+        timestamp: Int64, onDelivery: (@Sendable (DeliveryResult) -> Void)?
+    ) throws
+    /// Waits until every queued record is acknowledged or failed.
+    func flush(timeout: Duration) throws
+    /// Records queued and not yet acknowledged.
+    var outstandingCount: Int { get }
+    /// Records that failed (with or without a callback of their own) since the producer started.
+    var deliveryFailureCount: Int { get }
+    func takeFirstDeliveryFailure() -> KafkaError?
+    /// Stops the producer; `timeout` zero drops what is queued (a crash).
+    func close(timeout: Duration)
+}
+
+/// A producer writing in Kafka transactions (KIP-98). Thrown ``KafkaError``s are
+/// classified: abortable (abort, carry on) or fatal (fenced: make a new producer).
+package protocol StreamsTransactionalProducer: StreamsProducer {
+    /// Registers the transactional id: aborts its open transaction and fences older
+    /// producers with the same id.
+    func initTransactions(timeout: Duration) throws
+    func beginTransaction() throws
+    /// Adds consumed offsets to the transaction: committed if and only if it commits.
+    func sendOffsets(_ offsets: [TopicPartitionOffset], groupMetadata: GroupMetadata, timeout: Duration) throws
+    func commitTransaction(timeout: Duration) throws
+    func abortTransaction(timeout: Duration) throws
+}
+
+/// What topic preparation needs from an admin client.
+package protocol StreamsAdmin: AnyObject {
+    /// Every topic the cluster has, with its partition count.
+    func partitionCounts(timeout: Duration) throws -> [String: Int]
+    func createTopic(_ topic: NewTopic, timeout: Duration) throws
+    func close()
+}

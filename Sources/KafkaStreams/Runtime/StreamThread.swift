@@ -138,13 +138,15 @@ final class StreamThread: @unchecked Sendable {
         self.collector = collector
         var crashed = false
         defer {
+            // Leaving the group revokes partitions; with no collector that commits nothing
+            // (the final commit, if any, is done; a fenced or crashed thread must not).
+            self.collector = nil
             closeTasks(tasks.keys)
             try? consumer?.close()
             producer.close(timeout: crashed || crashRequested.load(ordering: .acquiring) ? .zero : configuration.flushTimeout)
             consumer = nil
             transactions = nil
             assigned = []
-            self.collector = nil
         }
         do {
             try initTransactions()

@@ -4,10 +4,13 @@
 #
 # Without arguments the RocksDB suite runs first, on its own: its memory-budget test
 # depends on how fast memtables flush, which the other suites' parallel disk and CPU load
-# (stores, mock brokers) would skew. Arguments go to one `swift test` run as they are.
+# (stores, mock brokers) would skew. Then the exactly-once crash proof runs over
+# CHAOS_SEEDS seeds (default 1000; 0 skips it). Arguments go to one `swift test` run as
+# they are.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 swift build --build-tests || exit $?
+swift build --product streams-chaos || exit $?
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 if [ "$#" -eq 0 ]; then
@@ -16,6 +19,14 @@ if [ "$#" -eq 0 ]; then
     swift test --skip-build --skip RocksDBTests 2>&1 | tee -a "$log"
     rest=${PIPESTATUS[0]}
     [ "$status" -eq 0 ] && status=$rest
+    seeds=${CHAOS_SEEDS:-1000}
+    if [ "$seeds" -gt 0 ]; then
+        echo "streams-chaos sim --seeds $seeds"
+        .build/debug/streams-chaos sim --seeds "$seeds" 2>&1 | tee -a "$log"
+        chaos=${PIPESTATUS[0]}
+        [ "$chaos" -ne 0 ] && echo "✘ streams-chaos sim failed (exit $chaos)" | tee -a "$log"
+        [ "$status" -eq 0 ] && status=$chaos
+    fi
 else
     swift test --skip-build "$@" 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}

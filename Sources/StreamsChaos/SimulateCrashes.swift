@@ -62,17 +62,23 @@ struct SimulateCrashes: AsyncParsableCommand {
             while let result = try await group.next() {
                 summary.add(result)
                 if summary.seeds % 100 == 0 || !result.outcome.isExact {
-                    print("seeds \(summary.seeds)/\(seeds): crashes \(summary.crashes), lost \(summary.lost), duplicated \(summary.duplicated), mismatched \(summary.mismatched)\(result.outcome.isExact ? "" : " (seed \(result.seed) failed)")")
+                    emit("seeds \(summary.seeds)/\(seeds): crashes \(summary.crashes), lost \(summary.lost), duplicated \(summary.duplicated), mismatched \(summary.mismatched)\(result.outcome.isExact ? "" : " (seed \(result.seed) failed)")")
                 }
                 startNext()
             }
         }
-        summary.seconds = (Double((ContinuousClock.now - started).components.attoseconds) / 1e18) + Double((ContinuousClock.now - started).components.seconds)
+        let elapsed = ContinuousClock.now - started
+        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+        emit(String(decoding: try encoder.encode(summary), as: UTF8.self))
         if !summary.failedSeeds.isEmpty { throw ExitCode(1) }
     }
+}
+
+/// Writes a line to stdout at once (unbuffered), so a long run can be followed in a log file.
+private func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 struct SeedResult: Sendable {

@@ -1,0 +1,46 @@
+import KafkaStreams
+import KafkaStreamsTesting
+import RdKafka
+import Testing
+
+/// Exactly-once through librdkafka on the mock broker while requests fail and the broker
+/// goes away. The mock does not honour transactions, so what is checked is what it can
+/// show: the app recovers (or would stop with a clear error) and no input is lost.
+@Suite struct ExactlyOnceFaultTests {
+    @Test func transactionalRequestErrorsAndABrokerOutageLoseNothing() async throws {
+        let kafka = try EmbeddedKafkaCluster()
+        try kafka.createTopic("eos-faults-in", partitions: 2)
+        try kafka.createTopic("eos-faults-out", partitions: 2)
+        var configuration = kafka.streamsConfiguration(applicationID: "eos-faults")
+        configuration.processingGuarantee = .exactlyOnce
+        configuration.commitInterval = .milliseconds(200)
+        let builder = StreamsBuilder()
+        builder.stream("eos-faults-in", key: .string, value: .string).mapValues { "seen-" + $0 }.to("eos-faults-out")
+
+        // Every transactional request fails once (retriable for the client), as does a
+        // produce and a fetch.
+        for api in [KafkaAPI.initProducerID, .addPartitionsToTransaction, .addOffsetsToTransaction, .endTransaction] {
+            kafka.cluster.pushRequestErrors(api, [.coordinatorNotAvailable])
+        }
+        kafka.cluster.pushRequestErrors(.produce, [.notLeaderForPartition])
+        kafka.cluster.pushRequestErrors(.fetch, [.notLeaderForPartition])
+        let running = RunningApp(try StreamsApp(topology: try builder.build(), configuration: configuration, logger: streamsTestLogger))
+        let first = (0..<40).map { "a\($0)" }
+        try await kafka.produceValues("eos-faults-in", first, keys: first)
+        #expect(try await outputValues(kafka, count: first.count).isSuperset(of: first.map { "seen-" + $0 }))
+
+        // The broker goes away for 10 s while input keeps arriving.
+        try kafka.cluster.setBrokerDown(1)
+        try await Task.sleep(for: .seconds(10))
+        try kafka.cluster.setBrokerUp(1)
+        let second = (0..<40).map { "b\($0)" }
+        try await kafka.produceValues("eos-faults-in", second, keys: second)
+        let all = (first + second).map { "seen-" + $0 }
+        #expect(try await outputValues(kafka, count: all.count, timeout: .seconds(60)).isSuperset(of: all), "no input lost")
+        try (await running.stop()).get()
+    }
+
+    private func outputValues(_ kafka: EmbeddedKafkaCluster, count: Int, timeout: Duration = .seconds(30)) async throws -> Set<String> {
+        Set(try await kafka.waitForRecords("eos-faults-out", count: count, timeout: timeout).compactMap { text($0.value) })
+    }
+}

@@ -53,6 +53,13 @@ package struct PolledRecord {
     }
 }
 
+/// Lends optional bytes as an optional buffer (`nil` stays `nil`: a null key or a
+/// tombstone), for ``StreamsProducer/send(topic:partition:key:value:headers:timestamp:onDelivery:)``.
+package func withBytes<T>(of bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> T) rethrows -> T {
+    guard let bytes else { return try body(nil) }
+    return try bytes.withUnsafeBytes { try body($0) }
+}
+
 /// Which generation of its group a consumer belongs to: sent with offsets to a
 /// transaction, so the group coordinator can refuse the offsets of a member that was
 /// replaced (a zombie).

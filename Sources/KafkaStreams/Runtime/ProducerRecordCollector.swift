@@ -98,7 +98,7 @@ final class ProducerRecordCollector: RecordCollector {
         }
         do {
             try key.withUnsafeBytes { key in
-                try Self.withBytes(of: value) { value in
+                try withBytes(of: value) { value in
                     try producer.send(
                         topic: topic, partition: partition, key: key, value: value, headers: [], timestamp: timestamp, onDelivery: onDelivery)
                 }
@@ -153,8 +153,8 @@ final class ProducerRecordCollector: RecordCollector {
         }
         let record = ProducerRecord(topic: deadLetterTopic, key: record.key, value: record.value, headers: headers, timestamp: record.timestamp)
         do {
-            try Self.withBytes(of: record.key) { key in
-                try Self.withBytes(of: record.value) { value in
+            try withBytes(of: record.key) { key in
+                try withBytes(of: record.value) { value in
                     try producer.send(
                         topic: deadLetterTopic, partition: nil, key: key, value: value, headers: headers, timestamp: record.timestamp ?? 0,
                         onDelivery: onDelivery)
@@ -166,11 +166,6 @@ final class ProducerRecordCollector: RecordCollector {
         sentInTransaction += 1
     }
 
-    /// Lends optional bytes as an optional buffer (`nil` stays `nil`).
-    private static func withBytes<T>(of bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> T) rethrows -> T {
-        guard let bytes else { return try body(nil) }
-        return try bytes.withUnsafeBytes { try body($0) }
-    }
 
     /// librdkafka's delivery errors read "delivery to TOPIC [PARTITION] failed".
     private static func topic(of error: KafkaError) -> String? {

@@ -124,6 +124,9 @@ final class StreamThread: @unchecked Sendable {
 
     /// One membership of the group: a producer and a consumer, from joining to leaving.
     private func runAsMember() throws {
+        // A failure of the previous membership (a fence met in a rebalance) is dealt with.
+        rebalanceFailure = nil
+        abortsInARow = 0
         let producer: any StreamsProducer
         if let transactionalID {
             let transactional = try clients.makeTransactionalProducer(
@@ -201,30 +204,30 @@ final class StreamThread: @unchecked Sendable {
     }
 
     private func pollOnce(_ consumer: any StreamsConsumer) throws {
-            let pollStart = ContinuousClock.now
-            var consumed = 0
-            var processStart = pollStart
-            let polled = try consumer.poll(maxRecords: configuration.maxPollRecords, timeout: configuration.pollTimeout) { message in
-                if consumed == 0 {
-                    metrics.pollLatency.record(since: pollStart)
-                    processStart = ContinuousClock.now
-                }
-                consumed += 1
-                try process(message)
+        let pollStart = ContinuousClock.now
+        var consumed = 0
+        var processStart = pollStart
+        let polled = try consumer.poll(maxRecords: configuration.maxPollRecords, timeout: configuration.pollTimeout) { message in
+            if consumed == 0 {
+                metrics.pollLatency.record(since: pollStart)
+                processStart = ContinuousClock.now
             }
-            if let failure = rebalanceFailure { throw failure }
-            // An empty poll is time spent waiting for records too: idle or starved threads
-            // show there.
-            if polled > 0 { metrics.processLatency.record(since: processStart) } else { metrics.pollLatency.record(since: pollStart) }
-            let now = clients.currentTimeMilliseconds()
-            if counters.wallClockPunctuators > 0 {
-                for task in orderedTasks { try task.punctuate(.wallClockTime, at: now) }
-            }
-            reportCounts(consumed: polled)
-            let commitRequested = counters.commitRequested
-            if commitRequested || now - lastCommit >= configuration.commitInterval.wholeMilliseconds {
-                try commit(reason: commitRequested ? "requested" : "interval")
-            }
+            consumed += 1
+            try process(message)
+        }
+        if let failure = rebalanceFailure { throw failure }
+        // An empty poll is time spent waiting for records too: idle or starved threads
+        // show there.
+        if polled > 0 { metrics.processLatency.record(since: processStart) } else { metrics.pollLatency.record(since: pollStart) }
+        let now = clients.currentTimeMilliseconds()
+        if counters.wallClockPunctuators > 0 {
+            for task in orderedTasks { try task.punctuate(.wallClockTime, at: now) }
+        }
+        reportCounts(consumed: polled)
+        let commitRequested = counters.commitRequested
+        if commitRequested || now - lastCommit >= configuration.commitInterval.wholeMilliseconds {
+            try commit(reason: commitRequested ? "requested" : "interval")
+        }
     }
 
     private func process(_ message: PolledRecord) throws {

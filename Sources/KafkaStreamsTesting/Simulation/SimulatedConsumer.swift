@@ -53,8 +53,8 @@ final class SimulatedConsumer: StreamsConsumer {
         let (batch, crashAfter) = try cluster.step(instance, .poll) { state in try fetch(maxRecords: maxRecords, timeout: timeout, &state) }
         for (index, record) in batch.enumerated() {
             if index == crashAfter { throw SimulatedCrash(step: .poll) }
-            try Self.withBytes(of: record.key) { key in
-                try Self.withBytes(of: record.value) { value in
+            try withBytes(of: record.key) { key in
+                try withBytes(of: record.value) { value in
                     try body(PolledRecord(
                         topic: record.topic, partition: record.partition, offset: record.offset, timestamp: record.timestamp, key: key,
                         value: value, headers: record.headers))
@@ -180,8 +180,4 @@ final class SimulatedConsumer: StreamsConsumer {
         }
     }
 
-    static func withBytes<T>(of bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> T) rethrows -> T {
-        guard let bytes else { return try body(nil) }
-        return try bytes.withUnsafeBytes { try body($0) }
-    }
 }

@@ -138,10 +138,18 @@ public struct CountSumMinMax: Sendable {
         }
     }
 
-    static func bytes(_ value: Int64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+    /// The values' serde: the topology's, so the input and the check read bytes as it does.
+    static let valueSerde = BigEndianIntegerSerde<Int64>()
 
+    static func bytes(_ value: Int64) -> [UInt8] {
+        var bytes: [UInt8] = []
+        try! valueSerde.serialize(value, into: &bytes)  // a fixed-width integer always encodes
+        return bytes
+    }
+
+    /// A value as the topology wrote it; `.min` (never an aggregate here) when unreadable.
     static func int64(of bytes: [UInt8]) -> Int64 {
-        bytes.count == 8 ? bytes.reduce(0) { $0 << 8 | Int64($1) } : .min
+        (try? bytes.withUnsafeBytes { try valueSerde.deserialize($0) }) ?? .min
     }
 }
 

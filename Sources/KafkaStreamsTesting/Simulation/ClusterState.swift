@@ -63,6 +63,11 @@ struct ClusterState {
 
     func partitionCount(_ topic: String) -> Int? { topics[topic]?.count }
 
+    /// Creates a topic unless it exists (whose partitions then stay as they are).
+    mutating func createTopic(_ name: String, partitions: Int) {
+        if topics[name] == nil { topics[name] = Array(repeating: PartitionLog(), count: partitions) }
+    }
+
     func log(_ partition: TopicPartition) throws -> PartitionLog {
         guard let logs = topics[partition.topic] else {
             throw KafkaError(code: .unknownTopicOrPartition, message: "unknown topic \(partition.topic)", classification: .permanent)

@@ -59,11 +59,7 @@ final class SimulatedAdmin: StreamsAdmin {
     }
 
     func createTopic(_ topic: NewTopic, timeout: Duration) throws {
-        try instance.cluster.step(instance, .other) { state in
-            if state.topics[topic.name] == nil {
-                state.topics[topic.name] = Array(repeating: ClusterState.PartitionLog(), count: topic.partitions)
-            }
-        }
+        try instance.cluster.step(instance, .other) { $0.createTopic(topic.name, partitions: topic.partitions) }
     }
 
     func close() {}

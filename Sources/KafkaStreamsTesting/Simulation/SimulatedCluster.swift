@@ -65,9 +65,7 @@ public final class SimulatedCluster: Sendable {
     /// Creates a topic (nothing happens if it exists).
     public func createTopic(_ name: String, partitions: Int) {
         precondition(partitions > 0, "a topic needs at least one partition")
-        state.withLock { state in
-            if state.topics[name] == nil { state.topics[name] = Array(repeating: ClusterState.PartitionLog(), count: partitions) }
-        }
+        state.withLock { $0.createTopic(name, partitions: partitions) }
     }
 
     /// Writes a record outside any transaction (test input) and returns its offset.

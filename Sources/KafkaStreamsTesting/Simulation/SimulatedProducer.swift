@@ -96,8 +96,15 @@ final class SimulatedProducer: StreamsTransactionalProducer {
 
     // MARK: Transactions
 
+    private static let notTransactional = KafkaError(code: .state, message: "not transactional", classification: .permanent)
+
+    private func requireTransactionalID() throws -> String {
+        guard let transactionalID else { throw Self.notTransactional }
+        return transactionalID
+    }
+
     func initTransactions(timeout: Duration) throws {
-        guard let transactionalID else { throw KafkaError(code: .state, message: "not transactional", classification: .permanent) }
+        let transactionalID = try requireTransactionalID()
         epoch = try cluster.step(instance, .initTransactions) { state in
             if let open = state.transactionalIDs[transactionalID]?.open { state.end(open, commit: false) }
             state.transactionalIDs[transactionalID, default: ClusterState.TransactionalIDState()].epoch += 1
@@ -106,7 +113,7 @@ final class SimulatedProducer: StreamsTransactionalProducer {
     }
 
     func beginTransaction() throws {
-        guard let transactionalID else { throw KafkaError(code: .state, message: "not transactional", classification: .permanent) }
+        let transactionalID = try requireTransactionalID()
         try cluster.step(instance, .beginTransaction) { state in
             try state.checkEpoch(transactionalID, epoch)
             guard !begun else { throw KafkaError(code: .state, message: "a transaction is already begun", classification: .permanent) }
@@ -117,9 +124,7 @@ final class SimulatedProducer: StreamsTransactionalProducer {
     func sendOffsets(_ offsets: [TopicPartitionOffset], groupMetadata: GroupMetadata, timeout: Duration) throws {
         guard !offsets.isEmpty else { return }
         try cluster.step(instance, .sendOffsets) { state in
-            guard let transaction = try openTransaction(&state, at: .sendOffsets) else {
-                throw KafkaError(code: .state, message: "not transactional", classification: .permanent)
-            }
+            guard let transaction = try openTransaction(&state, at: .sendOffsets) else { throw Self.notTransactional }
             // The coordinator refuses the offsets of a member the group no longer has.
             guard state.groups[groupMetadata.groupID]?.members[groupMetadata.memberID] != nil else {
                 state.transactions[transaction]!.mustAbort = true
@@ -132,7 +137,7 @@ final class SimulatedProducer: StreamsTransactionalProducer {
     }
 
     func commitTransaction(timeout: Duration) throws {
-        guard let transactionalID else { throw KafkaError(code: .state, message: "not transactional", classification: .permanent) }
+        let transactionalID = try requireTransactionalID()
         deliverPending()
         try cluster.step(instance, .commitTransaction) { state in
             try state.checkEpoch(transactionalID, epoch)
@@ -150,7 +155,7 @@ final class SimulatedProducer: StreamsTransactionalProducer {
     }
 
     func abortTransaction(timeout: Duration) throws {
-        guard let transactionalID else { throw KafkaError(code: .state, message: "not transactional", classification: .permanent) }
+        let transactionalID = try requireTransactionalID()
         try cluster.step(instance, .abortTransaction) { state in
             try state.checkEpoch(transactionalID, epoch)
             if let open = state.transactionalIDs[transactionalID]?.open { state.end(open, commit: false) }

@@ -90,7 +90,9 @@ let package = Package(
             name: "SampleSupport",
             dependencies: [
                 "KafkaStreams", "KafkaStreamsTesting", "RdKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Samples/SampleSupport"
         ),

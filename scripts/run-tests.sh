@@ -5,12 +5,15 @@
 # Without arguments the RocksDB suite runs first, on its own: its memory-budget test
 # depends on how fast memtables flush, which the other suites' parallel disk and CPU load
 # (stores, mock brokers) would skew. Then the exactly-once crash proof runs over
-# CHAOS_SEEDS seeds (default 1000; 0 skips it). Arguments go to one `swift test` run as
-# they are.
+# CHAOS_SEEDS seeds (default 1000; 0 skips it), and the word-count sample is SIGKILLed
+# and restarted CHAOS_KILLS times (default 20; 0 skips it). Arguments go to one
+# `swift test` run as they are.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 swift build --build-tests || exit $?
-swift build --product streams-chaos || exit $?
+for product in streams-chaos embedded-kafka word-count; do
+    swift build --product "$product" || exit $?
+done
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 if [ "$#" -eq 0 ]; then
@@ -26,6 +29,14 @@ if [ "$#" -eq 0 ]; then
         chaos=${PIPESTATUS[0]}
         [ "$chaos" -ne 0 ] && echo "✘ streams-chaos sim failed (exit $chaos)" | tee -a "$log"
         [ "$status" -eq 0 ] && status=$chaos
+    fi
+    kills=${CHAOS_KILLS:-20}
+    if [ "$kills" -gt 0 ]; then
+        echo "streams-chaos kill --kills $kills"
+        .build/debug/streams-chaos kill --kills "$kills" 2>&1 | tee -a "$log"
+        killed=${PIPESTATUS[0]}
+        [ "$killed" -ne 0 ] && echo "✘ streams-chaos kill failed (exit $killed)" | tee -a "$log"
+        [ "$status" -eq 0 ] && status=$killed
     fi
 else
     swift test --skip-build "$@" 2>&1 | tee "$log"

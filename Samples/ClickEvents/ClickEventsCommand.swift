@@ -27,6 +27,12 @@ struct ClickEventsCommand: AsyncParsableCommand {
     @Option(help: "How many clicks to send.")
     var clicks: Int = 30
 
+    @OptionGroup var serveOptions: ServeOptions
+
+    func validate() throws {
+        if serveOptions.serve && bootstrapServers == nil { throw ValidationError("--serve needs --bootstrap-servers") }
+    }
+
     func run() async throws {
         var logger = Logger(label: "click-events") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .notice
@@ -34,6 +40,10 @@ struct ClickEventsCommand: AsyncParsableCommand {
         print(topology.describe())
 
         let kafka = try Broker(bootstrapServers: bootstrapServers, logger: logger)
+        if serveOptions.serve {
+            try await ServeOptions.runUntilSignalled(try makeApp(topology, kafka: kafka, logger: logger), logger: logger)
+            return
+        }
         print("Kafka at \(kafka.bootstrapServers)\(kafka.embedded == nil ? "" : " (embedded mock broker)")")
         let topics = [ClickTopology.input, ClickTopology.pageViews, ClickTopology.buttonClicks, ClickTopology.deadLetters]
         try await kafka.createTopics(topics, partitions: 3)
@@ -45,10 +55,7 @@ struct ClickEventsCommand: AsyncParsableCommand {
         for (key, value) in input.prefix(6) { print("  \(key)  \(value)") }
         print("  ...")
 
-        var configuration = kafka.streamsConfiguration(applicationID: applicationID)
-        configuration.stateDirectory = stateDir
-        configuration.errorHandlers.deserialization = .deadLetter(topic: ClickTopology.deadLetters)
-        let app = try StreamsApp(topology: topology, configuration: configuration, logger: logger)
+        let app = try makeApp(topology, kafka: kafka, logger: logger)
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 
         // Every click either lands in one output topic, is a bot (dropped) or is not JSON.
@@ -70,5 +77,13 @@ struct ClickEventsCommand: AsyncParsableCommand {
         }
         let bots = input.count - humans
         print("\nDropped \(bots) bot clicks; \(records.filter { $0.topic == ClickTopology.deadLetters }.count) unreadable record(s) went to \(ClickTopology.deadLetters).")
+    }
+
+    private func makeApp(_ topology: Topology, kafka: Broker, logger: Logger) throws -> StreamsApp {
+        var configuration = kafka.streamsConfiguration(applicationID: applicationID)
+        configuration.stateDirectory = stateDir
+        configuration.errorHandlers.deserialization = .deadLetter(topic: ClickTopology.deadLetters)
+        try serveOptions.apply(to: &configuration)
+        return try StreamsApp(topology: topology, configuration: configuration, logger: logger)
     }
 }

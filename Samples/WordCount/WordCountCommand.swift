@@ -31,6 +31,12 @@ struct WordCountCommand: AsyncParsableCommand {
     @Flag(help: "Keep the local state between the runs (by default the second run starts without it, as on a new machine, and rebuilds it from the changelog).")
     var keepLocalState = false
 
+    @OptionGroup var serveOptions: ServeOptions
+
+    func validate() throws {
+        if serveOptions.serve && bootstrapServers == nil { throw ValidationError("--serve needs --bootstrap-servers") }
+    }
+
     func run() async throws {
         var logger = Logger(label: "word-count") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .notice
@@ -39,6 +45,10 @@ struct WordCountCommand: AsyncParsableCommand {
 
         let kafka = try Broker(bootstrapServers: bootstrapServers, logger: logger)
         print("Kafka at \(kafka.bootstrapServers)\(kafka.embedded == nil ? "" : " (embedded mock broker)")")
+        if serveOptions.serve {
+            try await ServeOptions.runUntilSignalled(try makeApp(kafka: kafka, logger: logger), logger: logger)
+            return
+        }
         if kafka.embedded != nil {
             // A new embedded broker has no changelog the old local state could match.
             try? FileManager.default.removeItem(atPath: "\(stateDir)/\(applicationID)")
@@ -70,11 +80,8 @@ struct WordCountCommand: AsyncParsableCommand {
     private func countWords(_ lines: [String], totalWords: Int, kafka: Broker, logger: Logger) async throws -> [String: Int64] {
         try await kafka.produce(WordCountTopology.input, lines.enumerated().map { (key: "line-\($0.offset)", value: $0.element) })
 
-        var configuration = kafka.streamsConfiguration(applicationID: applicationID)
-        configuration.stateDirectory = stateDir
         let restores = RestoreReport()
-        configuration.restoreListener = restores
-        let app = try StreamsApp(topology: try WordCountTopology.build(), configuration: configuration, logger: logger)
+        let app = try makeApp(kafka: kafka, restoreListener: restores, logger: logger)
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 
         async let running: Void = group.run()
@@ -85,6 +92,14 @@ struct WordCountCommand: AsyncParsableCommand {
         if let restored = restores.summary { print("Restored from the changelog before processing: \(restored)") }
         guard let counts else { throw ValidationError("the store did not reach \(totalWords) words within 60 s") }
         return counts
+    }
+
+    private func makeApp(kafka: Broker, restoreListener: RestoreReport? = nil, logger: Logger) throws -> StreamsApp {
+        var configuration = kafka.streamsConfiguration(applicationID: applicationID)
+        configuration.stateDirectory = stateDir
+        configuration.restoreListener = restoreListener
+        try serveOptions.apply(to: &configuration)
+        return try StreamsApp(topology: try WordCountTopology.build(), configuration: configuration, logger: logger)
     }
 
     /// Asks the running app's store (an interactive query) until its counts add up to

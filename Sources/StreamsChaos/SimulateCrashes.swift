@@ -67,18 +67,12 @@ struct SimulateCrashes: AsyncParsableCommand {
                 startNext()
             }
         }
-        let elapsed = ContinuousClock.now - started
-        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        summary.seconds = (ContinuousClock.now - started).seconds
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         emit(String(decoding: try encoder.encode(summary), as: UTF8.self))
         if !summary.failedSeeds.isEmpty { throw ExitCode(1) }
     }
-}
-
-/// Writes a line to stdout at once (unbuffered), so a long run can be followed in a log file.
-private func emit(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 struct SeedResult: Sendable {

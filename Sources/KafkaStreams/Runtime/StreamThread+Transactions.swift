@@ -43,7 +43,6 @@ extension StreamThread {
     ) throws {
         let committing = orderedTasks.filter { !$0.uncommittedOffsets.isEmpty }
         let offsets = committing.flatMap(\.uncommittedOffsets)
-        lastCommit = clients.currentTimeMilliseconds()
         counters.commitRequested = false
         guard !offsets.isEmpty || collector.sentInTransaction > 0 else { return }
         do {

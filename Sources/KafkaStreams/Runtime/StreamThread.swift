@@ -269,6 +269,9 @@ final class StreamThread: @unchecked Sendable {
     func commit(reason: String) throws {
         guard let consumer, let collector else { return }
         guard !outputsLost else { return }
+        // The interval runs from the end of a commit, as in Kafka Streams: a slow commit
+        // (a long flush) does not eat into the processing time before the next one.
+        defer { lastCommit = clients.currentTimeMilliseconds() }
         let start = ContinuousClock.now
         for task in orderedTasks { try task.flushCaches() }
         if let transactions {
@@ -295,7 +298,6 @@ final class StreamThread: @unchecked Sendable {
         let pending = orderedTasks.map { (task: $0, offsets: $0.uncommittedOffsets) }.filter { !$0.offsets.isEmpty }
         let committing = pending.map(\.task)
         let offsets = pending.flatMap(\.offsets)
-        lastCommit = clients.currentTimeMilliseconds()
         counters.commitRequested = false
         guard !offsets.isEmpty else { return }
         do {

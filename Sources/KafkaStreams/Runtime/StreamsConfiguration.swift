@@ -23,7 +23,8 @@ public struct StreamsConfiguration: Sendable {
     public var bootstrapServers: String
     /// Stream threads (each with its own consumer, producer and tasks).
     public var streamThreads: Int = 1
-    /// How often processed offsets are committed (Kafka Streams' default: 30 s).
+    /// How often processed offsets are committed (Kafka Streams' default: 30 s), counted
+    /// from the end of the previous commit.
     public var commitInterval: Duration = .seconds(30)
     public var processingGuarantee: ProcessingGuarantee = .atLeastOnce
     /// The clients the application talks to Kafka with: librdkafka's, or a simulated

@@ -10,10 +10,10 @@ final class ChildProcess: @unchecked Sendable {
     init(_ executable: String, _ arguments: [String], logPath: String, standardOutput: Pipe? = nil) throws {
         let path = Self.sibling(executable)
         guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw ValidationErrorMessage("\(path) is not there: build it first (swift build --product \(executable))")
+            throw KillRunFailure("\(path) is not there: build it first (swift build --product \(executable))")
         }
         guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
-            throw ValidationErrorMessage("cannot create the log file \(logPath)")
+            throw KillRunFailure("cannot create the log file \(logPath)")
         }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.executableURL = URL(fileURLWithPath: path)
@@ -89,20 +89,20 @@ final class EmbeddedKafkaProcess: Sendable {
         while !line.contains(UInt8(ascii: "\n")) {
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty {
-                throw ValidationErrorMessage("embedded-kafka stopped before serving:\n\(child.logTail())")
+                throw KillRunFailure("embedded-kafka stopped before serving:\n\(child.logTail())")
             }
             line += chunk
         }
         let text = String(decoding: line, as: UTF8.self).split(separator: "\n")[0]
-        guard text.hasPrefix("BOOTSTRAP=") else { throw ValidationErrorMessage("embedded-kafka printed \"\(text)\"") }
+        guard text.hasPrefix("BOOTSTRAP=") else { throw KillRunFailure("embedded-kafka printed \"\(text)\"") }
         bootstrapServers = String(text.dropFirst("BOOTSTRAP=".count))
     }
 
     func stop() { child.stop() }
 }
 
-/// An error whose text is the whole message.
-struct ValidationErrorMessage: Error, CustomStringConvertible {
+/// Why a `kill` run could not go on (a missing executable, a broker that did not start, ...).
+struct KillRunFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }

@@ -43,7 +43,13 @@ struct KillAndRestart: AsyncParsableCommand {
         let run = KillRun(
             scenario: sample.scenario(), kills: kills, rate: rate, lives: minLife...maxLife, partitions: partitions,
             seed: seed, drainTimeout: .seconds(drainTimeout), directory: directory)
-        let summary = try await onOwnThread(named: "streams-chaos-kill") { try run.execute() }
+        let summary: KillSummary
+        do {
+            summary = try await onOwnThread(named: "streams-chaos-kill") { try run.execute() }
+        } catch {
+            emit("logs kept in \(directory)")
+            throw error
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         emit(String(decoding: try encoder.encode(summary), as: UTF8.self))
@@ -119,7 +125,7 @@ private struct KillRun: Sendable {
             app.send(SIGKILL)
             let ended = app.wait(timeout: .seconds(10))
             guard ended == .signalled(SIGKILL) else {
-                throw ValidationErrorMessage("life \(life): SIGKILL did not end the app (\(ended.map(\.description) ?? "still running"))")
+                throw KillRunFailure("life \(life): SIGKILL did not end the app (\(ended.map(\.description) ?? "still running"))")
             }
             summary.kills += 1
             let sofar = try collector.check(inputs: feeder.count)

@@ -92,7 +92,12 @@ public struct OptionalSerde<Wrapped: Serde>: Serde {
         try wrapped.serialize(value, into: &bytes)
     }
 
-    public func isNull(_ value: Wrapped.Value?) -> Bool { value.map(wrapped.isNull) ?? true }
+    public func isNull(_ value: Wrapped.Value?) -> Bool {
+        // Not `value.map(wrapped.isNull)`: unspecialized (behind `any Serde`), the closure
+        // costs a generic metadata lookup per record.
+        guard let value else { return true }
+        return wrapped.isNull(value)
+    }
 
     public func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> Wrapped.Value? {
         try wrapped.deserialize(bytes)

@@ -58,11 +58,6 @@ func cMessage(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
-func seconds(_ duration: Duration) -> Double {
-    let (whole, attoseconds) = duration.components
-    return Double(whole) + Double(attoseconds) / 1e18
-}
-
 /// Runs both sides of a round, alternating which goes first: page cache, allocator and
 /// broker state favour whichever runs second.
 func alternate(round: Int, _ baseline: () throws -> Void, _ swift: () throws -> Void) rethrows {

@@ -91,7 +91,7 @@ struct ClientPipeBenchmark: ParsableCommand {
             }
         }
         try producer.flush(timeout: .seconds(60))
-        let elapsed = seconds(clock.now - start)
+        let elapsed = (clock.now - start).fractionalSeconds
         guard piped == records, producer.deliveryFailureCount == 0 else {
             throw BenchmarkFailure("Swift pipe moved \(piped) records with \(producer.deliveryFailureCount) failures")
         }

@@ -142,7 +142,7 @@ private final class RestoreTiming: StateRestoreListener {
     var elapsedSeconds: Double {
         state.withLock { state in
             guard let start = state.firstStart, let end = state.lastEnd else { return .infinity }
-            return seconds(end - start)
+            return (end - start).fractionalSeconds
         }
     }
 

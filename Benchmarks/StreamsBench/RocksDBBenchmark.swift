@@ -1,6 +1,7 @@
 import ArgumentParser
 import CBaseline
 import Foundation
+import RdKafka
 import RocksDB
 
 /// Batched puts then random gets through the RocksDB wrapper, against the same in C
@@ -84,7 +85,7 @@ struct RocksDBBenchmark: ParsableCommand {
                 batch.clear()
             }
         }
-        let putSeconds = seconds(clock.now - start)
+        let putSeconds = (clock.now - start).fractionalSeconds
 
         var state = Self.seed
         var missing = 0
@@ -93,7 +94,7 @@ struct RocksDBBenchmark: ParsableCommand {
             formatKey(&key, Int(xorshift64(&state) % UInt64(records)))
             if try database.get(key)?.count != valueBytes { missing += 1 }
         }
-        let getSeconds = seconds(clock.now - start)
+        let getSeconds = (clock.now - start).fractionalSeconds
         guard missing == 0 else { throw BenchmarkFailure("Swift rocksdb: \(missing) keys missing") }
         return (putSeconds, getSeconds)
     }

@@ -101,7 +101,7 @@ struct StatelessBenchmark: ParsableCommand {
         while app.activeTasks.count < partitions && clock.now - launched < .seconds(60) {
             Thread.sleep(forTimeInterval: 0.001)
         }
-        let join = seconds(clock.now - launched)
+        let join = (clock.now - launched).fractionalSeconds
         let processed = ProcessedCounter.shared
         let before = processed.value
         let timersBefore = Self.timerLabels.map { processed.seconds(of: $0) }
@@ -115,7 +115,7 @@ struct StatelessBenchmark: ParsableCommand {
             while try fixture.count(topic: output) < Int64(records) && clock.now - start < .seconds(300) {
                 Thread.sleep(forTimeInterval: 0.005)
             }
-            return Double(records) / seconds(clock.now - start)
+            return Double(records) / (clock.now - start).fractionalSeconds
         }
         let spent = zip(Self.timerLabels, timersBefore).map { label, start in "\(label.dropFirst("kafka_streams_".count)) \(String(format: "%.2f", processed.seconds(of: label) - start)) s" }
         progress("round \(round): Swift stream threads spent \(spent.joined(separator: ", "))")

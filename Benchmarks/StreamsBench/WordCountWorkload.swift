@@ -80,7 +80,7 @@ struct WordCountWorkload {
         let clock = ContinuousClock()
         let start = clock.now
         let finished = running.wait(timeout: .seconds(600)) { processed.value >= target }
-        let elapsed = seconds(clock.now - start)
+        let elapsed = (clock.now - start).fractionalSeconds
         let counts = try running.app.store(named: "counts", key: String.self, value: Int64.self)
         let stored = try counts.all()
         let peak = ProcessMemory.peakResidentBytes

@@ -227,6 +227,11 @@ extension Duration {
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 
+    /// The duration in seconds, fractions included (for rates and reports).
+    package var fractionalSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+
     var clampedMilliseconds: Int32 {
         Int32(clamping: wholeMilliseconds)
     }

@@ -35,7 +35,7 @@ final class InputFeeder: Sendable {
                 written.store(index + 1, ordering: .relaxed)
                 next += interval
                 let wait = next - ContinuousClock.now
-                if wait > .zero { Thread.sleep(forTimeInterval: wait.seconds) }
+                if wait > .zero { Thread.sleep(forTimeInterval: wait.fractionalSeconds) }
             }
             try producer.flush(timeout: .seconds(30))
             if let failure = producer.takeFirstDeliveryFailure() { throw failure }

@@ -4,6 +4,7 @@ import KafkaStreams
 import KafkaStreamsTesting
 import ChaosScenarios
 import Logging
+import RdKafka
 
 /// `streams-chaos kill`: real processes, real librdkafka, at-least-once. The sample app is
 /// SIGKILLed at random moments and restarted; in the end every input must show in its
@@ -151,7 +152,7 @@ private struct KillRun: Sendable {
         if ended == nil { app.send(SIGKILL) }
         summary.lost = check.lost
         summary.duplicated = check.duplicated
-        summary.seconds = (ContinuousClock.now - started).seconds
+        summary.seconds = (ContinuousClock.now - started).fractionalSeconds
         return summary
     }
 

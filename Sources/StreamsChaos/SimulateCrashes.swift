@@ -4,6 +4,7 @@ import Foundation
 import KafkaStreams
 import KafkaStreamsTesting
 import Logging
+import RdKafka
 
 /// `streams-chaos sim`: the exactly-once proof on the simulated cluster, one seed after
 /// another (a few at a time).
@@ -67,7 +68,7 @@ struct SimulateCrashes: AsyncParsableCommand {
                 startNext()
             }
         }
-        summary.seconds = (ContinuousClock.now - started).seconds
+        summary.seconds = (ContinuousClock.now - started).fractionalSeconds
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         emit(String(decoding: try encoder.encode(summary), as: UTF8.self))

@@ -171,12 +171,12 @@ final class StoreRestorer {
 
     private func finish(_ restoration: Restoration, elapsed: Duration) {
         let (name, changelog) = (restoration.instance.name, restoration.changelog)
-        logger.info("restored store \(name) (task \(restoration.task)): \(restoration.applied) records in \(String(format: "%.2f", Self.seconds(elapsed))) s")
+        logger.info("restored store \(name) (task \(restoration.task)): \(restoration.applied) records in \(String(format: "%.2f", elapsed.fractionalSeconds)) s")
         configuration.restoreListener?.onRestoreEnd(store: name, topic: changelog.topic, partition: changelog.partition, totalRecords: restoration.applied)
     }
 
     private func report(stores: Int, done: Int64, total: Int64, elapsed: Duration) {
-        let seconds = max(Self.seconds(elapsed), 0.001)
+        let seconds = max(elapsed.fractionalSeconds, 0.001)
         let rate = Double(done) / seconds
         let eta = rate > 0 ? Double(total - done) / rate : 0
         logger.info(
@@ -188,9 +188,5 @@ final class StoreRestorer {
         let reader = try clients.makeReader(configuration: configuration.restoreConsumerConfiguration(), logger: logger)
         self.reader = reader
         return reader
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

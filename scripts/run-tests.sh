@@ -16,28 +16,25 @@ for product in streams-chaos embedded-kafka word-count; do
 done
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# run_chaos SUBCOMMAND FLAG COUNT: one streams-chaos run (skipped when COUNT is 0), logged;
+# its failure becomes the script's status unless an earlier step failed first.
+run_chaos() {
+    [ "$3" -gt 0 ] || return 0
+    echo "streams-chaos $*"
+    .build/debug/streams-chaos "$@" 2>&1 | tee -a "$log"
+    local chaos=${PIPESTATUS[0]}
+    [ "$chaos" -ne 0 ] && echo "✘ streams-chaos $1 failed (exit $chaos)" | tee -a "$log"
+    [ "$status" -eq 0 ] && status=$chaos
+    return 0
+}
 if [ "$#" -eq 0 ]; then
     swift test --skip-build --filter RocksDBTests 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
     swift test --skip-build --skip RocksDBTests 2>&1 | tee -a "$log"
     rest=${PIPESTATUS[0]}
     [ "$status" -eq 0 ] && status=$rest
-    seeds=${CHAOS_SEEDS:-1000}
-    if [ "$seeds" -gt 0 ]; then
-        echo "streams-chaos sim --seeds $seeds"
-        .build/debug/streams-chaos sim --seeds "$seeds" 2>&1 | tee -a "$log"
-        chaos=${PIPESTATUS[0]}
-        [ "$chaos" -ne 0 ] && echo "✘ streams-chaos sim failed (exit $chaos)" | tee -a "$log"
-        [ "$status" -eq 0 ] && status=$chaos
-    fi
-    kills=${CHAOS_KILLS:-20}
-    if [ "$kills" -gt 0 ]; then
-        echo "streams-chaos kill --kills $kills"
-        .build/debug/streams-chaos kill --kills "$kills" 2>&1 | tee -a "$log"
-        killed=${PIPESTATUS[0]}
-        [ "$killed" -ne 0 ] && echo "✘ streams-chaos kill failed (exit $killed)" | tee -a "$log"
-        [ "$status" -eq 0 ] && status=$killed
-    fi
+    run_chaos sim --seeds "${CHAOS_SEEDS:-1000}"
+    run_chaos kill --kills "${CHAOS_KILLS:-20}"
 else
     swift test --skip-build "$@" 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}

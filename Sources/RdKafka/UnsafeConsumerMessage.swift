@@ -38,6 +38,7 @@ public struct UnsafeConsumerMessage {
 
     /// The record's headers (parsed on each access).
     public var headers: [KafkaHeader] {
+        guard mayHaveHeaders else { return [] }
         var headers: OpaquePointer?
         guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return [] }
         var result: [KafkaHeader] = []
@@ -52,6 +53,23 @@ public struct UnsafeConsumerMessage {
             index += 1
         }
         return result
+    }
+
+    /// False when the record certainly has no headers. Asking librdkafka costs a buffer
+    /// allocated and freed per record even then (it builds a parser to read a header count
+    /// of zero), which was the largest single cost of a stream thread. In the record format
+    /// of Kafka 0.11 and later the header count directly follows the value, and a count of
+    /// one or more never encodes (as a zigzag varint) to a zero first byte; older formats
+    /// carry no headers at all, so whatever byte follows their value, the answer stays right.
+    private var mayHaveHeaders: Bool {
+        let m = message.pointee
+        guard let payload = m.payload, m.len > 0 else { return true }
+        let next = UnsafeRawPointer(payload) + m.len
+        // Read only within the page of the value's last byte (pages are multiples of 4 KiB),
+        // which is mapped: after an old-format value at the very end of a buffer, the next
+        // page might not be.
+        guard UInt(bitPattern: next) % 4096 != 0 else { return true }
+        return next.load(as: UInt8.self) != 0
     }
 
     /// An owned copy that may outlive the callback.

@@ -79,6 +79,42 @@ import Testing
         producer.close()
     }
 
+    /// Records without headers skip librdkafka's header parser (see
+    /// `UnsafeConsumerMessage.mayHaveHeaders`): records with and without headers, values
+    /// of every small size (including empty, null and one zero byte), batched, plain and
+    /// compressed, must all read back with exactly the headers they were written with.
+    @Test(arguments: ["none", "gzip", "lz4"])
+    func headersSurviveNextToRecordsWithoutThem(compression: String) async throws {
+        let topic = "mixed-headers-\(compression)"
+        let cluster = try makeCluster(topics: [topic: 1])
+        let producer = try Producer(
+            configuration: producerConfiguration(cluster, extra: ["compression.type": compression, "linger.ms": "20"]), logger: testLogger)
+        var sent: [ProducerRecord] = []
+        for index in 0..<300 {
+            let value: [UInt8]? = switch index % 5 {
+            case 0: nil
+            case 1: []
+            case 2: [0]
+            default: Array(repeating: UInt8(index % 251), count: index % 37)
+            }
+            let headers: [KafkaHeader] = index % 3 == 0
+                ? [KafkaHeader(key: "n", string: String(index)), KafkaHeader(key: "empty", value: []), KafkaHeader(key: "null", value: nil)]
+                : []
+            sent.append(ProducerRecord(topic: topic, key: bytes("k\(index)"), value: value, headers: headers))
+        }
+        for record in sent { try producer.produce(record) }
+        try await producer.flush(timeout: .seconds(10))
+
+        let consumer = try Consumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+        try consumer.assign([TopicPartitionOffset(topic: topic, partition: 0, offset: KafkaOffset.beginning)])
+        let received = try await pollRecords(consumer, count: sent.count)
+        try #require(received.count == sent.count)
+        #expect(received.map(\.headers) == sent.map(\.headers))
+        #expect(received.map(\.value) == sent.map(\.value))
+        try consumer.close()
+        producer.close()
+    }
+
     @Test func explicitPartitionAndWatermarks() async throws {
         let cluster = try makeCluster(topics: ["partitioned": 3])
         try await produceNumbered(cluster, topic: "partitioned", count: 5, partition: 2)

@@ -3,12 +3,12 @@ extension KStream {
     /// may have changed keys (`map`, `selectKey`, `flatMap`, `process`), the records first
     /// go through a repartition topic so each key's records meet in one task.
     public func groupByKey(named: String? = nil, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil) -> KGroupedStream<Key, Value> {
-        let keySerde = key?.base ?? self.keySerde
-        let valueSerde = value?.base ?? self.valueSerde
+        let keySerde = key ?? self.keySerde
+        let valueSerde = value ?? self.valueSerde
         guard repartitionRequired else {
             return KGroupedStream(stream: KStream(builder: builder, node: node, keySerde: keySerde, valueSerde: valueSerde))
         }
-        return KGroupedStream(stream: repartition(named: named, key: key ?? keySerde.map { AnySerde($0) }, value: value ?? valueSerde.map { AnySerde($0) }))
+        return KGroupedStream(stream: repartition(named: named, key: keySerde, value: valueSerde))
     }
 
     /// Groups records by a new key chosen per record; they go through the repartition
@@ -29,7 +29,7 @@ public struct KGroupedStream<Key, Value> {
     /// The number of records of each key.
     @discardableResult
     public func count(named: String? = nil, materialized: Materialized = Materialized()) -> KTable<Key, Int64> {
-        fold(named: named, materialized: materialized, aggregateSerde: BigEndianIntegerSerde<Int64>()) { _, _, count in (count ?? 0) + 1 }
+        fold(named: named, materialized: materialized, aggregateSerde: .int64) { _, _, count in (count ?? 0) + 1 }
     }
 
     /// Combines the records of each key with `reducer(aggregate, value)`; the first record
@@ -52,13 +52,13 @@ public struct KGroupedStream<Key, Value> {
         initializer: @escaping @Sendable () -> Aggregate,
         _ adder: @escaping @Sendable (Key, Value, Aggregate) throws -> Aggregate
     ) -> KTable<Key, Aggregate> {
-        fold(named: named, materialized: materialized, aggregateSerde: value?.base) { key, value, aggregate in
+        fold(named: named, materialized: materialized, aggregateSerde: value) { key, value, aggregate in
             try adder(key, value, aggregate ?? initializer())
         }
     }
 
     private func fold<Aggregate>(
-        named: String?, materialized: Materialized, aggregateSerde: (any Serde<Aggregate>)?,
+        named: String?, materialized: Materialized, aggregateSerde: AnySerde<Aggregate>?,
         _ fold: @escaping AggregateProcessor<Key, Value, Aggregate>.Fold
     ) -> KTable<Key, Aggregate> {
         let builder = stream.builder

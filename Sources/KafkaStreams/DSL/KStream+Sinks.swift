@@ -27,8 +27,8 @@ extension KStream {
     ) -> KStream<Key, Value> {
         let base = builder.nodeName(named, prefix: "KSTREAM-REPARTITION-")
         let topic = TopicName.internal("\(base)-repartition")
-        let keySerde = key?.base ?? self.keySerde
-        let valueSerde = value?.base ?? self.valueSerde
+        let keySerde = key ?? self.keySerde
+        let valueSerde = value ?? self.valueSerde
         let sinkName = "\(base)-repartition-sink"
         let sourceName = "\(base)-repartition-source"
         let parent = node
@@ -44,8 +44,8 @@ extension KStream {
     func addSink(_ target: SinkTarget<Key, Value>, named: String?, key: AnySerde<Key>?, value: AnySerde<Value>?) {
         let name = builder.nodeName(named, prefix: "KSTREAM-SINK-")
         let parent = node
-        let keySerde = key?.base ?? self.keySerde
-        let valueSerde = value?.base ?? self.valueSerde
+        let keySerde = key ?? self.keySerde
+        let valueSerde = value ?? self.valueSerde
         builder.record { try $0.addSink(name, target: target, parents: [parent], key: keySerde, value: valueSerde) }
     }
 }

@@ -11,15 +11,15 @@ public struct KStream<Key, Value> {
     @usableFromInline let builder: StreamsBuilder
     /// The node whose output this stream is.
     @usableFromInline let node: String
-    @usableFromInline let keySerde: (any Serde<Key>)?
-    @usableFromInline let valueSerde: (any Serde<Value>)?
+    @usableFromInline let keySerde: AnySerde<Key>?
+    @usableFromInline let valueSerde: AnySerde<Value>?
     /// Whether an operation may have changed keys since the stream was last partitioned
     /// by key, so a grouping must repartition first.
     @usableFromInline let repartitionRequired: Bool
 
     @usableFromInline
     init(
-        builder: StreamsBuilder, node: String, keySerde: (any Serde<Key>)?, valueSerde: (any Serde<Value>)?,
+        builder: StreamsBuilder, node: String, keySerde: AnySerde<Key>?, valueSerde: AnySerde<Value>?,
         repartitionRequired: Bool = false
     ) {
         self.builder = builder

@@ -6,14 +6,14 @@ public struct KTable<Key, Value> {
     let node: String
     /// The store holding the table, when it is materialized.
     public let storeName: String?
-    let keySerde: (any Serde<Key>)?
-    let valueSerde: (any Serde<Value>)?
+    let keySerde: AnySerde<Key>?
+    let valueSerde: AnySerde<Value>?
 
     /// The updates as a stream of `(key, value?)` records.
     public func toStream(named: String? = nil) -> KStream<Key, Value?> {
         updates.stateless(
             prefix: "KTABLE-TOSTREAM-", named: named,
-            valueSerde: valueSerde.map { OptionalSerde(AnySerde($0)) as any Serde<Value?> }
+            valueSerde: valueSerde.map { AnySerde<Value?>.optional($0) }
         ) { record, context in
             try context.forward(record)
         }
@@ -34,7 +34,7 @@ public struct KTable<Key, Value> {
     ) -> KTable<Key, NewValue> {
         derived(updates.stateless(prefix: "KTABLE-MAPVALUES-", named: named) { (record, context: ProcessorContext<Key, NewValue?>) in
             try context.forward(record.withValue(try record.value.map(transform)))
-        }, valueSerde: value?.base ?? (valueSerde as? any Serde<NewValue>))
+        }, valueSerde: value ?? (valueSerde as? AnySerde<NewValue>))
     }
 
     /// This table's node as a stream of optional values (what its children receive).
@@ -42,7 +42,7 @@ public struct KTable<Key, Value> {
         KStream(builder: builder, node: node, keySerde: keySerde, valueSerde: nil)
     }
 
-    private func derived<NewValue>(_ stream: KStream<Key, NewValue?>, valueSerde: (any Serde<NewValue>)?) -> KTable<Key, NewValue> {
+    private func derived<NewValue>(_ stream: KStream<Key, NewValue?>, valueSerde: AnySerde<NewValue>?) -> KTable<Key, NewValue> {
         KTable<Key, NewValue>(builder: builder, node: stream.node, storeName: nil, keySerde: keySerde, valueSerde: valueSerde)
     }
 }
@@ -59,15 +59,15 @@ extension StreamsBuilder {
         let sourceName = nodeName(named.map { "\($0)-source" }, prefix: "KSTREAM-SOURCE-")
         let name = nodeName(named, prefix: "KTABLE-SOURCE-")
         let storeName = materialized.storeName ?? nodeName(nil, prefix: "\(topic)-STATE-STORE-")
-        let store = materialized.builder(named: storeName, key: key?.base, value: value?.base)
-        let optionalValue: (any Serde<Value?>)? = value.map { OptionalSerde($0) }
+        let store = materialized.builder(named: storeName, key: key, value: value)
+        let optionalValue = value.map { AnySerde<Value?>.optional($0) }
         record { topology in
-            try topology.addSource(sourceName, topics: [.external(topic)], key: key?.base, value: optionalValue)
+            try topology.addSource(sourceName, topics: [.external(topic)], key: key, value: optionalValue)
             try topology.addStore(store.definition(changelog: .external(topic)))
             try topology.addProcessor(name, parents: [sourceName], stores: [storeName]) { (context: ProcessorContext<Key, Value?>) in
                 try TableSourceProcessor<Key, Value>(context: context, storeName: storeName)
             }
         }
-        return KTable(builder: self, node: name, storeName: storeName, keySerde: key?.base, valueSerde: value?.base)
+        return KTable(builder: self, node: name, storeName: storeName, keySerde: key, valueSerde: value)
     }
 }

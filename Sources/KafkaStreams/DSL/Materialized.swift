@@ -42,7 +42,7 @@ public struct Materialized: Sendable {
         return copy
     }
 
-    func builder<Key, Value>(named name: String, key: (any Serde<Key>)?, value: (any Serde<Value>)?) -> KeyValueStoreBuilder<Key, Value> {
+    func builder<Key, Value>(named name: String, key: AnySerde<Key>?, value: AnySerde<Value>?) -> KeyValueStoreBuilder<Key, Value> {
         var builder = KeyValueStoreBuilder<Key, Value>(name: name, kind: kind, keySerde: key, valueSerde: value)
         builder.loggingEnabled = loggingEnabled
         builder.changelogConfig = changelogConfig

@@ -26,8 +26,8 @@ extension KStream {
         named: String?,
         parents: [String]? = nil,
         changesKey: Bool = false,
-        keySerde: (any Serde<OutputKey>)? = nil,
-        valueSerde: (any Serde<OutputValue>)? = nil,
+        keySerde: AnySerde<OutputKey>? = nil,
+        valueSerde: AnySerde<OutputValue>? = nil,
         _ body: @escaping StatelessProcessor<Key, Value, OutputKey, OutputValue>.Body
     ) -> KStream<OutputKey, OutputValue> {
         let name = builder.nodeName(named, prefix: prefix)
@@ -40,8 +40,8 @@ extension KStream {
         // A serde carries over whenever the type does, even through a map.
         return KStream<OutputKey, OutputValue>(
             builder: builder, node: name,
-            keySerde: keySerde ?? (self.keySerde as? any Serde<OutputKey>),
-            valueSerde: valueSerde ?? (self.valueSerde as? any Serde<OutputValue>),
+            keySerde: keySerde ?? (self.keySerde as? AnySerde<OutputKey>),
+            valueSerde: valueSerde ?? (self.valueSerde as? AnySerde<OutputValue>),
             repartitionRequired: repartitionRequired || changesKey)
     }
 }

@@ -35,8 +35,8 @@ public final class StreamsBuilder {
         _ topics: [String], named: String? = nil, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil
     ) -> KStream<Key, Value> {
         let name = nodeName(named, prefix: "KSTREAM-SOURCE-")
-        record { try $0.addSource(name, topics: topics.map(TopicName.external), key: key?.base, value: value?.base) }
-        return KStream(builder: self, node: name, keySerde: key?.base, valueSerde: value?.base)
+        record { try $0.addSource(name, topics: topics.map(TopicName.external), key: key, value: value) }
+        return KStream(builder: self, node: name, keySerde: key, valueSerde: value)
     }
 
     /// The topology built so far. Throws the first error any operation met.

@@ -9,8 +9,9 @@ public final class ProcessorContext<Key, Value> {
     /// This processor's node name in the topology.
     public let nodeName: String
     // One closure calling every child, rather than an array of receivers: calling through
-    // an array of generic closures costs runtime metadata lookups per record.
-    @usableFromInline var emit: (Record<Key, Value>) throws -> Void = { _ in }
+    // an array of generic closures costs runtime metadata lookups per record. Set while
+    // the task is built, read per record: no dynamic exclusivity check.
+    @exclusivity(unchecked) @usableFromInline var emit: (Record<Key, Value>) throws -> Void = { _ in }
     private var children: [(Record<Key, Value>) throws -> Void] = []
     private var childNames: [String] = []
 

@@ -17,13 +17,14 @@ final class ProducerRecordCollector: RecordCollector {
     private let logger: Logger
     private var failuresSeen = 0
     private let failures = DeliveryFailures()
-    /// Records handed to the producer since the counter was last read.
-    var sentCount = 0
+    /// Records handed to the producer since the counter was last read. Counted per record
+    /// on the stream thread only, as `sentInTransaction`: no dynamic exclusivity check.
+    @exclusivity(unchecked) var sentCount = 0
     /// Outputs dropped by a `.continue` or `.deadLetter` production handler.
     var skippedCount = 0
     /// Records handed to the producer since ``startTransaction()``: whether the open
     /// transaction holds any.
-    private(set) var sentInTransaction = 0
+    @exclusivity(unchecked) private(set) var sentInTransaction = 0
 
     /// Filled by delivery callbacks on the producer's polling thread.
     private final class DeliveryFailures: Sendable {

@@ -10,14 +10,16 @@ final class StreamTask {
     private let handlers: ErrorHandlers
     /// One entry per source topic; a task rarely reads more than a few, so a linear scan
     /// (which usually stops at the first, identical string) beats hashing per record.
-    private var inputs: [Input] = []
+    /// Read per record on the task's thread only, never while another access is open: no
+    /// dynamic exclusivity check.
+    @exclusivity(unchecked) private var inputs: [Input] = []
     private var closables: [ClosableNode] = []
     /// The task's state stores (empty for a stateless sub-topology).
     let stores: TaskStores
 
     private struct Input {
         let topic: String
-        let process: (SourceRecordView) throws -> Void
+        let source: NodeEntry<SourceRecordView>
         /// The offset after the last record handled (what a commit stores), or -1.
         var nextOffset: Int64 = -1
         var committedOffset: Int64 = -1
@@ -80,9 +82,9 @@ final class StreamTask {
                 guard let attach = node.attachChild, let nodeContext = contexts[node.name], let childNode = runtimeNodes[child] else { continue }
                 try attach(nodeContext, childNode.entry, child)
             }
-            if node.isSource, let process = runtimeNodes[node.name]?.entry as? (SourceRecordView) throws -> Void {
+            if node.isSource, let source = runtimeNodes[node.name]?.entry as? NodeEntry<SourceRecordView> {
                 for topic in node.sourceTopics {
-                    inputs.append(Input(topic: topic.resolved(applicationID: context.applicationID), process: process))
+                    inputs.append(Input(topic: topic.resolved(applicationID: context.applicationID), source: source))
                 }
             }
         }
@@ -124,7 +126,7 @@ final class StreamTask {
             throw StreamsError(.kafka, "task \(id) received a record of \(raw.topic), which it does not read")
         }
         do {
-            try inputs[index].process(raw)
+            try inputs[index].source.receive(raw)
             context.counters.processed += 1
         } catch let error as DeserializationError {
             try handle(error, with: handlers.deserialization, raw: raw)

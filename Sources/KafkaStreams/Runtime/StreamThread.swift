@@ -40,7 +40,8 @@ final class StreamThread: @unchecked Sendable {
     /// The tasks in id order: commits visit them in the same order every time.
     private(set) var orderedTasks: [StreamTask] = []
     private var taskByPartition: [TopicPartition: StreamTask] = [:]
-    private var lastRouted: (topic: String, partition: Int32, task: StreamTask)?
+    /// Read per record on this thread only: no dynamic exclusivity check.
+    @exclusivity(unchecked) private var lastRouted: (topic: String, partition: Int32, task: StreamTask)?
     private var rebalanceFailure: (any Error)?
     /// When the last commit happened, in milliseconds on the clients' clock.
     var lastCommit: Int64 = 0

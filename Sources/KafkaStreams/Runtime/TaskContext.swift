@@ -15,12 +15,14 @@ final class TaskContext {
     /// Shared by the tasks of one stream thread, so its loop reads totals without visiting
     /// every task.
     let counters: ThreadCounters
-    @usableFromInline var currentRecord: RecordContext?
+    // Touched per record, on the task's thread only and never while another access is open:
+    // no dynamic exclusivity check (which costs more than the access).
+    @exclusivity(unchecked) @usableFromInline var currentRecord: RecordContext?
     /// The typed views of the task's stores, by name.
     var stores: [String: AnyObject] = [:]
     /// The budget of the stream thread's record caches; `nil`: stores do not cache.
     let recordCache: RecordCache?
-    var streamTime: Int64 = -1
+    @exclusivity(unchecked) var streamTime: Int64 = -1
 
     init(
         id: TaskID, applicationID: String, logger: Logger, clock: WallClock, collector: RecordCollector,
@@ -74,7 +76,8 @@ struct WallClock: Sendable {
 
 /// Counts of one stream thread's tasks since the thread last read them.
 final class ThreadCounters {
-    var processed = 0
+    // Counted per record on the thread's own loop: no dynamic exclusivity check.
+    @exclusivity(unchecked) var processed = 0
     var skipped = 0
     var deadLettered = 0
     /// Set when a processor asks for a commit.

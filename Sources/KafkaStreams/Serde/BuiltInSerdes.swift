@@ -2,12 +2,15 @@ import Foundation
 
 /// UTF-8 text.
 public struct StringSerde: Serde {
+    @inlinable
     public init() {}
 
+    @inlinable
     public func serialize(_ value: String, into bytes: inout [UInt8]) throws {
         bytes.append(contentsOf: value.utf8)
     }
 
+    @inlinable
     public func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> String {
         guard let string = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else {
             throw SerdeError.invalidUTF8
@@ -18,24 +21,30 @@ public struct StringSerde: Serde {
 
 /// The bytes as they are.
 public struct BytesSerde: Serde {
+    @inlinable
     public init() {}
 
+    @inlinable
     public func serialize(_ value: [UInt8], into bytes: inout [UInt8]) throws {
         bytes.append(contentsOf: value)
     }
 
+    @inlinable
     public func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> [UInt8] { Array(bytes) }
 }
 
 /// A fixed-width integer in Kafka's layout (big-endian two's complement), as Kafka's
 /// `IntegerSerializer`, `LongSerializer` write them.
 public struct BigEndianIntegerSerde<Value: FixedWidthInteger & Sendable>: Serde {
+    @inlinable
     public init() {}
 
+    @inlinable
     public func serialize(_ value: Value, into bytes: inout [UInt8]) throws {
         withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
+    @inlinable
     public func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> Value {
         let size = MemoryLayout<Value>.size
         guard bytes.count == size else { throw SerdeError.wrongSize(expected: size, actual: bytes.count) }
@@ -46,12 +55,15 @@ public struct BigEndianIntegerSerde<Value: FixedWidthInteger & Sendable>: Serde 
 /// An IEEE 754 double in Kafka's layout (the big-endian bit pattern), as Kafka's
 /// `DoubleSerializer` writes it.
 public struct DoubleSerde: Serde {
+    @inlinable
     public init() {}
 
+    @inlinable
     public func serialize(_ value: Double, into bytes: inout [UInt8]) throws {
         try BigEndianIntegerSerde<UInt64>().serialize(value.bitPattern, into: &bytes)
     }
 
+    @inlinable
     public func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> Double {
         Double(bitPattern: try BigEndianIntegerSerde<UInt64>().deserialize(bytes))
     }
@@ -60,8 +72,10 @@ public struct DoubleSerde: Serde {
 /// A `Codable` value as JSON (keys sorted, slashes unescaped, so equal values encode to
 /// equal bytes).
 public struct JSONSerde<Value: Codable>: Serde {
+    @inlinable
     public init(_ type: Value.Type = Value.self) {}
 
+    @inlinable
     public func serialize(_ value: Value, into bytes: inout [UInt8]) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -72,6 +86,7 @@ public struct JSONSerde<Value: Codable>: Serde {
         }
     }
 
+    @inlinable
     public func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> Value {
         do {
             return try JSONDecoder().decode(Value.self, from: Data(bytes))
@@ -85,13 +100,16 @@ public struct JSONSerde<Value: Codable>: Serde {
 public struct OptionalSerde<Wrapped: Serde>: Serde {
     public let wrapped: Wrapped
 
+    @inlinable
     public init(_ wrapped: Wrapped) { self.wrapped = wrapped }
 
+    @inlinable
     public func serialize(_ value: Wrapped.Value?, into bytes: inout [UInt8]) throws {
         guard let value else { return }
         try wrapped.serialize(value, into: &bytes)
     }
 
+    @inlinable
     public func isNull(_ value: Wrapped.Value?) -> Bool {
         // Not `value.map(wrapped.isNull)`: unspecialized (behind `any Serde`), the closure
         // costs a generic metadata lookup per record.
@@ -99,50 +117,60 @@ public struct OptionalSerde<Wrapped: Serde>: Serde {
         return wrapped.isNull(value)
     }
 
+    @inlinable
     public func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> Wrapped.Value? {
         try wrapped.deserialize(bytes)
     }
 
+    @inlinable
     public func deserializeNull() throws -> Wrapped.Value? { nil }
 }
 
 extension Serde where Self == StringSerde {
     /// UTF-8 text.
+    @inlinable
     public static var string: StringSerde { StringSerde() }
 }
 
 extension Serde where Self == BytesSerde {
     /// The bytes as they are.
+    @inlinable
     public static var bytes: BytesSerde { BytesSerde() }
 }
 
 extension Serde where Self == BigEndianIntegerSerde<Int32> {
     /// A 4-byte big-endian integer (Kafka's `IntegerSerde`).
+    @inlinable
     public static var int32: Self { Self() }
 }
 
 extension Serde where Self == BigEndianIntegerSerde<Int64> {
     /// An 8-byte big-endian integer (Kafka's `LongSerde`).
+    @inlinable
     public static var int64: Self { Self() }
 }
 
 extension Serde where Self == BigEndianIntegerSerde<UInt64> {
     /// An 8-byte big-endian unsigned integer.
+    @inlinable
     public static var uint64: Self { Self() }
 }
 
 extension Serde where Self == DoubleSerde {
     /// An 8-byte big-endian IEEE 754 double (Kafka's `DoubleSerde`).
+    @inlinable
     public static var double: DoubleSerde { DoubleSerde() }
 }
 
 extension Serde {
     /// `Codable` values as JSON: `.json(Click.self)`.
+    @inlinable
     public static func json<Value: Codable>(_ type: Value.Type) -> Self where Self == JSONSerde<Value> {
         JSONSerde(type)
     }
 
     /// Accepts null bytes as `nil`: `.optional(.string)`.
+    @inlinable
     public static func optional<Wrapped: Serde>(_ wrapped: Wrapped) -> Self where Self == OptionalSerde<Wrapped> {
         OptionalSerde(wrapped)
     }

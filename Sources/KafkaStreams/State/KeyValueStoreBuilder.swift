@@ -42,12 +42,12 @@ public struct KeyValueStoreBuilder<Key, Value>: Sendable {
 
     /// A RocksDB store.
     public static func persistent(_ name: String, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil) -> Self {
-        Self(name: name, kind: .persistent, keySerde: key?.base, valueSerde: value?.base)
+        Self(name: name, kind: .persistent, keySerde: key, valueSerde: value)
     }
 
     /// An in-memory store.
     public static func inMemory(_ name: String, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil) -> Self {
-        Self(name: name, kind: .inMemory, keySerde: key?.base, valueSerde: value?.base)
+        Self(name: name, kind: .inMemory, keySerde: key, valueSerde: value)
     }
 
     /// The same store without a changelog.

@@ -50,8 +50,8 @@ extension KeyValueStoreBuilder {
         ) { [self] creation in
             let task = creation.task
             let node = "store \(name)"
-            let keySerde = try task.defaultSerdes.resolve(keySerde, key: true, node: node)
-            let valueSerde = try task.defaultSerdes.resolve(valueSerde, key: false, node: node)
+            let keySerde = try task.defaultSerdes.resolve(keySerde.map { AnySerde($0) }, key: true, node: node)
+            let valueSerde = try task.defaultSerdes.resolve(valueSerde.map { AnySerde($0) }, key: false, node: node)
             let root: RootBytesStore = switch kind {
             case .persistent: try openPersistent(path: "\(creation.directory)/\(name)", resources: creation.resources, logger: task.logger)
             case .inMemory: InMemoryBytesStore()

@@ -5,10 +5,10 @@ struct DefaultSerdes: Sendable {
     var value: (any Serde)?
 
     @usableFromInline
-    func resolve<T>(_ explicit: (any Serde<T>)?, key isKey: Bool, node: String) throws -> any Serde<T> {
+    func resolve<T>(_ explicit: AnySerde<T>?, key isKey: Bool, node: String) throws -> AnySerde<T> {
         if let explicit { return explicit }
         let fallback = isKey ? key : value
-        if let typed = fallback as? any Serde<T> { return typed }
+        if let typed = fallback as? any Serde<T> { return AnySerde(typed) }
         let part = isKey ? "key" : "value"
         let reason = fallback.map { "the default \(part) serde \(type(of: $0)) does not handle it" } ?? "no default \(part) serde is configured"
         throw StreamsError(

@@ -29,14 +29,14 @@ struct NodeDefinition: Sendable {
     /// Creates the runtime node, given its own context.
     let makeNode: @Sendable (AnyObject?, TaskContext) throws -> RuntimeNode
     /// Connects a child's entry point to this node's context.
-    let attachChild: (@Sendable (AnyObject, Any, String) throws -> Void)?
+    let attachChild: (@Sendable (AnyObject, AnyObject, String) throws -> Void)?
 
     @usableFromInline
     init(
         name: String, role: Role, parents: [String], input: TypeSignature?, output: TypeSignature?,
         makeContext: (@Sendable (TaskContext, String) -> AnyObject)?,
         makeNode: @escaping @Sendable (AnyObject?, TaskContext) throws -> RuntimeNode,
-        attachChild: (@Sendable (AnyObject, Any, String) throws -> Void)?
+        attachChild: (@Sendable (AnyObject, AnyObject, String) throws -> Void)?
     ) {
         self.name = name
         self.role = role
@@ -60,15 +60,28 @@ struct NodeDefinition: Sendable {
 /// A node as created for one task.
 @usableFromInline
 struct RuntimeNode {
-    /// Where records enter the node: `(SourceRecordView) throws -> Void` for a source,
-    /// `(Record<Key, Value>) throws -> Void` for the others. Made in specialized code.
-    let entry: Any
+    /// Where records enter the node: a `NodeEntry<SourceRecordView>` for a source, a
+    /// `NodeEntry<Record<Key, Value>>` for the others.
+    let entry: AnyObject
     let closable: ClosableNode?
 
     @usableFromInline
-    init(entry: Any, closable: ClosableNode? = nil) {
+    init(entry: AnyObject, closable: ClosableNode? = nil) {
         self.entry = entry
         self.closable = closable
+    }
+}
+
+/// A node's entry point, made in specialized code. A class, so that it passes through
+/// untyped wiring code and is cast back as it was: a closure cast back from `Any` is
+/// wrapped in conversion thunks, which would run on every record.
+@usableFromInline
+final class NodeEntry<Input> {
+    @usableFromInline let receive: (Input) throws -> Void
+
+    @usableFromInline
+    init(_ receive: @escaping (Input) throws -> Void) {
+        self.receive = receive
     }
 }
 
@@ -81,8 +94,8 @@ enum ForwardingNode<Key, Value> {
     }
 
     @usableFromInline
-    static func attach(context: AnyObject, child entry: Any, childName: String) throws {
-        guard let receive = entry as? (Record<Key, Value>) throws -> Void else {
+    static func attach(context: AnyObject, child entry: AnyObject, childName: String) throws {
+        guard let receive = (entry as? NodeEntry<Record<Key, Value>>)?.receive else {
             throw StreamsError(.topology, "node \(childName) does not accept records of type (\(Key.self), \(Value.self))")
         }
         (context as! ProcessorContext<Key, Value>).addChild(receive, named: childName)

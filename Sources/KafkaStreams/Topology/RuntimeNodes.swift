@@ -21,12 +21,12 @@ extension StreamsError: AttributedFailure {}
 /// A source node of one task: deserializes input bytes and forwards typed records.
 @usableFromInline
 final class SourceNode<Key, Value> {
-    @usableFromInline let keySerde: any Serde<Key>
-    @usableFromInline let valueSerde: any Serde<Value>
+    @usableFromInline let keySerde: AnySerde<Key>
+    @usableFromInline let valueSerde: AnySerde<Value>
     @usableFromInline let context: ProcessorContext<Key, Value>
 
     @usableFromInline
-    init(keySerde: any Serde<Key>, valueSerde: any Serde<Value>, context: ProcessorContext<Key, Value>) {
+    init(keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, context: ProcessorContext<Key, Value>) {
         self.keySerde = keySerde
         self.valueSerde = valueSerde
         self.context = context
@@ -39,12 +39,12 @@ final class SourceNode<Key, Value> {
         let key: Key
         let value: Value
         do {
-            key = try keySerde.deserialize(raw.key)
+            key = try keySerde.decode(raw.key)
         } catch {
             throw DeserializationError(part: .key, source: raw.coordinates, underlying: error)
         }
         do {
-            value = try valueSerde.deserialize(raw.value)
+            value = try valueSerde.decode(raw.value)
         } catch {
             throw DeserializationError(part: .value, source: raw.coordinates, underlying: error)
         }
@@ -89,15 +89,17 @@ enum SinkTarget<Key, Value>: Sendable {
 final class SinkNode<Key, Value> {
     @usableFromInline let target: SinkTarget<Key, Value>
     @usableFromInline let resolvedTopic: String?
-    @usableFromInline let keySerde: any Serde<Key>
-    @usableFromInline let valueSerde: any Serde<Value>
+    @usableFromInline let keySerde: AnySerde<Key>
+    @usableFromInline let valueSerde: AnySerde<Value>
     @usableFromInline let task: TaskContext
-    // Reused between records so serializing allocates nothing in the steady state.
-    @usableFromInline var keyBytes: [UInt8] = []
-    @usableFromInline var valueBytes: [UInt8] = []
+    // Reused between records so serializing allocates nothing in the steady state. Only
+    // this node touches them, on its task's thread, one record at a time: no dynamic
+    // exclusivity check.
+    @exclusivity(unchecked) @usableFromInline var keyBytes: [UInt8] = []
+    @exclusivity(unchecked) @usableFromInline var valueBytes: [UInt8] = []
 
     @usableFromInline
-    init(target: SinkTarget<Key, Value>, keySerde: any Serde<Key>, valueSerde: any Serde<Value>, task: TaskContext) {
+    init(target: SinkTarget<Key, Value>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, task: TaskContext) {
         self.target = target
         if case .topic(let topic) = target { resolvedTopic = topic.resolved(applicationID: task.applicationID) } else { resolvedTopic = nil }
         self.keySerde = keySerde
@@ -118,10 +120,8 @@ final class SinkNode<Key, Value> {
         do {
             keyBytes.removeAll(keepingCapacity: true)
             valueBytes.removeAll(keepingCapacity: true)
-            keyIsNull = keySerde.isNull(record.key)
-            if !keyIsNull { try keySerde.serialize(record.key, into: &keyBytes) }
-            valueIsNull = valueSerde.isNull(record.value)
-            if !valueIsNull { try valueSerde.serialize(record.value, into: &valueBytes) }
+            keyIsNull = try !keySerde.encode(record.key, &keyBytes)
+            valueIsNull = try !valueSerde.encode(record.value, &valueBytes)
         } catch {
             throw SerializationFailure(topic: topic, underlying: error)
         }

@@ -26,7 +26,7 @@ public struct Topology: Sendable {
     public mutating func addSource<Key, Value>(
         _ name: String, topics: [String], key: some Serde<Key>, value: some Serde<Value>
     ) throws {
-        try addSource(name, topics: topics.map(TopicName.external), key: key as any Serde<Key>, value: value as any Serde<Value>)
+        try addSource(name, topics: topics.map(TopicName.external), key: AnySerde(key), value: AnySerde(value))
     }
 
     /// Adds a key-value store; processors that name it in `stores:` (added after it) reach
@@ -52,7 +52,7 @@ public struct Topology: Sendable {
             makeContext: ForwardingNode<OutputKey, OutputValue>.makeContext,
             makeNode: { context, _ in
                 let node = ProcessorNode(name: name, processor: try factory(context as! ProcessorContext<OutputKey, OutputValue>))
-                let entry: (Record<P.InputKey, P.InputValue>) throws -> Void = { try node.receive($0) }
+                let entry = NodeEntry<Record<P.InputKey, P.InputValue>> { try node.receive($0) }
                 return RuntimeNode(entry: entry, closable: node)
             },
             attachChild: ForwardingNode<OutputKey, OutputValue>.attach))
@@ -63,7 +63,7 @@ public struct Topology: Sendable {
     public mutating func addSink<Key, Value>(
         _ name: String, topic: String, parents: [String], key: some Serde<Key>, value: some Serde<Value>
     ) throws {
-        try addSink(name, target: .topic(.external(topic)), parents: parents, key: key as any Serde<Key>, value: value as any Serde<Value>)
+        try addSink(name, target: .topic(.external(topic)), parents: parents, key: AnySerde(key), value: AnySerde(value))
     }
 
     /// Adds a node writing each record to the topic `topicFor` names for it.
@@ -75,14 +75,14 @@ public struct Topology: Sendable {
         value: some Serde<Value>,
         topicFor: @escaping @Sendable (Key, Value, RecordContext?) -> String
     ) throws {
-        try addSink(name, target: .extractor(topicFor), parents: parents, key: key as any Serde<Key>, value: value as any Serde<Value>)
+        try addSink(name, target: .extractor(topicFor), parents: parents, key: AnySerde(key), value: AnySerde(value))
     }
 
     // MARK: Internal forms, used by the DSL (serdes may come from the configuration)
 
     @inlinable
     mutating func addSource<Key, Value>(
-        _ name: String, topics: [TopicName], key: (any Serde<Key>)?, value: (any Serde<Value>)?
+        _ name: String, topics: [TopicName], key: AnySerde<Key>?, value: AnySerde<Value>?
     ) throws {
         try checkUnread(topics, source: name)
         try add(NodeDefinition(
@@ -94,7 +94,7 @@ public struct Topology: Sendable {
                     keySerde: try task.defaultSerdes.resolve(key, key: true, node: name),
                     valueSerde: try task.defaultSerdes.resolve(value, key: false, node: name),
                     context: context as! ProcessorContext<Key, Value>)
-                let entry: (SourceRecordView) throws -> Void = { try node.process($0) }
+                let entry = NodeEntry<SourceRecordView> { try node.process($0) }
                 return RuntimeNode(entry: entry)
             },
             attachChild: ForwardingNode<Key, Value>.attach))
@@ -102,7 +102,7 @@ public struct Topology: Sendable {
 
     @inlinable
     mutating func addSink<Key, Value>(
-        _ name: String, target: SinkTarget<Key, Value>, parents: [String], key: (any Serde<Key>)?, value: (any Serde<Value>)?
+        _ name: String, target: SinkTarget<Key, Value>, parents: [String], key: AnySerde<Key>?, value: AnySerde<Value>?
     ) throws {
         let description: NodeDefinition.SinkDescription
         switch target {
@@ -119,7 +119,7 @@ public struct Topology: Sendable {
                     keySerde: try task.defaultSerdes.resolve(key, key: true, node: name),
                     valueSerde: try task.defaultSerdes.resolve(value, key: false, node: name),
                     task: task)
-                let entry: (Record<Key, Value>) throws -> Void = { try node.receive($0) }
+                let entry = NodeEntry<Record<Key, Value>> { try node.receive($0) }
                 return RuntimeNode(entry: entry)
             },
             attachChild: nil))

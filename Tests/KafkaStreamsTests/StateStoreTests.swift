@@ -160,7 +160,7 @@ private final class DiscardingCollector: RecordCollector {
 
     func send(
         topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RecordHeader],
-        timestamp: Int64, source: SourceCoordinates?
+        timestamp: Int64, source: () -> SourceCoordinates?
     ) throws {}
 
     func sendChange(

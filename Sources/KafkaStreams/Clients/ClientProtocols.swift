@@ -28,16 +28,18 @@ package protocol ClientFactory: Sendable {
     func crashPoint(_ step: String) throws
 }
 
-/// A record lent to a ``StreamsConsumer/poll(maxRecords:timeout:_:)`` callback: the
-/// key and value bytes are valid only until the callback returns.
+/// An input record as read: lent to a ``StreamsConsumer/poll(maxRecords:timeout:_:)``
+/// callback, which hands it on to a task as it is. The key and value bytes are valid only
+/// until the callback returns.
+@usableFromInline
 package struct PolledRecord {
     package var topic: String
     package var partition: Int32
     package var offset: Int64
-    package var timestamp: Int64
-    package var key: UnsafeRawBufferPointer?
-    package var value: UnsafeRawBufferPointer?
-    package var headers: [KafkaHeader]
+    @usableFromInline package var timestamp: Int64
+    @usableFromInline package var key: UnsafeRawBufferPointer?
+    @usableFromInline package var value: UnsafeRawBufferPointer?
+    @usableFromInline package var headers: [KafkaHeader]
 
     package init(
         topic: String, partition: Int32, offset: Int64, timestamp: Int64, key: UnsafeRawBufferPointer?,
@@ -51,6 +53,8 @@ package struct PolledRecord {
         self.value = value
         self.headers = headers
     }
+
+    @usableFromInline var coordinates: SourceCoordinates { SourceCoordinates(topic: topic, partition: partition, offset: offset) }
 }
 
 /// Lends optional bytes as an optional buffer (`nil` stays `nil`: a null key or a

@@ -120,7 +120,7 @@ package final class InMemoryTopologyRunner {
         guard let task = tasksByTopic[topic] else { return }
         try withOptionalBuffer(record.key) { key in
             try withOptionalBuffer(record.value) { value in
-                try task.process(SourceRecordView(
+                try task.process(PolledRecord(
                     topic: topic, partition: 0, offset: offset, timestamp: record.timestamp, key: key, value: value,
                     headers: record.headers))
             }
@@ -142,7 +142,7 @@ private final class MemoryCollector: RecordCollector {
 
     func send(
         topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RecordHeader],
-        timestamp: Int64, source: SourceCoordinates?
+        timestamp: Int64, source: () -> SourceCoordinates?
     ) throws {
         let record = InMemoryTopologyRunner.StoredRecord(key: key.map { Array($0) }, value: value.map { Array($0) }, headers: headers, timestamp: timestamp)
         if internalTopics.contains(topic) {

@@ -64,10 +64,11 @@ final class ProducerRecordCollector: RecordCollector {
 
     func send(
         topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RecordHeader],
-        timestamp: Int64, source: SourceCoordinates?
+        timestamp: Int64, source: () -> SourceCoordinates?
     ) throws {
         var onDelivery: (@Sendable (DeliveryResult) -> Void)?
         if case .deadLetter = policy {
+            let source = source()
             let keyCopy = key.map { Array($0) }
             let valueCopy = value.map { Array($0) }
             onDelivery = { [failures] result in
@@ -84,7 +85,7 @@ final class ProducerRecordCollector: RecordCollector {
             sentCount += 1
             sentInTransaction += 1
         } catch {
-            throw clientFailure(error) ?? ProductionError(topic: topic, source: source, underlying: error)
+            throw clientFailure(error) ?? ProductionError(topic: topic, source: source(), underlying: error)
         }
     }
 

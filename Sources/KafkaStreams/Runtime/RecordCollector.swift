@@ -2,12 +2,13 @@
 /// application, an in-memory list in the test driver.
 @usableFromInline
 protocol RecordCollector: AnyObject {
-    /// Queues a record; `source` is the input it was derived from, for error reports.
-    /// Throws a ``ProductionError`` when the record is refused at once and the production
-    /// handler says `.fail`.
+    /// Queues a record; `source` gives the input it was derived from, for error reports
+    /// (a closure, so the common case, no error, never builds it). Throws a
+    /// ``ProductionError`` when the record is refused at once and the production handler
+    /// says `.fail`.
     func send(
         topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RecordHeader],
-        timestamp: Int64, source: SourceCoordinates?
+        timestamp: Int64, source: () -> SourceCoordinates?
     ) throws
 
     /// Queues a state store change for its changelog partition (`value` nil: a
@@ -16,19 +17,4 @@ protocol RecordCollector: AnyObject {
     func sendChange(
         topic: String, partition: Int32, key: [UInt8], value: [UInt8]?, timestamp: Int64, tracker: ChangelogTracker
     ) throws
-}
-
-/// An input record as read, with key and value bytes borrowed for the duration of one
-/// ``StreamTask/process(_:)`` call.
-@usableFromInline
-struct SourceRecordView {
-    var topic: String
-    var partition: Int32
-    var offset: Int64
-    @usableFromInline var timestamp: Int64
-    @usableFromInline var key: UnsafeRawBufferPointer?
-    @usableFromInline var value: UnsafeRawBufferPointer?
-    @usableFromInline var headers: [RecordHeader]
-
-    @usableFromInline var coordinates: SourceCoordinates { SourceCoordinates(topic: topic, partition: partition, offset: offset) }
 }

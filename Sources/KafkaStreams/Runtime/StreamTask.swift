@@ -19,7 +19,7 @@ final class StreamTask {
 
     private struct Input {
         let topic: String
-        let source: NodeEntry<SourceRecordView>
+        let source: NodeEntry<PolledRecord>
         /// The offset after the last record handled (what a commit stores), or -1.
         var nextOffset: Int64 = -1
         var committedOffset: Int64 = -1
@@ -82,7 +82,7 @@ final class StreamTask {
                 guard let attach = node.attachChild, let nodeContext = contexts[node.name], let childNode = runtimeNodes[child] else { continue }
                 try attach(nodeContext, childNode.entry, child)
             }
-            if node.isSource, let source = runtimeNodes[node.name]?.entry as? NodeEntry<SourceRecordView> {
+            if node.isSource, let source = runtimeNodes[node.name]?.entry as? NodeEntry<PolledRecord> {
                 for topic in node.sourceTopics {
                     inputs.append(Input(topic: topic.resolved(applicationID: context.applicationID), source: source))
                 }
@@ -117,7 +117,7 @@ final class StreamTask {
 
     /// Processes one input record. Throws only when an error handler says `.fail` (or for
     /// errors no handler covers); the record's offset then stays uncommitted.
-    func process(_ raw: SourceRecordView) throws {
+    func process(_ raw: PolledRecord) throws {
         context.currentRecord = RecordContext(
             topic: raw.topic, partition: raw.partition, offset: raw.offset, timestamp: raw.timestamp, headers: raw.headers)
         defer { context.currentRecord = nil }
@@ -173,7 +173,7 @@ final class StreamTask {
         context.stores = [:]
     }
 
-    private func handle(_ error: any Error, with policy: ErrorHandling, raw: SourceRecordView) throws {
+    private func handle(_ error: any Error, with policy: ErrorHandling, raw: PolledRecord) throws {
         switch policy {
         case .fail:
             context.logger.error("stopping: \(error)")
@@ -186,7 +186,7 @@ final class StreamTask {
             let headers = raw.headers + DeadLetterHeaders.describing(
                 source: raw.coordinates, errorType: type(of: Self.underlying(of: error)), message: String(describing: error))
             try context.collector.send(
-                topic: topic, key: raw.key, value: raw.value, headers: headers, timestamp: raw.timestamp, source: raw.coordinates)
+                topic: topic, key: raw.key, value: raw.value, headers: headers, timestamp: raw.timestamp, source: { raw.coordinates })
             context.counters.skipped += 1
             context.counters.deadLettered += 1
         }

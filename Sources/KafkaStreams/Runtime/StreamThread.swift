@@ -243,9 +243,7 @@ final class StreamThread: @unchecked Sendable {
             lastRouted = (message.topic, message.partition, found)
             task = found
         }
-        try task.process(SourceRecordView(
-            topic: message.topic, partition: message.partition, offset: message.offset, timestamp: message.timestamp,
-            key: message.key, value: message.value, headers: message.headers))
+        try task.process(message)
     }
 
     private func reportCounts(consumed: Int) {

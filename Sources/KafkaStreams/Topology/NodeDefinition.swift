@@ -60,7 +60,7 @@ struct NodeDefinition: Sendable {
 /// A node as created for one task.
 @usableFromInline
 struct RuntimeNode {
-    /// Where records enter the node: a `NodeEntry<SourceRecordView>` for a source, a
+    /// Where records enter the node: a `NodeEntry<PolledRecord>` for a source, a
     /// `NodeEntry<Record<Key, Value>>` for the others.
     let entry: AnyObject
     let closable: ClosableNode?

@@ -35,7 +35,7 @@ final class SourceNode<Key, Value> {
     /// Deserializes (throwing ``DeserializationError``) then forwards (throwing whatever the
     /// graph threw, tagged with the node).
     @inlinable
-    func process(_ raw: SourceRecordView) throws {
+    func process(_ raw: PolledRecord) throws {
         let key: Key
         let value: Value
         do {
@@ -92,11 +92,13 @@ final class SinkNode<Key, Value> {
     @usableFromInline let keySerde: AnySerde<Key>
     @usableFromInline let valueSerde: AnySerde<Value>
     @usableFromInline let task: TaskContext
-    // Reused between records so serializing allocates nothing in the steady state. Only
-    // this node touches them, on its task's thread, one record at a time: no dynamic
-    // exclusivity check.
-    @exclusivity(unchecked) @usableFromInline var keyBytes: [UInt8] = []
-    @exclusivity(unchecked) @usableFromInline var valueBytes: [UInt8] = []
+    // Keys and values are serialized one after another into this buffer, reused so that
+    // serializing allocates nothing in the steady state, and emptied only once it holds
+    // more than `scratchLimit` bytes: emptying an array costs more than appending a small
+    // record to it. Only this node touches it, on its task's thread, one record at a time:
+    // no dynamic exclusivity check.
+    @exclusivity(unchecked) @usableFromInline var scratch: [UInt8] = []
+    @usableFromInline static var scratchLimit: Int { 4096 }
 
     @usableFromInline
     init(target: SinkTarget<Key, Value>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, task: TaskContext) {
@@ -114,23 +116,25 @@ final class SinkNode<Key, Value> {
         case .topic: topic = resolvedTopic!
         case .extractor(let choose): topic = choose(record.key, record.value, task.currentRecord)
         }
-        let source = task.currentRecord.map { SourceCoordinates(topic: $0.topic, partition: $0.partition, offset: $0.offset) }
+        if scratch.count > Self.scratchLimit { scratch.removeAll(keepingCapacity: true) }
+        let keyStart = scratch.count
         let keyIsNull: Bool
+        let valueStart: Int
         let valueIsNull: Bool
         do {
-            keyBytes.removeAll(keepingCapacity: true)
-            valueBytes.removeAll(keepingCapacity: true)
-            keyIsNull = try !keySerde.encode(record.key, &keyBytes)
-            valueIsNull = try !valueSerde.encode(record.value, &valueBytes)
+            keyIsNull = try !keySerde.encode(record.key, &scratch)
+            valueStart = scratch.count
+            valueIsNull = try !valueSerde.encode(record.value, &scratch)
         } catch {
             throw SerializationFailure(topic: topic, underlying: error)
         }
-        try keyBytes.withUnsafeBytes { key in
-            try valueBytes.withUnsafeBytes { value in
-                try task.collector.send(
-                    topic: topic, key: keyIsNull ? nil : key, value: valueIsNull ? nil : value,
-                    headers: record.headers, timestamp: record.timestamp, source: source)
-            }
+        try scratch.withUnsafeBytes { bytes in
+            try task.collector.send(
+                topic: topic,
+                key: keyIsNull ? nil : UnsafeRawBufferPointer(rebasing: bytes[keyStart..<valueStart]),
+                value: valueIsNull ? nil : UnsafeRawBufferPointer(rebasing: bytes[valueStart...]),
+                headers: record.headers, timestamp: record.timestamp,
+                source: { self.task.currentRecord.map { SourceCoordinates(topic: $0.topic, partition: $0.partition, offset: $0.offset) } })
         }
     }
 }

@@ -94,7 +94,7 @@ public struct Topology: Sendable {
                     keySerde: try task.defaultSerdes.resolve(key, key: true, node: name),
                     valueSerde: try task.defaultSerdes.resolve(value, key: false, node: name),
                     context: context as! ProcessorContext<Key, Value>)
-                let entry = NodeEntry<SourceRecordView> { try node.process($0) }
+                let entry = NodeEntry<PolledRecord> { try node.process($0) }
                 return RuntimeNode(entry: entry)
             },
             attachChild: ForwardingNode<Key, Value>.attach))

@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 import Logging
 
 /// A Kafka producer (optionally idempotent) over librdkafka.
@@ -40,13 +41,21 @@ public final class Producer: Sendable {
         self.tracker = tracker
         self.logger = logger
         self.poller = PollingThread(name: "\(handle.name)-poll") {
-            rd_kafka_poll(handle.pointer, 100)
+            // Reports arrive per produce response, many per millisecond under load: after
+            // serving some, let more gather for a moment instead of waking for each batch,
+            // whose context switches cost the producing threads on a busy machine.
+            if rd_kafka_poll(handle.pointer, 100) > 0 { Thread.sleep(forTimeInterval: Producer.reportGatheringPause) }
         }
     }
 
     deinit {
         shutDown(timeout: .zero)
     }
+
+    /// How long the polling thread waits after serving delivery reports, so the next turn
+    /// serves many at once: the most a report (and ``send(_:)``) is delayed beyond the
+    /// broker's acknowledgement. ``flush(timeout:)`` serves reports itself, undelayed.
+    static let reportGatheringPause: TimeInterval = 0.002
 
     /// Queues a record for delivery. Blocks the calling thread while librdkafka's local
     /// queue is full (`queue.buffering.max.messages`), so call it from a thread of your

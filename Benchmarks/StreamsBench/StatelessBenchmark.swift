@@ -19,7 +19,7 @@ struct StatelessBenchmark: ParsableCommand {
     @Option(help: "Records to pipe.") var records = 1_000_000
     @Option(help: "Bytes per record value.") var valueBytes = 100
     @Option(help: "Partitions per topic (the mock keeps ~5 MiB per partition).") var partitions = 64
-    @Option(help: "Rounds of each implementation.") var rounds = 3
+    @Option(help: "Rounds of each implementation (single rounds vary a lot: the ratio is of medians and of bests).") var rounds = 5
     @Option(help: "linger.ms of both pipes' producers.") var pipeLingerMs = 5
     @Option(help: "Commit interval of the app, in milliseconds.") var commitIntervalMs = 1000
     @Flag(inversion: .prefixedEnableDisable, help: "Idempotent producers in both pipes (the app's default).")

@@ -8,10 +8,14 @@ import Synchronization
 /// The `poll` methods block the calling thread for up to their timeout and are meant to
 /// be called from one thread the application owns (a stream thread). Rebalance events and
 /// client errors are delivered on that thread, inside `poll`. The `async` variants run the
-/// same calls on a thread the consumer owns.
+/// same calls on a thread the consumer owns. Polled messages are released on another thread
+/// of the consumer's, after each `poll` returns, so the polling thread never waits on the
+/// memory allocator's lock that librdkafka's fetching thread holds (see `MessageReclaimer`);
+/// ``close()`` waits for them.
 public final class Consumer: Sendable {
     let handle: KafkaHandle
     private let worker: DedicatedThread
+    private let reclaimer: MessageReclaimer
     private let closed = Atomic<Bool>(false)
     /// An error met while a batch already held records; thrown by the next poll.
     private let deferredError = Mutex<KafkaError?>(nil)
@@ -49,10 +53,12 @@ public final class Consumer: Sendable {
         rd_kafka_poll_set_consumer(handle.pointer)
         self.handle = handle
         self.worker = DedicatedThread(name: "\(handle.name)-worker")
+        self.reclaimer = MessageReclaimer(name: "\(handle.name)-reclaim")
         context.consumer = self
     }
 
     deinit {
+        reclaimer.stop()
         if !closed.load(ordering: .acquiring) { _ = rd_kafka_consumer_close(handle.pointer) }
         worker.stop()
     }
@@ -130,9 +136,13 @@ public final class Consumer: Sendable {
         var topics = TopicNameCache()
         var wait = timeout.clampedMilliseconds
         var count = 0
+        // Destroyed on the reclaimer's thread once the batch is done (see MessageReclaimer).
+        var polled: [UnsafeMutablePointer<rd_kafka_message_t>] = []
+        polled.reserveCapacity(min(maxRecords, 1024))
+        defer { reclaimer.retire(polled) }
         while count < maxRecords {
             guard let message = rd_kafka_consumer_poll(handle.pointer, wait) else { break }
-            defer { rd_kafka_message_destroy(message) }
+            polled.append(message)
             wait = 0
             let code = message.pointee.err
             if code == RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -263,6 +273,7 @@ public final class Consumer: Sendable {
     public func close() throws(KafkaError) {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         worker.stop()
+        reclaimer.drain()
         try KafkaError.check(rd_kafka_consumer_close(handle.pointer), handle: handle.pointer, context: "close")
     }
 }

@@ -17,6 +17,9 @@ final class MessageReclaimer: @unchecked Sendable {
     private var destroying = false
     private var stopping = false
     private var finished = false
+    /// Messages keep their fetch buffers alive: past this many waiting, the caller
+    /// destroys its own, so a starved reclaimer cannot let memory grow without bound.
+    static let maxPending = 16_384
 
     init(name: String) {
         let thread = Thread { [self] in run() }
@@ -28,6 +31,11 @@ final class MessageReclaimer: @unchecked Sendable {
     func retire(_ messages: [UnsafeMutablePointer<rd_kafka_message_t>]) {
         guard !messages.isEmpty else { return }
         condition.lock()
+        guard pending.count < Self.maxPending else {
+            condition.unlock()
+            for message in messages { rd_kafka_message_destroy(message) }
+            return
+        }
         pending.append(contentsOf: messages)
         condition.signal()
         condition.unlock()

@@ -34,12 +34,20 @@ struct RunningApp {
 extension EmbeddedKafkaCluster {
     /// Reads `topic` until it holds at least `count` records (or `timeout` passes).
     func waitForRecords(_ topic: String, count: Int, timeout: Duration = .seconds(60)) async throws -> [ConsumerRecord] {
+        try await waitForRecords(topic, timeout: timeout) { $0.count >= count }
+    }
+
+    /// Reads `topic` until its records satisfy `done` (or `timeout` passes). Under
+    /// at-least-once a count can be reached by repeats alone: wait for the values instead.
+    func waitForRecords(
+        _ topic: String, timeout: Duration = .seconds(60), until done: ([ConsumerRecord]) -> Bool
+    ) async throws -> [ConsumerRecord] {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         var records: [ConsumerRecord] = []
         while ContinuousClock.now < deadline {
             do {
                 records = try await readAll(topic, timeout: .seconds(5))
-                if records.count >= count { break }
+                if done(records) { break }
             } catch let error as StreamsError where error.kind == .missingSourceTopic {
                 // Output topics appear with the first record written to them.
             }

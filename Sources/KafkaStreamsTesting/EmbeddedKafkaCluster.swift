@@ -56,7 +56,7 @@ public final class EmbeddedKafkaCluster: Sendable {
         let configuration = clientConfiguration(["linger.ms": "5"])
         let logger = logger
         let records = records.map { ProducerRecord(topic: topic, partition: partition, key: $0.key, value: $0.value, timestamp: timestamp) }
-        try await onOwnThread(named: "embedded-produce") {
+        try await onOwnThread(named: "embedded:send") {
             let producer = try Producer(configuration: configuration, logger: logger)
             defer { producer.close() }
             for record in records { try producer.produce(record) }
@@ -71,7 +71,7 @@ public final class EmbeddedKafkaCluster: Sendable {
         let ends = try await endOffsets(topic)
         let configuration = clientConfiguration(["fetch.wait.max.ms": "10", "enable.partition.eof": "false"])
         let logger = logger
-        return try await onOwnThread(named: "embedded-read") {
+        return try await onOwnThread(named: "embedded:read") {
             let consumer = try Consumer(configuration: configuration, logger: logger)
             defer { try? consumer.close() }
             try consumer.assign(ends.keys.map { TopicPartitionOffset(topic: topic, partition: $0, offset: KafkaOffset.beginning) })
@@ -89,7 +89,7 @@ public final class EmbeddedKafkaCluster: Sendable {
     public func endOffsets(_ topic: String) async throws -> [Int32: Int64] {
         let configuration = clientConfiguration([:])
         let logger = logger
-        return try await onOwnThread(named: "embedded-offsets") {
+        return try await onOwnThread(named: "embedded:offset") {
             let consumer = try Consumer(configuration: configuration, logger: logger)
             defer { try? consumer.close() }
             let admin = try Admin(configuration: configuration, logger: logger)
@@ -109,7 +109,7 @@ public final class EmbeddedKafkaCluster: Sendable {
         let partitions = try await endOffsets(topic).keys.map { TopicPartition(topic: topic, partition: $0) }
         let configuration = clientConfiguration(["group.id": group])
         let logger = logger
-        return try await onOwnThread(named: "embedded-committed") {
+        return try await onOwnThread(named: "embedded:commit") {
             let consumer = try Consumer(configuration: configuration, logger: logger)
             defer { try? consumer.close() }
             var offsets: [Int32: Int64] = [:]

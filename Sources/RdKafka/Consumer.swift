@@ -52,8 +52,8 @@ public final class Consumer: Sendable {
         // Serve errors, logs and rebalances from the consumer queue, i.e. inside poll.
         rd_kafka_poll_set_consumer(handle.pointer)
         self.handle = handle
-        self.worker = DedicatedThread(name: "\(handle.name)-worker")
-        self.reclaimer = MessageReclaimer(name: "\(handle.name)-reclaim")
+        self.worker = DedicatedThread(name: clientThreadName(client: handle.name, role: "work"))
+        self.reclaimer = MessageReclaimer(name: clientThreadName(client: handle.name, role: "free"))
         context.consumer = self
     }
 
@@ -91,6 +91,11 @@ public final class Consumer: Sendable {
         defer { rd_kafka_topic_partition_list_destroy(list) }
         return readOffsets(list).map(\.topicPartition)
     }
+
+    /// The client's name as librdkafka reports it, `<client.id>#consumer-<n>`: librdkafka's
+    /// log lines carry it, and the client's helper threads are named after it
+    /// (`consumer<n>:<role>`, e.g. `consumer3:work`).
+    public var clientName: String { handle.name }
 
     /// The protocol of the current group generation.
     public var rebalanceProtocol: RebalanceProtocol { currentRebalanceProtocol(handle.pointer) }

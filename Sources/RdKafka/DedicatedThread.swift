@@ -13,9 +13,7 @@ final class DedicatedThread: Sendable {
     private nonisolated(unsafe) var state = State()  // guarded by `condition`
 
     init(name: String) {
-        let thread = Thread { [self] in self.loop() }
-        thread.name = name
-        thread.start()
+        startThread(named: name) { [self] in self.loop() }
     }
 
     /// Runs `body` on the dedicated thread and returns its result.

@@ -22,9 +22,7 @@ final class MessageReclaimer: @unchecked Sendable {
     static let maxPending = 16_384
 
     init(name: String) {
-        let thread = Thread { [self] in run() }
-        thread.name = name
-        thread.start()
+        startThread(named: name) { [self] in run() }
     }
 
     /// Hands messages over for destruction; they must not be used afterwards.

@@ -9,12 +9,10 @@ final class PollingThread: Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     init(name: String, body: @escaping @Sendable () -> Void) {
-        let thread = Thread { [self] in
+        startThread(named: name) { [self] in
             while self.running.load(ordering: .acquiring) { body() }
             self.finished.signal()
         }
-        thread.name = name
-        thread.start()
     }
 
     /// Stops the loop and waits for the current turn to end.

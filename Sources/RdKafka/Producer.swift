@@ -40,7 +40,7 @@ public final class Producer: Sendable {
         self.handle = handle
         self.tracker = tracker
         self.logger = logger
-        self.poller = PollingThread(name: "\(handle.name)-poll") {
+        self.poller = PollingThread(name: clientThreadName(client: handle.name, role: "poll")) {
             // Reports arrive per produce response, many per millisecond under load: after
             // serving some, let more gather for a moment instead of waking for each batch,
             // whose context switches cost the producing threads on a busy machine.
@@ -149,6 +149,11 @@ public final class Producer: Sendable {
             try? await Task.sleep(for: .milliseconds(1))
         }
     }
+
+    /// The client's name as librdkafka reports it, `<client.id>#producer-<n>`: librdkafka's
+    /// log lines carry it, and the client's helper threads are named after it
+    /// (`producer<n>:<role>`, e.g. `producer3:poll`).
+    public var clientName: String { handle.name }
 
     /// Records queued or in flight whose delivery reports have not yet been served.
     public var outstandingCount: Int { Int(rd_kafka_outq_len(handle.pointer)) }

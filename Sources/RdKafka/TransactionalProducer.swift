@@ -30,7 +30,7 @@ public final class TransactionalProducer: Sendable {
         }
         self.producer = try Producer(
             configuration: configuration, logger: logger, deliveryReports: deliveryReports, onError: onError)
-        self.worker = DedicatedThread(name: "\(producer.handle.name)-txn")
+        self.worker = DedicatedThread(name: clientThreadName(client: producer.handle.name, role: "txn"))
     }
 
     deinit { worker.stop() }

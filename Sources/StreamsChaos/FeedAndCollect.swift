@@ -19,7 +19,7 @@ final class InputFeeder: Sendable {
         producer = try Producer(configuration: configuration, logger: logger)
         self.scenario = scenario
         interval = .microseconds(1_000_000 / max(recordsPerSecond, 1))
-        Thread.detachNewThread { [self] in feed() }
+        startThread(named: "chaos:feed") { [self] in feed() }
     }
 
     /// Records queued so far.
@@ -75,7 +75,7 @@ final class OutputCollector: Sendable {
             (0..<Int32(partitions)).map { TopicPartitionOffset(topic: topic, partition: $0, offset: 0) }
         })
         self.scenario = Mutex(scenario)
-        Thread.detachNewThread { [self] in collect() }
+        startThread(named: "chaos:collect") { [self] in collect() }
     }
 
     private func collect() {

@@ -46,7 +46,7 @@ struct KillAndRestart: AsyncParsableCommand {
             seed: seed, drainTimeout: .seconds(drainTimeout), directory: directory)
         let summary: KillSummary
         do {
-            summary = try await onOwnThread(named: "streams-chaos-kill") { try run.execute() }
+            summary = try await onOwnThread(named: "chaos:kill") { try run.execute() }
         } catch {
             emit("logs kept in \(directory)")
             throw error

@@ -34,6 +34,10 @@ import Testing
         let long = try await kafka.waitForRecords("long-words", count: expectedLong.count)
         let ends = try await kafka.endOffsets("words")
         let committed = try await kafka.waitForCommits(group: "end-to-end", topic: "words", expected: ends)
+        // Stream threads show in top -H, perf and gdb under names of their own.
+        if let names = systemThreadNames() {
+            #expect(names.contains("StreamThread-1") && names.contains("StreamThread-2"), "thread names: \(names)")
+        }
         try await running.stop().get()
         // The second thread may join after the first processed records it had not yet
         // committed (the mock refuses commits during the rejoin): at-least-once then

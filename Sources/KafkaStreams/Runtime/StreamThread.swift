@@ -16,6 +16,10 @@ import Synchronization
 final class StreamThread: @unchecked Sendable {
     // Everything below `stopRequested` is touched only on the thread itself.
     let name: String
+    /// The name the OS shows (`top -H`, perf, gdb). It drops the client id: Linux keeps 15
+    /// bytes, and the index is what tells a process's threads apart (logs and metrics
+    /// carry the full name).
+    let systemThreadName: String
     private let plan: ExecutionPlan
     let configuration: StreamsConfiguration
     let logger: Logger
@@ -61,6 +65,7 @@ final class StreamThread: @unchecked Sendable {
         registry: LocalStoreRegistry, logger: Logger
     ) {
         name = "\(clientID)-StreamThread-\(index)"
+        systemThreadName = "StreamThread-\(index)"
         clients = configuration.clients.factory
         transactionalID = configuration.processingGuarantee == .exactlyOnce ? "\(clientID)-\(index)" : nil
         self.plan = plan
@@ -76,7 +81,7 @@ final class StreamThread: @unchecked Sendable {
 
     /// Starts the thread; `onExit` runs on it when it ends (with the error that stopped it).
     func start(onExit: @escaping @Sendable ((any Error)?) -> Void) {
-        let thread = Thread { [self] in
+        startThread(named: systemThreadName) { [self] in
             do {
                 try run()
                 onExit(nil)
@@ -84,8 +89,6 @@ final class StreamThread: @unchecked Sendable {
                 onExit(error)
             }
         }
-        thread.name = name
-        thread.start()
     }
 
     /// The tasks the thread runs now (readable from any thread).

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RdKafka
 import RocksDB
 import ServiceLifecycle
 import Synchronization
@@ -42,7 +43,7 @@ public final class StreamsApp: Service, Sendable {
         let logger = logger
         // Under exactly-once the instance id names the transactional ids, so it must
         // survive restarts; otherwise a fresh one tells this run's clients apart.
-        let instanceID = try await onOwnThread(named: "\(configuration.applicationID)-startup") {
+        let instanceID = try await onOwnThread(named: "streams:startup") {
             try plan.prepareTopics(configuration: configuration, logger: logger)
             guard configuration.processingGuarantee == .exactlyOnce else { return String(UInt32.random(in: 0...UInt32.max), radix: 16) }
             return try ProcessIdentity.load(stateDirectory: configuration.stateDirectory, applicationID: configuration.applicationID)
@@ -168,8 +169,6 @@ private final class ThreadExits: Sendable {
 /// Runs blocking client calls on a new thread, off Swift's cooperative pool.
 package func onOwnThread<T: Sendable>(named name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.name = name
-        thread.start()
+        startThread(named: name) { continuation.resume(with: Result { try body() }) }
     }
 }

@@ -63,7 +63,10 @@ public struct StreamsConfiguration: Sendable {
     /// How long a poll waits for records; also bounds how late wall-clock punctuations
     /// and a shutdown request are noticed.
     public var pollTimeout: Duration = .milliseconds(100)
-    /// How long a commit waits for outstanding outputs to be acknowledged.
+    /// How long a commit waits for outstanding outputs to be acknowledged (and, under
+    /// exactly-once, for each transactional call). Under at-least-once, outputs still
+    /// unacknowledged after it stop the app with ``StreamsError`` `.commit`, and no
+    /// offset is committed past their inputs.
     public var flushTimeout: Duration = .seconds(60)
     /// Replication factor of the repartition topics the application creates (`-1`: the
     /// broker's default).

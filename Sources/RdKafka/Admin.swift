@@ -16,7 +16,7 @@ public final class Admin: Sendable {
     public init(configuration: KafkaConfiguration, logger: Logger) throws(KafkaError) {
         handle = try KafkaHandle(kind: RD_KAFKA_PRODUCER, configuration: configuration, context: ClientContext(logger: logger))
         bootstrapServers = configuration.bootstrapServers ?? []
-        worker = DedicatedThread(name: clientThreadName(client: handle.name, role: "work"))
+        worker = DedicatedThread(name: clientThreadName(client: handle.name, role: "admin"))
         self.logger = logger
     }
 

@@ -5,17 +5,21 @@ import Foundation
 /// gdb, `/proc/PID/task/TID/comm`), so a busy or stuck thread of ours can be told apart
 /// from librdkafka's (`rdk:broker1`, ...). Linux keeps the first 15 bytes of a name.
 ///
-/// Foundation's `Thread.name` is not used: on Linux it does not reach the OS.
+/// Returns once the thread carries its name. Foundation's `Thread.name` is not used: on
+/// Linux it does not reach the OS.
 package func startThread(named name: String, _ body: @escaping @Sendable () -> Void) {
     let osName = osThreadName(name)
+    let named = DispatchSemaphore(value: 0)
     Thread.detachNewThread {
         _ = swift_kafka_name_current_thread(osName)
+        named.signal()
         body()
     }
+    named.wait()
 }
 
 /// The longest a thread name can be on Linux, in bytes, without its terminating NUL.
-package let osThreadNameLimit = 15
+private let osThreadNameLimit = 15
 
 /// `name` cut to the OS's limit at a character boundary (Linux refuses longer names).
 package func osThreadName(_ name: String) -> String {

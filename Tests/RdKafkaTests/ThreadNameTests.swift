@@ -20,7 +20,7 @@ import Testing
     }
 
     @Test(.enabled(if: systemThreadNames() != nil, "needs /proc"))
-    func aStartedThreadHasItsNameInTheOS() async throws {
+    func aStartedThreadHasItsNameInTheOS() {
         let seen = Mutex<String?>(nil)
         let done = DispatchSemaphore(value: 0)
         startThread(named: "named-by-test-with-a-long-suffix") {

@@ -32,10 +32,12 @@ package func osThreadName(_ name: String) -> String {
 }
 
 /// A short thread name for a client's helper thread: `consumer3:work` for the client that
-/// librdkafka calls `app#consumer-3` (its client id, then its kind and instance number).
+/// librdkafka calls `app#consumer-3` (its client id, then its kind and instance number),
+/// cut as the OS cuts it: from the 100th client of a kind on, the role loses letters
+/// (`consumer102:fre`) but still tells the threads apart.
 package func clientThreadName(client: String, role: String) -> String {
     let instance = client.split(separator: "#").last.map { $0.replacingOccurrences(of: "-", with: "") } ?? client
-    return "\(instance):\(role)"
+    return osThreadName("\(instance):\(role)")
 }
 
 /// The names of this process's threads as the OS shows them, read from `/proc`; `nil`

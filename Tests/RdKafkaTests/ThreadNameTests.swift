@@ -17,6 +17,9 @@ import Testing
     @Test func clientThreadsAreNamedByKindInstanceAndRole() {
         #expect(clientThreadName(client: "rdkafka#producer-1", role: "poll") == "producer1:poll")
         #expect(clientThreadName(client: "app-7f3a-StreamThread-1-consumer#consumer-12", role: "work") == "consumer12:work")
+        // Past 99 clients of a kind, the role is cut to fit Linux's 15 bytes.
+        #expect(clientThreadName(client: "rdkafka#consumer-102", role: "free") == "consumer102:fre")
+        #expect(clientThreadName(client: "rdkafka#producer-1003", role: "txn") == "producer1003:tx")
     }
 
     @Test(.enabled(if: systemThreadNames() != nil, "needs /proc"))

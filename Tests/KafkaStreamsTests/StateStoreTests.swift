@@ -129,6 +129,40 @@ extension StateStoreTests {
         #expect(collector.changes.count == 3)
     }
 
+    @Test func aFailedFlushKeepsWhatItDidNotWrite() throws {
+        let collector = DiscardingCollector()
+        let fixture = try Self.cachedStore(budget: 1 << 20, collector: collector)
+        let (store, cache) = (fixture.store, fixture.cache)
+        var flushed: [String] = []
+        _ = store.setFlushListener { flushed.append("\($0.key)=\($0.value ?? "-")") }
+        for key in ["a", "b", "c"] { try store.put(key, "1") }
+        collector.throwAtChange = 1
+        #expect(throws: KafkaError.self) { try store.flushCache() }
+        #expect(collector.changes == ["a=1@0"])
+        // "b" and "c" were not written below: they are still held, and reads see them.
+        #expect(try store.get("b") == "1" && store.get("c") == "1")
+        #expect(try fixture.instance.root.get(Array("b".utf8)) == nil)
+        #expect(cache.usedBytes > 0)
+        try store.flushCache()
+        #expect(collector.changes.map { $0.prefix(3) } == ["a=1", "b=1", "c=1"])
+        #expect(flushed == ["b=1", "c=1"], "a's delivery failed with the flush; b and c go on with the next one")
+        #expect(cache.usedBytes == 0)
+    }
+
+    @Test func aWriteFromAPunctuationIsSentOnAtStreamTime() throws {
+        let collector = DiscardingCollector()
+        let fixture = try Self.cachedStore(budget: 1 << 20, collector: collector)
+        var timestamps: [Int64] = []
+        _ = fixture.store.setFlushListener { timestamps.append($0.timestamp) }
+        fixture.task.streamTime = 5_000
+        fixture.task.currentRecord = nil
+        try fixture.store.put("k", "v")
+        fixture.task.streamTime = 6_000
+        try fixture.store.flushCache()
+        #expect(timestamps == [5_000])
+        #expect(collector.changes == ["k=v@5000"])
+    }
+
     @Test func aFullCacheWritesThroughAndClosingReleasesIt() throws {
         let collector = DiscardingCollector()
         // Room for two writes of this size (106 bytes each with the overhead), not three.
@@ -156,6 +190,9 @@ private final class DiscardingCollector: RecordCollector {
     let failChanges: Bool
     /// `key=value@timestamp` of each change (`-` for a tombstone).
     var changes: [String] = []
+    /// When set, the send of the change with this index (0-based, counted from now on)
+    /// throws, as a producer whose queue is full does.
+    var throwAtChange: Int?
     init(failChanges: Bool = false) { self.failChanges = failChanges }
 
     func send(
@@ -166,6 +203,13 @@ private final class DiscardingCollector: RecordCollector {
     func sendChange(
         topic: String, partition: Int32, key: [UInt8], value: [UInt8]?, timestamp: Int64, tracker: ChangelogTracker
     ) throws {
+        if let index = throwAtChange {
+            guard index > 0 else {
+                throwAtChange = nil
+                throw KafkaError(code: .queueFull, message: "local queue full")
+            }
+            throwAtChange = index - 1
+        }
         changes.append("\(String(decoding: key, as: UTF8.self))=\(value.map { String(decoding: $0, as: UTF8.self) } ?? "-")@\(timestamp)")
         if failChanges { tracker.failed(KafkaError(code: .messageSizeTooLarge, message: "refused")) } else { tracker.acknowledged(0) }
     }

@@ -77,11 +77,27 @@ extension StreamThread {
         }
         logger.warning("aborting the transaction and rewinding to the last commit: \(failure)")
         try fencedIfFatal { try transactions.abortTransaction(timeout: configuration.flushTimeout) }
+        flushFailed = false
         closeTasks(tasks.keys)
         let kept = assigned.subtracting(dropping).sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         try createTasks(for: kept)
         try rewind(consumer, to: kept)
         try beginTransaction()
+    }
+
+    /// Aborts the open transaction when the thread stops on an error, so that no output,
+    /// changelog record or offset of the records processed since the last commit (the
+    /// failed one included) becomes visible; the stores drop those writes when their tasks
+    /// close. A failed abort is left to the broker: the transaction times out, or the
+    /// restarted thread's `initTransactions` aborts it.
+    func abortAfterFailure(_ failure: any Error) {
+        guard let transactions else { return }
+        logger.warning("aborting the open transaction: the thread stops on \(failure)")
+        do {
+            try transactions.abortTransaction(timeout: configuration.flushTimeout)
+        } catch {
+            logger.error("abort failed, the transaction is left to time out or be fenced: \(error)")
+        }
     }
 
     /// Moves the consumer back to the group's committed offsets (the start of the

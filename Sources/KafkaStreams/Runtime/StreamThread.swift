@@ -49,9 +49,11 @@ final class StreamThread: @unchecked Sendable {
     private var rebalanceFailure: (any Error)?
     /// When the last commit happened, in milliseconds on the clients' clock.
     var lastCommit: Int64 = 0
-    /// Set when a flush found outputs that were not delivered: from then on no offset may
-    /// be committed, since some processed records have no output.
-    private var outputsLost = false
+    /// Set when a commit's flush failed (outputs not delivered, a record cache or a node
+    /// downstream of it failed): from then on no offset may be committed, since some
+    /// processed records may have no output. Cleared when an abort drops everything since
+    /// the last commit.
+    var flushFailed = false
     let counters = ThreadCounters()
     private let recordCache: RecordCache?
     private let resources: RocksDBResources?
@@ -131,6 +133,7 @@ final class StreamThread: @unchecked Sendable {
         // A failure of the previous membership (a fence met in a rebalance) is dealt with.
         rebalanceFailure = nil
         abortsInARow = 0
+        flushFailed = false
         let producer: any StreamsProducer
         if let transactionalID {
             let transactional = try clients.makeTransactionalProducer(
@@ -176,9 +179,14 @@ final class StreamThread: @unchecked Sendable {
                 throw error
             }
             if error is ProducerFenced { throw error }
-            // Keep what was processed before a bad record, so a restart resumes at it; but
-            // never when outputs were lost, or their inputs would count as done.
-            if !outputsLost {
+            if transactions != nil {
+                // Exactly-once: nothing of the failed record, nor of what came since the last
+                // commit, may become visible; a restart resumes from the last commit.
+                abortAfterFailure(error)
+            } else if !flushFailed {
+                // At-least-once: keep what was processed before a bad record, so a restart
+                // resumes at it; never after a failed flush, or inputs whose outputs were
+                // lost would count as done.
                 do { try commit(reason: "failure") } catch { logger.error("final commit failed: \(error)") }
             }
             throw error
@@ -270,12 +278,17 @@ final class StreamThread: @unchecked Sendable {
     /// exactly-once, else by flushing the producer and committing offsets.
     func commit(reason: String) throws {
         guard let consumer, let collector else { return }
-        guard !outputsLost else { return }
+        guard !flushFailed else { return }
         // The interval runs from the end of a commit, as in Kafka Streams: a slow commit
         // (a long flush) does not eat into the processing time before the next one.
         defer { lastCommit = clients.currentTimeMilliseconds() }
         let start = ContinuousClock.now
-        for task in orderedTasks { try task.flushCaches() }
+        do {
+            for task in orderedTasks { try task.flushCaches() }
+        } catch {
+            flushFailed = true
+            throw error
+        }
         if let transactions {
             try commitTransaction(transactions, consumer: consumer, collector: collector, reason: reason)
         } else {
@@ -291,7 +304,7 @@ final class StreamThread: @unchecked Sendable {
         do {
             try collector.flush(timeout: configuration.flushTimeout)
         } catch let error as ProductionError {
-            outputsLost = true
+            flushFailed = true
             throw error
         }
         // Every change is in its changelog now: make the stores' writes durable with the

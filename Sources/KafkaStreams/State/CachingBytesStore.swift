@@ -44,7 +44,11 @@ final class CachingBytesStore: BytesStore {
     }
 
     func put(_ key: [UInt8], _ value: [UInt8]?) throws {
-        let entry = Entry(key: key, value: value, context: task.currentRecord, sequence: nextSequence)
+        // A write from a punctuation has no record: it takes stream time, as its changelog
+        // record would, so what the cache sends downstream never carries time -1.
+        let context = task.currentRecord
+            ?? RecordContext(topic: "", partition: -1, offset: -1, timestamp: max(task.streamTime, 0), headers: [])
+        let entry = Entry(key: key, value: value, context: context, sequence: nextSequence)
         nextSequence += 1
         if let previous = held.updateValue(entry, forKey: key) { account(-Self.cost(of: previous)) }
         account(Self.cost(of: entry))
@@ -70,15 +74,17 @@ final class CachingBytesStore: BytesStore {
     }
 
     /// Writes the held entries to the layer below in the order of their latest write and
-    /// empties the cache; returns them for ``deliver(_:)``.
+    /// empties the cache; returns them for ``deliver(_:)``. An entry leaves the cache only
+    /// once written: when a write fails (the changelog send, say), it and the entries after
+    /// it stay held, and reads still see them.
     func writeHeldEntriesBelow() throws -> [Entry] {
         guard !held.isEmpty else { return [] }
         let entries = held.values.sorted { $0.sequence < $1.sequence }
-        held = [:]
-        account(-heldBytes)
         for entry in entries {
             // The change-logging layer stamps the changelog record with the current record's time.
             try task.withCurrentRecord(entry.context) { try inner.put(entry.key, entry.value) }
+            held[entry.key] = nil
+            account(-Self.cost(of: entry))
         }
         return entries
     }

@@ -43,11 +43,20 @@ public final class StreamsApp: Service, Sendable {
         let logger = logger
         // Under exactly-once the instance id names the transactional ids, so it must
         // survive restarts; otherwise a fresh one tells this run's clients apart.
-        let instanceID = try await onOwnThread(named: "streams:startup") {
-            try plan.prepareTopics(configuration: configuration, logger: logger)
-            guard configuration.processingGuarantee == .exactlyOnce else { return String(UInt32.random(in: 0...UInt32.max), radix: 16) }
-            return try ProcessIdentity.load(stateDirectory: configuration.stateDirectory, applicationID: configuration.applicationID)
+        let (instanceID, directoryLock) = try await onOwnThread(named: "streams:startup") {
+            let lock = try Self.lockStateDirectory(plan: plan, configuration: configuration)
+            do {
+                try plan.prepareTopics(configuration: configuration, logger: logger)
+                guard configuration.processingGuarantee == .exactlyOnce else {
+                    return (String(UInt32.random(in: 0...UInt32.max), radix: 16), lock)
+                }
+                return (try ProcessIdentity.load(stateDirectory: configuration.stateDirectory, applicationID: configuration.applicationID), lock)
+            } catch {
+                lock?.release()
+                throw error
+            }
         }
+        defer { directoryLock?.release() }
         let exits = ThreadExits(count: configuration.streamThreads)
         let clientID = "\(configuration.applicationID)-\(instanceID)"
         // One memory budget for every persistent store of the application, as the
@@ -84,6 +93,20 @@ public final class StreamsApp: Service, Sendable {
             throw failure
         }
         logger.info("stopped")
+    }
+
+    /// Locks `<stateDirectory>/<applicationID>` for this run when the application keeps
+    /// anything there (persistent stores, or the instance id of exactly-once): a second
+    /// instance on the same directory would share the first one's transactional ids and
+    /// tasks' stores, and the two would fence each other forever.
+    private static func lockStateDirectory(plan: ExecutionPlan, configuration: StreamsConfiguration) throws -> StateDirectoryLock? {
+        let usesDirectory = configuration.processingGuarantee == .exactlyOnce || plan.topology.stores.values.contains(where: \.persistent)
+        guard usesDirectory else { return nil }
+        let directory = "\(configuration.stateDirectory)/\(configuration.applicationID)"
+        return try StateDirectoryLock(
+            directory: directory,
+            heldMessage: "another instance of application \(configuration.applicationID) runs on state directory \(directory); "
+                + "give each instance a stateDirectory of its own")
     }
 
     /// Every topic the stream threads read (internal topics by their full name).

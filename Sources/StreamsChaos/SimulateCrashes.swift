@@ -14,9 +14,11 @@ struct SimulateCrashes: AsyncParsableCommand {
         abstract: "Runs the count/sum/min/max topology under exactly-once on a simulated cluster, crashing it at random steps.",
         discussion: """
             For each seed the instance is killed at random among every step of poll, process, produce, commit and \
-            checkpoint, and restarted on its state directory until all input is processed. Then every output a \
-            read_committed reader sees, and every store, is compared with a direct computation. The last line is a \
-            JSON summary; the exit status is 1 when any seed lost, repeated or changed a record.
+            checkpoint, its processors throw at random (the app stops under the .fail handler), and it is restarted on \
+            its state directory until all input is processed. Half the seeds (the even ones) run with the record cache \
+            on, so crashes and failures also hit the cache's flush at commit. Then every output a read_committed reader \
+            sees, and every store, is compared with a direct computation. The last line is a JSON summary; the exit \
+            status is 1 when any seed lost, repeated or changed a record.
             """)
 
     @Option(help: "How many seeds to run.") var seeds = 100
@@ -25,6 +27,10 @@ struct SimulateCrashes: AsyncParsableCommand {
     @Option(help: "Chance of a crash at each step.") var crashProbability = 0.002
     @Option(help: "Chance of an injected abortable error at each send, offset send and commit.") var errorProbability = 0.001
     @Option(help: "At most this many crashes per seed.") var maxCrashes = 8
+    @Option(help: "Chance that a processor throws, at each record after the echo is sent and at each count update.")
+    var failureProbability = 0.002
+    @Option(help: "At most this many processing failures per seed.") var maxFailures = 4
+    @Option(help: "Which seeds run with the record cache on: alternate (even seeds), all or none.") var recordCache: CacheChoice = .alternate
     @Option(help: "Seeds run at the same time.") var parallel = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Where the instances keep their state (default: /dev/shm when present, so RocksDB's file churn stays in memory).")
     var stateDir: String?
@@ -53,17 +59,22 @@ struct SimulateCrashes: AsyncParsableCommand {
                     let directory = "\(root)/seed-\(seed)"
                     defer { try? FileManager.default.removeItem(atPath: directory) }
                     let cluster = SimulatedCluster(seed: seed, injection: injection)
-                    let (outcome, report) = try await scenario.run(on: cluster, seed: seed, stateDirectory: directory, logger: logger) {
+                    let cached = recordCache.isOn(seed: seed)
+                    let failures = ProcessingFailures(seed: seed, probability: failureProbability, maxFailures: maxFailures)
+                    let (outcome, report) = try await scenario.run(
+                        on: cluster, seed: seed, stateDirectory: directory, logger: logger,
+                        recordCacheBytes: cached ? CountSumMinMax.smallRecordCache : 0, failures: failures
+                    ) {
                         if atLeastOnce { $0.processingGuarantee = .atLeastOnce }
                     }
-                    return SeedResult(seed: seed, outcome: outcome, report: report, statistics: cluster.statistics)
+                    return SeedResult(seed: seed, cached: cached, outcome: outcome, report: report, statistics: cluster.statistics)
                 }
             }
             for _ in 0..<max(parallel, 1) { startNext() }
             while let result = try await group.next() {
                 summary.add(result)
                 if summary.seeds % 100 == 0 || !result.outcome.isExact {
-                    emit("seeds \(summary.seeds)/\(seeds): crashes \(summary.crashes), lost \(summary.lost), duplicated \(summary.duplicated), mismatched \(summary.mismatched)\(result.outcome.isExact ? "" : " (seed \(result.seed) failed)")")
+                    emit("seeds \(summary.seeds)/\(seeds): crashes \(summary.crashes), failures \(summary.processingFailures), lost \(summary.lost), duplicated \(summary.duplicated), mismatched \(summary.mismatched)\(result.outcome.isExact ? "" : " (seed \(result.seed) failed)")")
                 }
                 startNext()
             }
@@ -76,8 +87,22 @@ struct SimulateCrashes: AsyncParsableCommand {
     }
 }
 
+/// Which seeds run with the record cache on.
+enum CacheChoice: String, ExpressibleByArgument, CaseIterable {
+    case alternate, all, none
+
+    func isOn(seed: UInt64) -> Bool {
+        switch self {
+        case .alternate: seed % 2 == 0
+        case .all: true
+        case .none: false
+        }
+    }
+}
+
 struct SeedResult: Sendable {
     let seed: UInt64
+    let cached: Bool
     let outcome: CountSumMinMax.Outcome
     let report: SimulatedCluster.RunReport
     let statistics: SimulatedCluster.Statistics
@@ -86,7 +111,9 @@ struct SeedResult: Sendable {
 /// The JSON line `sim` ends with.
 struct SimulationSummary: Encodable {
     var seeds = 0
+    var seedsWithCache = 0
     var crashes = 0
+    var processingFailures = 0
     var lost = 0
     var duplicated = 0
     var mismatched = 0
@@ -98,6 +125,8 @@ struct SimulationSummary: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case seeds, crashes, lost, duplicated, mismatched, seconds
+        case seedsWithCache = "seeds_with_cache"
+        case processingFailures = "processing_failures"
         case abortedTransactions = "aborted_transactions"
         case committedTransactions = "committed_transactions"
         case injectedErrors = "injected_errors"
@@ -106,7 +135,9 @@ struct SimulationSummary: Encodable {
 
     mutating func add(_ result: SeedResult) {
         seeds += 1
+        if result.cached { seedsWithCache += 1 }
         crashes += result.report.crashes
+        processingFailures += result.report.failures
         lost += result.outcome.lost
         duplicated += result.outcome.duplicated
         mismatched += result.outcome.mismatched

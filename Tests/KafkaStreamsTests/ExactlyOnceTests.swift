@@ -17,15 +17,18 @@ import Testing
         FileManager.default.temporaryDirectory.appendingPathComponent("eos-test-\(UInt64.random(in: 0...UInt64.max))").path
     }
 
-    func run(seed: UInt64, configure: (inout StreamsConfiguration) -> Void = { _ in }) async throws
-        -> (outcome: CountSumMinMax.Outcome, report: SimulatedCluster.RunReport, cluster: SimulatedCluster)
-    {
+    func run(
+        seed: UInt64, recordCacheBytes: Int = 0, failureProbability: Double = 0, configure: (inout StreamsConfiguration) -> Void = { _ in }
+    ) async throws -> (outcome: CountSumMinMax.Outcome, report: SimulatedCluster.RunReport, cluster: SimulatedCluster) {
         let directory = Self.stateDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let cluster = SimulatedCluster(seed: seed, injection: injection)
         var logger = streamsTestLogger
         logger.logLevel = .critical
-        let (outcome, report) = try await scenario.run(on: cluster, seed: seed, stateDirectory: directory, logger: logger, configure: configure)
+        let failures = ProcessingFailures(seed: seed, probability: failureProbability, maxFailures: 4)
+        let (outcome, report) = try await scenario.run(
+            on: cluster, seed: seed, stateDirectory: directory, logger: logger, recordCacheBytes: recordCacheBytes, failures: failures,
+            configure: configure)
         return (outcome, report, cluster)
     }
 
@@ -41,6 +44,17 @@ import Testing
         // The proof means something only if crashes and aborts happened.
         #expect(crashes >= 16)
         #expect(aborts >= 16)
+    }
+
+    @Test func processingFailuresAndCrashesWithTheRecordCacheLoseAndRepeatNothing() async throws {
+        var failures = 0
+        for seed in UInt64(1)...12 {
+            let cache = seed % 2 == 0 ? CountSumMinMax.smallRecordCache : 0
+            let (outcome, report, _) = try await run(seed: seed, recordCacheBytes: cache, failureProbability: 0.004)
+            #expect(outcome.isExact, "seed \(seed) (cache \(cache)): \(outcome)")
+            failures += report.failures
+        }
+        #expect(failures >= 12, "the proof needs failures to happen")
     }
 
     @Test func theCheckFindsTheRepeatsOfAtLeastOnce() async throws {

@@ -4,12 +4,14 @@ import KafkaStreams
 import Logging
 
 extension SimulatedCluster {
-    /// What ``runUntilProcessed(_:configuration:maxRestarts:logger:whenProcessed:)`` went through.
+    /// What ``runUntilProcessed(_:configuration:maxRestarts:logger:whenProcessed:restartAfter:)`` went through.
     public struct RunReport: Sendable {
         /// Instances started (1 + the restarts after crashes).
         public var instances: Int
         /// Crashes of those instances.
         public var crashes: Int
+        /// Instances that stopped on an error `restartAfter` accepted.
+        public var failures = 0
     }
 
     /// Runs an application on this cluster until it has processed and committed all its
@@ -23,11 +25,14 @@ extension SimulatedCluster {
     ///     instance's.
     ///   - whenProcessed: called on the stream thread once everything is committed, before
     ///     the application stops: query its stores there.
-    /// - Throws: the error of an instance that stopped without crashing, or
-    ///   ``StreamsError`` when `maxRestarts` is reached.
+    ///   - restartAfter: whether an error an instance stopped with is one to restart
+    ///     after, as a supervisor restarts a service that failed on a passing error.
+    /// - Throws: the error of an instance that stopped without crashing (and that
+    ///   `restartAfter` refused), or ``StreamsError`` when `maxRestarts` is reached.
     public func runUntilProcessed(
         _ topology: @Sendable () throws -> Topology, configuration: StreamsConfiguration, maxRestarts: Int = 1_000,
-        logger: Logger, whenProcessed: (@Sendable (StreamsApp) throws -> Void)? = nil
+        logger: Logger, whenProcessed: (@Sendable (StreamsApp) throws -> Void)? = nil,
+        restartAfter: (any Error) -> Bool = { _ in false }
     ) async throws -> RunReport {
         var report = RunReport(instances: 0, crashes: 0)
         while report.instances <= maxRestarts {
@@ -49,10 +54,13 @@ extension SimulatedCluster {
                 if !instance.hasCrashed { return report }
             } catch where instance.hasCrashed {
                 // The process died; a new one starts on the same state directory.
+            } catch let error where checkFailure.error == nil && restartAfter(error) {
+                report.failures += 1
+                continue
             }
             report.crashes += 1
         }
-        throw StreamsError(.kafka, "the application crashed \(report.crashes) times without processing all its input")
+        throw StreamsError(.kafka, "the application was restarted \(report.instances - 1) times without processing all its input")
     }
 }
 

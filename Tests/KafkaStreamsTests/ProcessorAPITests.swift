@@ -67,14 +67,20 @@ final class PassThrough: Processor {
         let driver = try TopologyTestDriver(topology)
         let input = driver.createInputTopic("in", key: .string, value: .string)
         let output = driver.createOutputTopic("out", key: .string, value: .string)
+        // Due at multiples of 10 s: the first record's time is past 0.
         try input.pipeInput(key: "a", value: "1", timestamp: 1_000)
         try input.pipeInput(key: "a", value: "2", timestamp: 5_000)
-        #expect(output.isEmpty)
+        #expect(try output.readValuesToList() == ["1@1000"])
         try input.pipeInput(key: "a", value: "3", timestamp: 11_500)
         // An out-of-order record does not move stream time back.
         try input.pipeInput(key: "a", value: "4", timestamp: 2_000)
         try input.pipeInput(key: "a", value: "5", timestamp: 21_500)
         #expect(try output.readValuesToList() == ["3@11500", "5@21500"])
+        // A gap of several intervals fires once; the next is due at the next multiple
+        // (60 s), not 10 s after this one.
+        try input.pipeInput(key: "a", value: "6", timestamp: 55_000)
+        try input.pipeInput(key: "a", value: "7", timestamp: 60_000)
+        #expect(try output.readValuesToList() == ["6@55000", "7@60000"])
         try driver.advanceWallClockTime(by: .seconds(60))
         #expect(output.isEmpty)
     }
@@ -92,6 +98,10 @@ final class PassThrough: Processor {
         try driver.advanceWallClockTime(by: .seconds(1))
         try driver.advanceWallClockTime(by: .seconds(10))
         #expect(try output.readValuesToList() == ["1@110000", "1@120000"])
+        // A stall of 2.5 intervals fires once, and the schedule stays on its grid.
+        try driver.advanceWallClockTime(by: .seconds(25))
+        try driver.advanceWallClockTime(by: .seconds(5))
+        #expect(try output.readValuesToList() == ["1@145000", "1@150000"])
     }
 
     @Test func describePrintsSubtopologiesAsKafkaStreamsDoes() throws {

@@ -78,8 +78,12 @@ public final class ProcessorContext<Key, Value> {
     public var logger: Logger { task.logger }
 
     /// Calls `punctuator` every `interval` of stream time or wall-clock time, on this
-    /// task's thread, with the time that triggered it. Stream-time punctuations fire at
-    /// most once per processed record, however far it moves stream time.
+    /// task's thread, with the time that triggered it. As in Kafka Streams, stream-time
+    /// punctuations are due at multiples of `interval` (the first as soon as the task has
+    /// a record), wall-clock ones at multiples of `interval` after the call; when time
+    /// jumps past several due times (a gap in the data, a stall), the punctuation fires
+    /// once and the next is the next multiple, so the schedule never drifts. Stream-time
+    /// punctuations fire at most once per processed record.
     @discardableResult
     public func schedule(
         every interval: Duration, type: PunctuationType, _ punctuator: @escaping (Int64) throws -> Void

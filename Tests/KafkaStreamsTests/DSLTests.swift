@@ -19,6 +19,21 @@ import Testing
         builder.stream("in", key: .optional(.string), value: .string)
     }
 
+    @Test func aBuiltTopologyKeepsItsBranchesWhenTheSplitGrowsLater() throws {
+        let builder = StreamsBuilder()
+        let split = builder.stream("in", key: .string, value: .string).split(named: "kind-")
+        split.branch("a") { _, value in value.hasPrefix("a") }
+        split.noDefaultBranch()["kind-a"]!.to("a-out")
+        let topology = try builder.build()
+        // A branch added after build() changes the builder, not the topology built.
+        split.branch("any") { _, _ in true }
+        let driver = try TopologyTestDriver(topology)
+        try driver.createInputTopic("in", key: .string, value: .string).pipeKeyValues([("k", "a1"), ("k", "b1")])
+        #expect(try driver.createOutputTopic("a-out", key: .string, value: .string).readValuesToList() == ["a1"])
+        #expect(try builder.build().describe().description.contains("kind-any"))
+        #expect(!topology.describe().description.contains("kind-any"))
+    }
+
     @Test func filterAndFilterNotKeepComplementaryRecords() throws {
         let input: [(String?, String)] = [("a", "1"), ("b", "22"), ("c", "333")]
         let kept = try run({ source($0).filter { _, value in value.count >= 2 }.to("out") }, input: input)

@@ -9,17 +9,18 @@
 /// branches["kind-page"]!.to("page-clicks")
 /// ```
 public final class BranchedKStream<Key, Value> {
+    typealias Route = (child: String, predicate: (@Sendable (Key, Value) throws -> Bool)?)
+
     private let stream: KStream<Key, Value>
     private let prefix: String
     private let splitNode: String
-    private let routes: BranchRoutes<Key, Value>
+    private var routes: [Route] = []
     private var streams: [String: KStream<Key, Value>] = [:]
 
-    init(stream: KStream<Key, Value>, prefix: String, splitNode: String, routes: BranchRoutes<Key, Value>) {
+    init(stream: KStream<Key, Value>, prefix: String, splitNode: String) {
         self.stream = stream
         self.prefix = prefix
         self.splitNode = splitNode
-        self.routes = routes
     }
 
     /// Adds a branch called `prefix + name` for the records `predicate` accepts (and no
@@ -43,25 +44,34 @@ public final class BranchedKStream<Key, Value> {
     private func addBranch(_ name: String, predicate: (@Sendable (Key, Value) throws -> Bool)?) {
         let branchName = prefix + name
         let parent = splitNode
-        routes.append(child: branchName, predicate: predicate)
+        routes.append((branchName, predicate))
+        // The split node's processor gets this list as it is now: a topology built earlier
+        // keeps the branches it was built with.
+        let routes = routes
         stream.builder.record { topology in
             try topology.addProcessor(branchName, parents: [parent]) { (context: ProcessorContext<Key, Value>) in
                 StatelessProcessor<Key, Value, Key, Value>(context: context) { record, context in try context.forward(record) }
+            }
+            try topology.replaceProcessor(parent) { (context: ProcessorContext<Key, Value>) in
+                StatelessProcessor<Key, Value, Key, Value>(context: context) { record, context in
+                    try Self.route(record, over: routes, context: context)
+                }
             }
         }
         streams[branchName] = KStream(
             builder: stream.builder, node: branchName, keySerde: stream.keySerde, valueSerde: stream.valueSerde,
             repartitionRequired: stream.repartitionRequired)
     }
-}
 
-/// The branch list of a split node, filled while the DSL is written and read when tasks
-/// run (after ``StreamsBuilder/build()``, so it no longer changes).
-final class BranchRoutes<Key, Value>: @unchecked Sendable {
-    private(set) var routes: [(child: String, predicate: (@Sendable (Key, Value) throws -> Bool)?)] = []
-
-    func append(child: String, predicate: (@Sendable (Key, Value) throws -> Bool)?) {
-        routes.append((child, predicate))
+    /// Sends `record` to the first branch whose predicate accepts it (the default branch
+    /// accepts all); no branch: dropped.
+    static func route(_ record: Record<Key, Value>, over routes: [Route], context: ProcessorContext<Key, Value>) throws {
+        for route in routes {
+            if try route.predicate?(record.key, record.value) ?? true {
+                try context.forward(record, to: route.child)
+                return
+            }
+        }
     }
 }
 
@@ -70,15 +80,8 @@ extension KStream {
     /// `named` followed by each branch's name.
     public func split(named: String? = nil) -> BranchedKStream<Key, Value> {
         let splitNode = builder.nodeName(named, prefix: "KSTREAM-BRANCH-")
-        let routes = BranchRoutes<Key, Value>()
-        _ = stateless(prefix: "", named: splitNode) { (record, context: ProcessorContext<Key, Value>) in
-            for route in routes.routes {
-                if try route.predicate?(record.key, record.value) ?? true {
-                    try context.forward(record, to: route.child)
-                    return
-                }
-            }
-        }
-        return BranchedKStream(stream: self, prefix: named ?? "\(splitNode)-", splitNode: splitNode, routes: routes)
+        // No branch yet: records go nowhere until one is added.
+        _ = stateless(prefix: "", named: splitNode) { (_: Record<Key, Value>, _: ProcessorContext<Key, Value>) in }
+        return BranchedKStream(stream: self, prefix: named ?? "\(splitNode)-", splitNode: splitNode)
     }
 }

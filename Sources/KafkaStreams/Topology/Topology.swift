@@ -45,7 +45,31 @@ public struct Topology: Sendable {
         stores: [String] = [],
         _ factory: @escaping @Sendable (ProcessorContext<OutputKey, OutputValue>) throws -> P
     ) throws {
-        try add(NodeDefinition(
+        try add(Self.processorNode(name, parents: parents, stores: stores, factory))
+    }
+
+    /// Gives the processor `name` a new factory of the same types, keeping its parents,
+    /// children and stores: how the DSL's split adds a branch. Only this topology value
+    /// changes; one built before keeps the factory it had.
+    mutating func replaceProcessor<P: Processor, OutputKey, OutputValue>(
+        _ name: String, _ factory: @escaping @Sendable (ProcessorContext<OutputKey, OutputValue>) throws -> P
+    ) throws {
+        guard let index = indexByName[name] else { throw StreamsError(.topology, "no node named \(name) to replace") }
+        let old = nodes[index]
+        var replacement = Self.processorNode(name, parents: old.parents, stores: old.storeNames, factory)
+        guard replacement.input == old.input, replacement.output == old.output else {
+            throw StreamsError(.topology, "node \(name) cannot change its types")
+        }
+        replacement.children = old.children
+        nodes[index] = replacement
+    }
+
+    @inlinable
+    static func processorNode<P: Processor, OutputKey, OutputValue>(
+        _ name: String, parents: [String], stores: [String],
+        _ factory: @escaping @Sendable (ProcessorContext<OutputKey, OutputValue>) throws -> P
+    ) -> NodeDefinition {
+        NodeDefinition(
             name: name, role: .processor(stores: stores), parents: parents,
             input: TypeSignature(P.InputKey.self, P.InputValue.self),
             output: TypeSignature(OutputKey.self, OutputValue.self),
@@ -55,7 +79,7 @@ public struct Topology: Sendable {
                 let entry = NodeEntry<Record<P.InputKey, P.InputValue>> { try node.receive($0) }
                 return RuntimeNode(entry: entry, closable: node)
             },
-            attachChild: ForwardingNode<OutputKey, OutputValue>.attach))
+            attachChild: ForwardingNode<OutputKey, OutputValue>.attach)
     }
 
     /// Adds a node writing what `parents` forward to `topic`.

@@ -152,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "KafkaStreamsTests",
             dependencies: [
-                "KafkaStreams", "KafkaStreamsTesting", "RdKafka", "ChaosScenarios",
+                "KafkaStreams", "KafkaStreamsTesting", "RdKafka", "ChaosScenarios", "SampleSupport",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

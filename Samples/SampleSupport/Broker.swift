@@ -58,10 +58,13 @@ public final class OutputReader: Sendable {
 
     /// Blocking client calls: run it off the cooperative pool (``start(...)``).
     private init(bootstrapServers: String, topics: [String], logger: Logger) throws {
-        var configuration = KafkaConfiguration(properties: ["fetch.wait.max.ms": "10"])
+        var configuration = KafkaConfiguration()
         configuration["bootstrap.servers"] = bootstrapServers
-        consumer = try Consumer(configuration: configuration, logger: logger)
+        // The admin client is a producer-type handle: a consumer property would draw a
+        // CONFWARN from librdkafka.
         let admin = try Admin(configuration: configuration, logger: logger)
+        configuration["fetch.wait.max.ms"] = "10"
+        consumer = try Consumer(configuration: configuration, logger: logger)
         let metadata = try admin.metadata(timeout: .seconds(10))
         var start: [TopicPartitionOffset] = []
         for topic in topics {

@@ -88,6 +88,43 @@ extension StateStoreTests {
         let task: TaskContext
     }
 
+    @Test(arguments: [false, true])
+    func aQueryIsNotHeldUpByAChangelogSendThatBlocks(cached: Bool) throws {
+        // A producer whose queue is full blocks the stream thread in the send.
+        let collector = BlockingCollector()
+        let context = TaskContext(
+            id: TaskID(subtopology: 0, partition: 0), applicationID: "app", logger: Logger(label: "test"), clock: .system,
+            collector: collector, defaultSerdes: DefaultSerdes(), recordCache: RecordCache(maxBytes: 1 << 20))
+        var builder = KeyValueStoreBuilder<String, String>.inMemory("kv", key: .string, value: .string)
+        if cached { builder = builder.withCachingEnabled() }
+        let instance = try builder.definition().make(StoreCreation(task: context, directory: Self.temporaryDirectory(), resources: nil))
+        let store = instance.typed as! TypedKeyValueStore<String, String>
+        defer { TaskStores(instances: [instance], lock: nil).close() }
+        try store.put("before", "1")
+        if cached { try store.flushCache() }
+
+        collector.blocks = true
+        let writerDone = DispatchSemaphore(value: 0)
+        startThread(named: "test:writer") {
+            _ = try? store.put("k", "v")
+            if cached { _ = try? store.flushCache() }
+            writerDone.signal()
+        }
+        try #require(collector.entered.wait(timeout: .now() + 30) == .success, "the write reached the changelog send")
+        let answered = DispatchSemaphore(value: 0)
+        startThread(named: "test:query") {
+            _ = try? store.get("before")
+            _ = try? store.all()
+            answered.signal()
+        }
+        let queryAnswered = answered.wait(timeout: .now() + 10) == .success
+        collector.release()
+        #expect(queryAnswered, "a query waited for the blocked changelog send")
+        #expect(writerDone.wait(timeout: .now() + 30) == .success)
+        if !queryAnswered { _ = answered.wait(timeout: .now() + 30) }
+        #expect(try store.get("k") == "v")
+    }
+
     private static func cachedStore(budget: Int, collector: DiscardingCollector) throws -> CachedStore {
         let cache = RecordCache(maxBytes: budget)
         let context = TaskContext(
@@ -212,5 +249,32 @@ private final class DiscardingCollector: RecordCollector {
         }
         changes.append("\(String(decoding: key, as: UTF8.self))=\(value.map { String(decoding: $0, as: UTF8.self) } ?? "-")@\(timestamp)")
         if failChanges { tracker.failed(KafkaError(code: .messageSizeTooLarge, message: "refused")) } else { tracker.acknowledged(0) }
+    }
+}
+
+/// Acknowledges changelog records at once, except while `blocks` is set: then a send waits
+/// until ``release()``, as a producer with a full queue does.
+private final class BlockingCollector: RecordCollector, @unchecked Sendable {
+    var blocks = false
+    /// Signalled when a send starts to wait.
+    let entered = DispatchSemaphore(value: 0)
+    private let released = DispatchSemaphore(value: 0)
+
+    func release() { released.signal() }
+
+    func send(
+        topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RecordHeader],
+        timestamp: Int64, source: () -> SourceCoordinates?
+    ) throws {}
+
+    func sendChange(
+        topic: String, partition: Int32, key: [UInt8], value: [UInt8]?, timestamp: Int64, tracker: ChangelogTracker
+    ) throws {
+        if blocks {
+            blocks = false
+            entered.signal()
+            released.wait()
+        }
+        tracker.acknowledged(0)
     }
 }

@@ -4,7 +4,11 @@
 ///
 /// Held writes go below on ``writeHeldEntriesBelow()``: at every commit, and when the
 /// thread's ``RecordCache`` is over its budget after a write to this store. Then the caller
-/// hands them to ``deliver(_:)`` outside the store's lock.
+/// hands them to ``deliver(_:)``.
+///
+/// Queries read the held writes under the store's lock (the typed layer takes it around
+/// ``get(_:)``, ``put(_:_:)`` and scans); ``writeHeldEntriesBelow()`` takes it only to read
+/// and drop held entries, never across the changelog sends below.
 final class CachingBytesStore: BytesStore {
     /// A held write: the value (`nil` deletes), and the record that made it, whose time and
     /// headers the changelog and the flush listener get.
@@ -22,16 +26,18 @@ final class CachingBytesStore: BytesStore {
     private let inner: BytesStore
     private let cache: RecordCache
     private let task: TaskContext
+    private let lock: StoreLock
     private var held: [[UInt8]: Entry] = [:]
     private var heldBytes = 0
     private var nextSequence = 0
     /// Receives every entry written below, in write order; `nil`: nobody downstream.
     var listener: ((Entry) throws -> Void)?
 
-    init(inner: BytesStore, cache: RecordCache, task: TaskContext) {
+    init(inner: BytesStore, cache: RecordCache, task: TaskContext, lock: StoreLock) {
         self.inner = inner
         self.cache = cache
         self.task = task
+        self.lock = lock
     }
 
     /// Whether the thread's caches together passed their budget: the caller should write
@@ -77,13 +83,14 @@ final class CachingBytesStore: BytesStore {
     /// empties the cache; returns them for ``deliver(_:)``. An entry leaves the cache only
     /// once written: when a write fails (the changelog send, say), it and the entries after
     /// it stay held, and reads still see them.
+    ///
+    /// Called on the stream thread, the only writer, without the store's lock.
     func writeHeldEntriesBelow() throws -> [Entry] {
-        guard !held.isEmpty else { return [] }
-        let entries = held.values.sorted { $0.sequence < $1.sequence }
+        let entries = try lock.locked { held.values.sorted { $0.sequence < $1.sequence } }
         for entry in entries {
             // The change-logging layer stamps the changelog record with the current record's time.
             try task.withCurrentRecord(entry.context) { try inner.put(entry.key, entry.value) }
-            held[entry.key] = nil
+            try lock.locked { held[entry.key] = nil }
             account(-Self.cost(of: entry))
         }
         return entries

@@ -59,17 +59,20 @@ extension KeyValueStoreBuilder {
             let changelogPartition = changelog.map {
                 TopicPartition(topic: $0.resolved(applicationID: task.applicationID), partition: task.id.partition)
             }
+            let lock = StoreLock(store: name)
+            let lockedRoot = LockedWritesBytesStore(inner: root, lock: lock)
             var logging: ChangeLoggingBytesStore?
             if let changelogPartition, changelog?.isInternal == true {
-                logging = ChangeLoggingBytesStore(inner: root, topic: changelogPartition.topic, partition: changelogPartition.partition, task: task)
+                logging = ChangeLoggingBytesStore(
+                    inner: lockedRoot, topic: changelogPartition.topic, partition: changelogPartition.partition, task: task)
             }
-            let uncached: BytesStore = logging ?? root
+            let uncached: BytesStore = logging ?? lockedRoot
             var cache: CachingBytesStore?
             if cachingEnabled, let budget = task.recordCache {
-                cache = CachingBytesStore(inner: uncached, cache: budget, task: task)
+                cache = CachingBytesStore(inner: uncached, cache: budget, task: task, lock: lock)
             }
             let typed = TypedKeyValueStore(
-                name: name, keySerde: keySerde, valueSerde: valueSerde, inner: cache ?? uncached, cache: cache,
+                name: name, keySerde: keySerde, valueSerde: valueSerde, inner: cache ?? uncached, lock: lock, cache: cache,
                 metrics: StoreMetrics(applicationID: task.applicationID, task: task.id, store: name))
             return StoreInstance(name: name, typed: typed, root: root, logging: logging, changelog: changelogPartition)
         }

@@ -1,7 +1,9 @@
-import Synchronization
-
-/// The outermost layer of a key-value store: serdes, operation counts, and a lock so
-/// interactive queries may read while the stream thread writes.
+/// The outermost layer of a key-value store: serdes, operation counts, and the store's
+/// lock around reads so interactive queries may read while the stream thread writes.
+///
+/// Writes take the lock only where they touch what queries read: the record cache's held
+/// writes, or (through ``LockedWritesBytesStore``) the bottom store, after the changelog
+/// send, so a full producer queue never holds a query up.
 final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchecked Sendable {
     let name: String
     private let keySerde: any Serde<Key>
@@ -10,39 +12,45 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     /// The caching layer under this one, if the store has one.
     private let cache: CachingBytesStore?
     private let metrics: StoreMetrics?
-    // Held around every call so a query from another thread sees a consistent store; a
-    // stream thread takes it uncontended. Holds whether the store is closed.
-    private let lock = Mutex<Bool>(false)
+    private let lock: StoreLock
 
+    /// - Parameter lock: shared with the layers below that take it themselves (the cache,
+    ///   the locked writes above the bottom store).
     init(
-        name: String, keySerde: any Serde<Key>, valueSerde: any Serde<Value>, inner: BytesStore, cache: CachingBytesStore? = nil,
-        metrics: StoreMetrics? = nil
+        name: String, keySerde: any Serde<Key>, valueSerde: any Serde<Value>, inner: BytesStore, lock: StoreLock,
+        cache: CachingBytesStore? = nil, metrics: StoreMetrics? = nil
     ) {
         self.metrics = metrics
         self.name = name
         self.keySerde = keySerde
         self.valueSerde = valueSerde
         self.inner = inner
+        self.lock = lock
         self.cache = cache
     }
 
-    /// Runs `body` under the lock, or throws if the store was closed (its task moved away
-    /// or the application stopped) while a query held on to it.
+    /// Runs `body` under the store's lock, or throws if the store was closed (its task
+    /// moved away or the application stopped) while a query held on to it.
     func locked<T>(_ body: () throws -> T) throws -> T {
-        try lock.withLock { isClosed in
-            guard !isClosed else { throw StoreUnavailableError(store: name, reason: .closed) }
-            return try body()
-        }
+        try lock.locked(body)
     }
 
     func close(_ closeLayers: () -> Void) {
-        lock.withLock { isClosed in
-            guard !isClosed else { return }
-            isClosed = true
+        lock.close {
             cache?.discard()
             // The listener holds the processor's context, which holds the task.
             cache?.listener = nil
             closeLayers()
+        }
+    }
+
+    /// A write below this layer: into the cache under the lock; without a cache, the layers
+    /// below take the lock themselves once the changelog send is done.
+    private func write(_ key: [UInt8], _ value: [UInt8]?) throws {
+        if cache != nil {
+            try locked { try inner.put(key, value) }
+        } else {
+            try inner.put(key, value)
         }
     }
 
@@ -65,7 +73,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     /// listener outside the lock, so downstream nodes may query this store.
     func flushCache() throws {
         guard let cache else { return }
-        let flushed = try locked { try cache.writeHeldEntriesBelow() }
+        let flushed = try cache.writeHeldEntriesBelow()
         try cache.deliver(flushed)
     }
 
@@ -79,7 +87,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         metrics?.puts.increment()
         let keyBytes = try serializedKey(key)
         let valueBytes = try value.map(serializedValue)
-        try locked { try inner.put(keyBytes, valueBytes) }
+        try write(keyBytes, valueBytes)
         try evictIfOverBudget()
     }
 
@@ -87,11 +95,10 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         metrics?.puts.increment()
         let keyBytes = try serializedKey(key)
         let valueBytes = try serializedValue(value)
-        let existing = try locked { () -> [UInt8]? in
-            if let existing = try inner.get(keyBytes) { return existing }
-            try inner.put(keyBytes, valueBytes)
-            return nil
-        }
+        // The stream thread is the only writer: nothing changes the key between the read
+        // and the write.
+        let existing = try locked { try inner.get(keyBytes) }
+        if existing == nil { try write(keyBytes, valueBytes) }
         try evictIfOverBudget()
         return try existing.map(decodeValue)
     }
@@ -99,11 +106,8 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     func delete(_ key: Key) throws -> Value? {
         metrics?.deletes.increment()
         let keyBytes = try serializedKey(key)
-        let existing = try locked { () -> [UInt8]? in
-            let existing = try inner.get(keyBytes)
-            if existing != nil { try inner.put(keyBytes, nil) }
-            return existing
-        }
+        let existing = try locked { try inner.get(keyBytes) }
+        if existing != nil { try write(keyBytes, nil) }
         try evictIfOverBudget()
         return try existing.map(decodeValue)
     }

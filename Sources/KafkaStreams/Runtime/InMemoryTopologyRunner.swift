@@ -92,14 +92,16 @@ package final class InMemoryTopologyRunner {
         for task in tasks { task.close() }
     }
 
-    /// Flushes the record caches (and processes what that sends through repartition topics,
-    /// which may fill caches downstream, until nothing moves); changelog records are
-    /// acknowledged at once here, so stores commit right away.
+    /// Commits as a stream thread does (``CommitSequence``), with outputs and changelog
+    /// records acknowledged at once; then processes what the flush sent through repartition
+    /// topics, which may fill caches downstream, and commits again, until nothing moves.
     private func commitStores() throws {
         repeat {
-            for task in tasks { try task.flushCaches() }
+            try CommitSequence.run(tasks) { _, checkpoint in
+                try checkpoint()
+                return true
+            }
         } while try deliverRepartitioned()
-        for task in tasks { try task.checkpointStores() }
     }
 
     /// Processes what went to repartition topics, and what that sent on, until none is left;

@@ -36,15 +36,14 @@ extension StreamThread {
         collector.startTransaction()
     }
 
-    /// Flush → offsets with the group's generation → commit → write the stores. A failure
-    /// before the commit is complete aborts (see ``recover(from:dropping:)``).
+    /// Flush → offsets with the group's generation → commit → checkpoint the stores →
+    /// open the next transaction. A failure before the commit is complete aborts (see
+    /// ``recover(from:dropping:)``); returns whether the offsets were committed.
     func commitTransaction(
-        _ transactions: any StreamsTransactionalProducer, consumer: any StreamsConsumer, collector: ProducerRecordCollector, reason: String
-    ) throws {
-        let committing = orderedTasks.filter { !$0.uncommittedOffsets.isEmpty }
-        let offsets = committing.flatMap(\.uncommittedOffsets)
-        counters.commitRequested = false
-        guard !offsets.isEmpty || collector.sentInTransaction > 0 else { return }
+        _ transactions: any StreamsTransactionalProducer, offsets: [TopicPartitionOffset], consumer: any StreamsConsumer,
+        collector: ProducerRecordCollector, reason: String, checkpoint: () throws -> Void
+    ) throws -> Bool {
+        guard !offsets.isEmpty || collector.sentInTransaction > 0 else { return false }
         do {
             try collector.flush(timeout: configuration.flushTimeout)
             try transactions.sendOffsets(offsets, groupMetadata: try consumer.groupMetadata(), timeout: configuration.flushTimeout)
@@ -52,13 +51,13 @@ extension StreamThread {
         } catch {
             guard !Self.isCrash(error), let failure = Self.transactionFailure(in: error) else { throw error }
             try recover(from: failure)
-            return
+            return false
         }
         abortsInARow = 0
         logger.debug("transaction committed (\(reason))", metadata: ["offsets": "\(offsets)"])
-        try checkpointStores()
-        for task in committing { task.markCommitted() }
+        try checkpoint()
         try beginTransaction()
+        return true
     }
 
     /// Handles a failed transaction: a fatal error (fenced) ends this membership; any

@@ -49,10 +49,10 @@ final class StreamThread: @unchecked Sendable {
     private var rebalanceFailure: (any Error)?
     /// When the last commit happened, in milliseconds on the clients' clock.
     var lastCommit: Int64 = 0
-    /// Set when a commit's flush failed (outputs not delivered, a record cache or a node
-    /// downstream of it failed): from then on no offset may be committed, since some
-    /// processed records may have no output. Cleared when an abort drops everything since
-    /// the last commit.
+    /// Set when a commit failed before its offsets were committed (outputs not delivered,
+    /// a record cache or a node downstream of it failed, a store could not be written):
+    /// from then on no offset may be committed, since some processed records may have no
+    /// output. Cleared when an abort drops everything since the last commit.
     var flushFailed = false
     let counters = ThreadCounters()
     private let recordCache: RecordCache?
@@ -274,64 +274,54 @@ final class StreamThread: @unchecked Sendable {
 
     // MARK: Commit
 
-    /// Sends what the record caches hold on, then commits: in a transaction under
-    /// exactly-once, else by flushing the producer and committing offsets.
+    /// Sends what the record caches hold on, then commits (``CommitSequence``): in a
+    /// transaction under exactly-once, else by flushing the producer and committing
+    /// offsets. Under at-least-once a commit that fails before its offsets are committed
+    /// blocks every later one (see ``flushFailed``).
     func commit(reason: String) throws {
         guard let consumer, let collector else { return }
         guard !flushFailed else { return }
         // The interval runs from the end of a commit, as in Kafka Streams: a slow commit
         // (a long flush) does not eat into the processing time before the next one.
         defer { lastCommit = clients.currentTimeMilliseconds() }
+        counters.commitRequested = false
         let start = ContinuousClock.now
         do {
-            for task in orderedTasks { try task.flushCaches() }
+            try CommitSequence.run(orderedTasks, beforeCheckpoint: { try clients.crashPoint("checkpoint \($0.id)") }) { offsets, checkpoint in
+                if let transactions {
+                    return try commitTransaction(
+                        transactions, offsets: offsets, consumer: consumer, collector: collector, reason: reason, checkpoint: checkpoint)
+                }
+                return try commitOffsets(offsets, consumer: consumer, collector: collector, reason: reason, checkpoint: checkpoint)
+            }
         } catch {
+            // Under exactly-once the abort that follows clears it.
             flushFailed = true
             throw error
-        }
-        if let transactions {
-            try commitTransaction(transactions, consumer: consumer, collector: collector, reason: reason)
-        } else {
-            try commitOffsets(consumer: consumer, collector: collector, reason: reason)
         }
         metrics.commitLatency.record(since: start)
     }
 
-    /// At-least-once: flushes the producer, then commits the offsets processed since the
-    /// last commit. A commit the broker refuses for now (a rebalance) is logged and retried
-    /// next time: at-least-once allows the records to be processed again.
-    private func commitOffsets(consumer: any StreamsConsumer, collector: ProducerRecordCollector, reason: String) throws {
-        do {
-            try collector.flush(timeout: configuration.flushTimeout)
-        } catch let error as ProductionError {
-            flushFailed = true
-            throw error
-        }
-        // Every change is in its changelog now: make the stores' writes durable with the
-        // changelog offsets they reach, before the inputs count as done.
-        try checkpointStores()
-        let pending = orderedTasks.map { (task: $0, offsets: $0.uncommittedOffsets) }.filter { !$0.offsets.isEmpty }
-        let committing = pending.map(\.task)
-        let offsets = pending.flatMap(\.offsets)
-        counters.commitRequested = false
-        guard !offsets.isEmpty else { return }
+    /// At-least-once: flushes the producer, checkpoints the stores (every change is in its
+    /// changelog now), then commits the offsets. A commit the broker refuses for now (a
+    /// rebalance) is logged and retried next time: at-least-once allows the records to be
+    /// processed again.
+    private func commitOffsets(
+        _ offsets: [TopicPartitionOffset], consumer: any StreamsConsumer, collector: ProducerRecordCollector, reason: String,
+        checkpoint: () throws -> Void
+    ) throws -> Bool {
+        try collector.flush(timeout: configuration.flushTimeout)
+        try checkpoint()
+        guard !offsets.isEmpty else { return false }
         do {
             try consumer.commit(offsets)
-            for task in committing { task.markCommitted() }
             logger.debug("committed (\(reason))", metadata: ["offsets": "\(offsets)"])
+            return true
         } catch {
             if Self.isCrash(error) { throw error }
             if (error as? KafkaError)?.classification == .fatal { throw StreamsError(.commit, "offset commit failed", underlying: error) }
             logger.warning("offset commit (\(reason)) failed, will retry: \(error)")
-        }
-    }
-
-    /// Writes every task's stores with the changelog offsets they reach (after the
-    /// producer flush, or under exactly-once after the transaction commit).
-    func checkpointStores() throws {
-        for task in orderedTasks where !task.stores.isEmpty {
-            try clients.crashPoint("checkpoint \(task.id)")
-            try task.checkpointStores()
+            return false
         }
     }
 

@@ -1,0 +1,133 @@
+import Foundation
+import KafkaStreams
+import KafkaStreamsTesting
+import Logging
+import RdKafka
+import Testing
+
+/// Every Swift block of README.md and the DocC articles compiles (as
+/// `DocumentationExamples.swift`, where each is copied word for word) and runs as written.
+@Suite struct DocumentationExampleTests {
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var documents: [URL] {
+        let articles = packageRoot.appendingPathComponent("Sources/KafkaStreams/KafkaStreams.docc")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: articles.path)) ?? []
+        return [packageRoot.appendingPathComponent("README.md")]
+            + names.filter { $0.hasSuffix(".md") }.sorted().map { articles.appendingPathComponent($0) }
+    }
+
+    /// The fenced Swift blocks of a Markdown text, each as its lines.
+    static func swiftBlocks(in markdown: String) -> [[String]] {
+        var blocks: [[String]] = []
+        var current: [String]?
+        for line in markdown.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if current == nil, line.trimmingCharacters(in: .whitespaces) == "```swift" {
+                current = []
+            } else if current != nil, line.trimmingCharacters(in: .whitespaces) == "```" {
+                blocks.append(current!)
+                current = nil
+            } else {
+                current?.append(line)
+            }
+        }
+        return blocks
+    }
+
+    static func significantLines(_ lines: [String]) -> [String] {
+        lines.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    @Test func everySwiftBlockOfTheDocumentationIsCopiedIntoTheCompiledExamples() throws {
+        let examples = try String(
+            contentsOf: Self.packageRoot.appendingPathComponent("Tests/KafkaStreamsTests/Documentation/DocumentationExamples.swift"),
+            encoding: .utf8)
+        let compiled = Self.significantLines(examples.split(separator: "\n", omittingEmptySubsequences: false).map(String.init))
+        var checked = 0
+        for document in Self.documents {
+            for block in Self.swiftBlocks(in: try String(contentsOf: document, encoding: .utf8)) {
+                let lines = Self.significantLines(block)
+                let imports = lines.filter { $0.hasPrefix("import ") }
+                let code = lines.filter { !$0.hasPrefix("import ") }
+                for line in imports { #expect(compiled.contains(line), "\(document.lastPathComponent): \(line)") }
+                let found = code.isEmpty || (0...(compiled.count - code.count)).contains { Array(compiled[$0..<($0 + code.count)]) == code }
+                #expect(found, "\(document.lastPathComponent): this block is not in DocumentationExamples.swift as written:\n\(block.joined(separator: "\n"))")
+                checked += 1
+            }
+        }
+        #expect(checked >= 7)
+    }
+
+    @Test func theFirstTopologyRunsAgainstABroker() async throws {
+        let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
+        for topic in ["clicks", "page-views", "button-clicks", "clicks-dlq"] { try kafka.createTopic(topic, partitions: 2) }
+        let click = #"{"user":"ada","kind":"page_view","page":"/products/42","userAgent":"Mozilla/5.0 (iPhone) Mobile"}"#
+        try await kafka.produce("clicks", [(key: Array("ada".utf8), value: Array(click.utf8)), (key: Array("bad".utf8), value: Array("not json".utf8))])
+        let running = Task { try await runClicks(bootstrapServers: kafka.bootstrapServers, logger: streamsTestLogger) }
+        defer { running.cancel() }
+        let pages = try await kafka.waitForRecords("page-views", count: 1)
+        let dead = try await kafka.waitForRecords("clicks-dlq", count: 1)
+        running.cancel()
+        _ = await running.result
+        #expect(pages.map { String(decoding: $0.value ?? [], as: UTF8.self) } == [#"{"mobile":true,"page":"/products/42","section":"products","user":"ada"}"#])
+        #expect(dead.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["not json"])
+    }
+
+    @Test func theWordCountCounts() throws {
+        let driver = try TopologyTestDriver(try wordCountExample())
+        try driver.createInputTopic("text-lines", key: .optional(.string), value: .string).pipeKeyValues([(nil, "a b a"), (nil, "B c")])
+        let counts = try driver.keyValueStore(named: "word-counts", key: String.self, value: Int64.self)
+        #expect(try counts.all().map { "\($0.key)=\($0.value)" } == ["a=2", "b=2", "c=1"])
+    }
+
+    @Test func exactlyOnceStartsWithTheDefaults() throws {
+        let topology = try wordCountExample()
+        // Both build a StreamsApp, which validates the configuration.
+        _ = try exactlyOnceExample(topology: topology, logger: streamsTestLogger)
+        _ = try exactlyOnceArticleExample(topology: topology, logger: streamsTestLogger)
+        var configuration = StreamsConfiguration(applicationID: "defaults", bootstrapServers: "localhost:9092")
+        #expect(configuration.commitInterval == .seconds(30))
+        configuration.processingGuarantee = .exactlyOnce
+        #expect(configuration.commitInterval == .milliseconds(100))
+        try configuration.validate()
+        configuration.commitInterval = .seconds(20)
+        #expect(configuration.commitInterval == .seconds(20), "a set interval is kept")
+        #expect(throws: StreamsError.self) { try configuration.validate() }
+    }
+
+    @Test func theTestDriverExampleRuns() throws {
+        let click = Click(user: "ada", kind: .pageView, page: "/products/42", userAgent: "Mozilla/5.0 (iPhone) Mobile")
+        try testDriverExample(topology: try clickTopology(), click: click)
+    }
+
+    @Test func theWrappersExampleRuns() async throws {
+        let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
+        try kafka.createTopic("events", partitions: 1)
+        let (metadata, _) = try await wrappersExample(bootstrapServers: [kafka.bootstrapServers], logger: streamsTestLogger) { [] }
+        #expect(metadata.topic == "events" && metadata.offset == 0)
+    }
+
+    @Test func theSimulatedClusterExampleRuns() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("docs-simulated-\(UInt64.random(in: 0...UInt64.max))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var serde = [UInt8]()
+        try BigEndianIntegerSerde<Int64>().serialize(5, into: &serde)
+        let orders = (0..<30).map { (key: Array("customer-\($0 % 4)".utf8), value: serde) }
+        let makeTopology: @Sendable () throws -> Topology = {
+            let builder = StreamsBuilder()
+            builder.stream("orders", key: .string, value: .int64).groupByKey().reduce(materialized: .as("totals")) { $0 + $1 }
+                .toStream().to("totals", value: .optional(.int64))
+            return try builder.build()
+        }
+        var logger = streamsTestLogger
+        logger.logLevel = .critical
+        let (_, output) = try await simulatedClusterExample(
+            seed: 3, orders: orders, makeTopology: makeTopology, temporaryDirectory: directory, logger: logger)
+        var last: [String: Int64] = [:]
+        for record in output {
+            last[String(decoding: record.key ?? [], as: UTF8.self)] = try (record.value ?? []).withUnsafeBytes { try BigEndianIntegerSerde<Int64>().deserialize($0) }
+        }
+        #expect(last == ["customer-0": 40, "customer-1": 40, "customer-2": 35, "customer-3": 35])
+    }
+}

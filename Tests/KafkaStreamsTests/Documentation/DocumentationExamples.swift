@@ -1,0 +1,142 @@
+// The Swift blocks of README.md and the DocC articles, word for word, inside what they
+// need to compile (the declarations they use, a function around statements). Every line
+// of a block must appear here, in order and unbroken; DocumentationExampleTests checks
+// that and runs them. Edit a block in both places.
+import Foundation
+import KafkaStreams
+import KafkaStreamsTesting
+import Logging
+import RdKafka
+import ServiceLifecycle
+import Testing
+
+// MARK: The click-events sample's types, as the README's first block uses them
+
+struct Click: Codable, Sendable {
+    enum Kind: String, Codable, Sendable { case pageView = "page_view", button }
+    var user: String
+    var kind: Kind
+    var page: String
+    var userAgent: String
+}
+
+struct EnrichedClick: Codable, Sendable {
+    var user: String
+    var page: String
+    var section: String
+    var mobile: Bool
+}
+
+@Sendable func enrich(_ click: Click) -> EnrichedClick {
+    let section = click.page.split(separator: "/").first.map(String.init) ?? "home"
+    return EnrichedClick(user: click.user, page: click.page, section: section, mobile: click.userAgent.contains("Mobile"))
+}
+
+// MARK: README, "Writing a topology"
+
+func clickTopology() throws -> Topology {
+    let builder = StreamsBuilder()
+    let kinds = builder.stream("clicks", key: .optional(.string), value: .json(Click.self))
+        .filterNot { _, click in click.userAgent.contains("bot") }  // closures are @Sendable and may throw
+        .split(named: "kind-")
+        .branch("page") { _, click in click.kind == .pageView }
+        .defaultBranch("button")
+    kinds["kind-page"]!.mapValues(enrich).to("page-views", value: .json(EnrichedClick.self))
+    kinds["kind-button"]!.mapValues(enrich).to("button-clicks", value: .json(EnrichedClick.self))
+    return try builder.build()
+}
+
+/// Runs until SIGTERM; `bootstrapServers` is "localhost:9092", say.
+func runClicks(bootstrapServers: String, logger: Logger) async throws {
+    let topology = try clickTopology()
+    print(topology.describe())               // as Kafka Streams prints it; `.mermaid` draws it
+    var configuration = StreamsConfiguration(applicationID: "clicks", bootstrapServers: bootstrapServers)
+    configuration.streamThreads = 2
+    configuration.errorHandlers.deserialization = .deadLetter(topic: "clicks-dlq")
+    let app = try StreamsApp(topology: topology, configuration: configuration, logger: logger)
+    try await ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm], logger: logger).run()
+}
+
+// MARK: README, "State"
+
+func wordCountExample() throws -> Topology {
+    let builder = StreamsBuilder()
+    builder.stream("text-lines", key: .optional(.string), value: .string)
+        .flatMapValues { line in line.lowercased().split(separator: " ").map(String.init) }
+        .groupBy(key: .string) { _, word in word }          // repartitions by the new key
+        .count(materialized: .as("word-counts"))             // RocksDB store + changelog
+        .toStream()                                          // KStream<String, Int64?>
+        .to("word-counts", value: .optional(.int64))
+    return try builder.build()
+}
+
+// MARK: README, "Exactly-once"
+
+func exactlyOnceExample(topology: Topology, logger: Logger) throws -> StreamsApp {
+    var configuration = StreamsConfiguration(applicationID: "payments", bootstrapServers: "localhost:9092")
+    configuration.processingGuarantee = .exactlyOnce
+    return try StreamsApp(topology: topology, configuration: configuration, logger: logger)
+}
+
+// MARK: README, "Testing a topology without a broker"
+
+func testDriverExample(topology: Topology, click: Click) throws {
+    let driver = try TopologyTestDriver(topology)
+    let clicks = driver.createInputTopic("clicks", key: .optional(.string), value: .json(Click.self))
+    let pages = driver.createOutputTopic("page-views", key: .optional(.string), value: .json(EnrichedClick.self))
+    try clicks.pipeInput(key: "ada", value: click, timestamp: 1_000)
+    #expect(try pages.readValuesToList().map(\.section) == ["products"])
+    try driver.advanceWallClockTime(by: .seconds(30))   // fires wall-clock punctuations
+}
+
+// MARK: README, "Using the wrappers"
+
+func wrappersExample(
+    bootstrapServers: [String], logger: Logger, processedOffsets: @escaping @Sendable () -> [TopicPartitionOffset]
+) async throws -> (RecordMetadata, [ConsumerRecord]) {
+    var config = KafkaConfiguration()
+    config.bootstrapServers = bootstrapServers      // ["localhost:9092"], say
+    config.enableIdempotence = true
+    let producer = try Producer(configuration: config, logger: logger)
+    let metadata = try await producer.send(ProducerRecord(topic: "events", key: Array("k".utf8), value: Array("v".utf8)))
+
+    var consumerConfig = config
+    consumerConfig.groupID = "my-service"
+    consumerConfig.enableAutoCommit = false
+    let consumer = try Consumer(configuration: consumerConfig, logger: logger) { event, consumer in
+        // Runs synchronously inside librdkafka's rebalance callback (eager and cooperative):
+        if case .revoked = event { try? consumer.commit(processedOffsets()) }
+    }
+    try consumer.subscribe(["events"])
+    let batch = try await consumer.poll(maxRecords: 500, timeout: .milliseconds(100))  // sync on a thread you own
+    return (metadata, batch)
+}
+
+// MARK: ExactlyOnce.md, "Overview"
+
+func exactlyOnceArticleExample(topology: Topology, logger: Logger) throws -> StreamsApp {
+    var configuration = StreamsConfiguration(applicationID: "payments", bootstrapServers: "kafka:9092")
+    configuration.processingGuarantee = .exactlyOnce
+    return try StreamsApp(topology: topology, configuration: configuration, logger: logger)
+}
+
+// MARK: ExactlyOnce.md, "Proving it for your own topology"
+
+func simulatedClusterExample(
+    seed: UInt64, orders: [(key: [UInt8], value: [UInt8])], makeTopology: @escaping @Sendable () throws -> Topology,
+    temporaryDirectory: String, logger: Logger
+) async throws -> (SimulatedCluster.RunReport, [SimulatedRecord]) {
+    let cluster = SimulatedCluster(seed: seed, injection: CrashInjection(crashProbability: 0.003))
+    cluster.createTopic("orders", partitions: 3)
+    cluster.createTopic("totals", partitions: 3)
+    for order in orders { try cluster.produce("orders", key: order.key, value: order.value) }
+
+    var configuration = StreamsConfiguration(applicationID: "totals", bootstrapServers: "simulated")
+    configuration.processingGuarantee = .exactlyOnce
+    configuration.stateDirectory = temporaryDirectory
+    let report = try await cluster.runUntilProcessed(makeTopology, configuration: configuration, logger: logger)
+
+    let output = cluster.records("totals", isolation: .readCommitted)
+    // Compare `output` with what the input implies: no record missing, none repeated.
+    return (report, output)
+}

@@ -32,9 +32,12 @@ struct RunningApp {
 }
 
 extension EmbeddedKafkaCluster {
-    /// Reads `topic` until it holds at least `count` records (or `timeout` passes).
-    func waitForRecords(_ topic: String, count: Int, timeout: Duration = .seconds(60)) async throws -> [ConsumerRecord] {
-        try await waitForRecords(topic, timeout: timeout) { $0.count >= count }
+    /// Reads `topic` until its values include every one of `expected` (or `timeout`
+    /// passes); returns all its records. Not a count: under at-least-once, repeats alone
+    /// could reach one before every value arrived.
+    func waitForValues(_ topic: String, including expected: some Sequence<String>, timeout: Duration = .seconds(60)) async throws -> [ConsumerRecord] {
+        let wanted = Set(expected)
+        return try await waitForRecords(topic, timeout: timeout) { Set($0.compactMap { text($0.value) }).isSuperset(of: wanted) }
     }
 
     /// Reads `topic` until its records satisfy `done` (or `timeout` passes). Under

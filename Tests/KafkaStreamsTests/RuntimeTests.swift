@@ -30,8 +30,8 @@ import Testing
         let running = RunningApp(try StreamsApp(topology: Self.topology(), configuration: configuration, logger: streamsTestLogger))
         let expectedShort = values.filter { !$0.hasPrefix("bot") && $0.count <= 4 }.map { $0.uppercased() }
         let expectedLong = values.filter { !$0.hasPrefix("bot") && $0.count > 4 }.map { $0.uppercased() }
-        let short = try await kafka.waitForRecords("short-words", count: expectedShort.count)
-        let long = try await kafka.waitForRecords("long-words", count: expectedLong.count)
+        let short = try await kafka.waitForValues("short-words", including: expectedShort)
+        let long = try await kafka.waitForValues("long-words", including: expectedLong)
         let ends = try await kafka.endOffsets("words")
         let committed = try await kafka.waitForCommits(group: "end-to-end", topic: "words", expected: ends)
         // Stream threads show in top -H, perf and gdb under names of their own.
@@ -57,7 +57,7 @@ import Testing
         var configuration = kafka.streamsConfiguration(applicationID: "shutdown-commits")
         configuration.commitInterval = .seconds(3600)  // only the shutdown commits
         let running = RunningApp(try StreamsApp(topology: Self.topology(), configuration: configuration, logger: streamsTestLogger))
-        _ = try await kafka.waitForRecords("short-words", count: 90)
+        _ = try await kafka.waitForValues("short-words", including: (0..<90).map { "W\($0)" })
         #expect(try await kafka.committedOffsets(group: "shutdown-commits", topic: "words").isEmpty)
         try await running.stop().get()
         let ends = try await kafka.endOffsets("words")
@@ -70,7 +70,7 @@ import Testing
         let configuration = kafka.streamsConfiguration(applicationID: "hand-over")
         let first = RunningApp(try StreamsApp(topology: Self.topology(), configuration: configuration, logger: streamsTestLogger))
         try await kafka.produceValues("words", (0..<100).map { "a\($0)" })
-        _ = try await kafka.waitForRecords("short-words", count: 100)
+        _ = try await kafka.waitForValues("short-words", including: (0..<100).map { "A\($0)" })
         // A second instance joins: the group rebalances and the partitions are shared.
         let second = RunningApp(try StreamsApp(topology: Self.topology(), configuration: configuration, logger: streamsTestLogger))
         let shared = try await waitUntil {
@@ -115,7 +115,7 @@ import Testing
             topology: try builder.build(), configuration: kafka.streamsConfiguration(applicationID: "rekey"), logger: streamsTestLogger))
         // One input key, so one input partition: order is kept only within a partition.
         try await kafka.produceValues("clicks", ["apple", "avocado", "banana", "cherry"], keys: ["k", "k", "k", "k"])
-        let out = try await kafka.waitForRecords("by-initial", count: 4)
+        let out = try await kafka.waitForValues("by-initial", including: ["apple", "avocado", "banana", "cherry"])
         try await running.stop().get()
         #expect(try await kafka.endOffsets("rekey-by-initial-repartition").count == 5)
         #expect(Set(out.compactMap { text($0.key) }) == ["a", "b", "c"])

@@ -36,6 +36,15 @@ import Testing
 
         var text: String { output.text.withLock { $0 } }
 
+        /// Waits until the process has ended, or `timeout`; returns whether it ended.
+        /// (Foundation's `waitUntilExit()` can miss the end of a child on Linux and wait
+        /// forever.)
+        func waitForExit(timeout: Duration) async throws -> Bool {
+            let deadline = ContinuousClock.now.advanced(by: timeout)
+            while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            return !process.isRunning
+        }
+
         /// Waits until `condition` holds of the output, or the process ends, or `timeout`.
         func wait(timeout: Duration, until condition: (String) -> Bool) async throws {
             let deadline = ContinuousClock.now.advanced(by: timeout)
@@ -73,23 +82,25 @@ import Testing
         ]
 
         let first = try Child(executable, arguments: arguments)
-        defer { if first.process.isRunning { first.process.interrupt() } }
+        defer { if first.process.isRunning { first.process.terminate() } }
         let lockFile = "\(stateDirectory)/\(scenario.applicationID)/.lock"
         try await first.wait(timeout: .seconds(60)) { _ in Self.isLocked(lockFile, by: first.process.processIdentifier) }
         try #require(Self.isLocked(lockFile, by: first.process.processIdentifier), "the first instance did not start: \(first.text)")
 
         let second = try Child(executable, arguments: arguments)
-        try await second.wait(timeout: .seconds(60)) { _ in false }
-        #expect(!second.process.isRunning, "the second instance must stop at start")
-        if second.process.isRunning { second.process.interrupt() }
-        second.process.waitUntilExit()
-        #expect(second.process.terminationStatus != 0)
+        let secondStopped = try await second.waitForExit(timeout: .seconds(60))
+        #expect(secondStopped, "the second instance must stop at start")
+        if !secondStopped {
+            second.process.interrupt()
+            _ = try await second.waitForExit(timeout: .seconds(30))
+        }
+        #expect(!second.process.isRunning && second.process.terminationStatus != 0)
         #expect(second.text.contains("another instance of application \(scenario.applicationID) runs on state directory"), "\(second.text)")
 
         // The first is unharmed: it stops cleanly on SIGTERM.
         #expect(first.process.isRunning)
         first.process.terminate()
-        first.process.waitUntilExit()
-        #expect(first.process.terminationStatus == 0, "\(first.text)")
+        #expect(try await first.waitForExit(timeout: .seconds(60)), "the first instance must stop on SIGTERM")
+        #expect(!first.process.isRunning && first.process.terminationStatus == 0, "\(first.text)")
     }
 }

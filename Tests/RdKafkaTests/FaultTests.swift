@@ -65,7 +65,8 @@ import Testing
         _ = try await producer.send(ProducerRecord(topic: "unreachable", value: bytes("warm-up")))
         try cluster.setBrokerDown(1)
         let pending = Task { try await producer.send(ProducerRecord(topic: "unreachable", value: bytes("stuck"))) }
-        try await Task.sleep(for: .milliseconds(300))
+        // Close once the record is queued, so that closing has something to fail.
+        while producer.outstandingCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
         producer.close(timeout: .milliseconds(200))
         let error = await #expect(throws: KafkaError.self) { _ = try await pending.value }
         #expect(error?.code == .purgedFromQueue || error?.code == .purgedInFlight)

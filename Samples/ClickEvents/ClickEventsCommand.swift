@@ -41,7 +41,7 @@ struct ClickEventsCommand: AsyncParsableCommand {
 
         let kafka = try Broker(bootstrapServers: bootstrapServers, logger: logger)
         if serveOptions.serve {
-            try await ServeOptions.runUntilSignalled(try makeApp(topology, kafka: kafka, logger: logger), logger: logger)
+            try await serveOptions.runUntilSignalled(try makeApp(topology, kafka: kafka, logger: logger), logger: logger)
             return
         }
         print("Kafka at \(kafka.bootstrapServers)\(kafka.embedded == nil ? "" : " (embedded mock broker)")")

@@ -17,15 +17,20 @@ public struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("consumer-property"), help: "A librdkafka consumer property as key=value, e.g. session.timeout.ms=6000 (repeatable).")
     public var consumerProperties: [String] = []
 
+    @Flag(help: "Process exactly-once (Kafka transactions; needs a broker that honours them, not the embedded one).")
+    public var exactlyOnce = false
+
     public init() {}
 
     public func validate() throws {
         _ = try parsedConsumerProperties()
     }
 
-    /// Adds the `--consumer-property` settings to `configuration`.
+    /// Adds the `--consumer-property` settings and the `--exactly-once` guarantee to
+    /// `configuration`.
     public func apply(to configuration: inout StreamsConfiguration) throws {
         configuration.consumerProperties = configuration.consumerProperties.merging(try parsedConsumerProperties())
+        if exactlyOnce { configuration.processingGuarantee = .exactlyOnce }
     }
 
     private func parsedConsumerProperties() throws -> [String: String] {
@@ -41,7 +46,8 @@ public struct ServeOptions: ParsableArguments {
     }
 
     /// Runs `app` until SIGTERM or SIGINT, then returns after its final commit.
-    public static func runUntilSignalled(_ app: StreamsApp, logger: Logger) async throws {
+    public func runUntilSignalled(_ app: StreamsApp, logger: Logger) async throws {
+        logger.notice("serving until SIGTERM or SIGINT", metadata: ["guarantee": "\(exactlyOnce ? "exactly-once" : "at-least-once")"])
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }

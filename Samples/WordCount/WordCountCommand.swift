@@ -46,7 +46,7 @@ struct WordCountCommand: AsyncParsableCommand {
         let kafka = try Broker(bootstrapServers: bootstrapServers, logger: logger)
         print("Kafka at \(kafka.bootstrapServers)\(kafka.embedded == nil ? "" : " (embedded mock broker)")")
         if serveOptions.serve {
-            try await ServeOptions.runUntilSignalled(try makeApp(kafka: kafka, logger: logger), logger: logger)
+            try await serveOptions.runUntilSignalled(try makeApp(kafka: kafka, logger: logger), logger: logger)
             return
         }
         if kafka.embedded != nil {

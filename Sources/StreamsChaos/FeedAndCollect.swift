@@ -67,9 +67,12 @@ final class OutputCollector: Sendable {
     private let stopped = Atomic<Bool>(false)
     private let failure = Mutex<(any Error)?>(nil)
 
-    init(scenario: any KillScenario, bootstrapServers: String, partitions: Int, logger: Logger) throws {
+    /// - Parameter readCommitted: read as `read_committed` consumers do (under
+    ///   exactly-once, where aborted outputs must not count).
+    init(scenario: any KillScenario, bootstrapServers: String, partitions: Int, readCommitted: Bool, logger: Logger) throws {
         var configuration = KafkaConfiguration(properties: ["fetch.wait.max.ms": "10"])
         configuration["bootstrap.servers"] = bootstrapServers
+        configuration["isolation.level"] = readCommitted ? "read_committed" : "read_uncommitted"
         consumer = try Consumer(configuration: configuration, logger: logger)
         try consumer.assign(scenario.outputTopics.flatMap { topic in
             (0..<Int32(partitions)).map { TopicPartitionOffset(topic: topic, partition: $0, offset: 0) }

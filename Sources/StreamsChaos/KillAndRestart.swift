@@ -6,35 +6,44 @@ import ChaosScenarios
 import Logging
 import RdKafka
 
-/// `streams-chaos kill`: real processes, real librdkafka, at-least-once. The sample app is
-/// SIGKILLed at random moments and restarted; in the end every input must show in its
-/// output.
+/// `streams-chaos kill`: real processes, real librdkafka. The sample app is SIGKILLed at
+/// random moments and restarted; in the end every input must show in its output, and under
+/// `--exactly-once` (against a broker that honours transactions) show exactly once.
 struct KillAndRestart: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kill",
-        abstract: "Runs a sample app as a child process against embedded-kafka, SIGKILLs and restarts it at random, and checks that no input is lost.",
+        abstract: "Runs a sample app as a child process against Kafka, SIGKILLs and restarts it at random, and checks that no input is lost (nor repeated, under --exactly-once).",
         discussion: """
-            Starts embedded-kafka with the sample's topics, feeds input at a steady rate, and runs the sample \
-            (--serve) as a child process, killing it with SIGKILL after a random time, --kills times, and starting it \
-            again on the same state directory. Then it stops the input, runs the sample until the output accounts for \
-            every input, and stops it with SIGTERM. At-least-once allows repeats (reported as duplicated) but no loss. \
-            The last line is a JSON summary; the exit status is 1 when anything was lost or the sample failed.
+            Starts embedded-kafka with the sample's topics (or, with --bootstrap-servers, uses that Kafka and creates \
+            the sample's input and output topics through the admin API), feeds input at a steady rate, and runs the \
+            sample (--serve) as a child process, killing it with SIGKILL after a random time, --kills times, and \
+            starting it again on the same state directory. Then it stops the input, runs the sample until the output \
+            accounts for every input, and stops it with SIGTERM. At-least-once allows repeats (reported as duplicated) \
+            but no loss. With --exactly-once the sample runs with the exactly-once guarantee and the output is read \
+            read_committed, as Kafka's streams_eos_test verifies: a repeat fails the run too. The embedded broker does \
+            not honour transactions, so there only --kills 0 can pass exactly-once; run it against a real Kafka \
+            (docker-compose.yml). The last line is a JSON summary; the exit status is 1 when the run failed.
             """)
 
     @Option(help: "How many times to kill the app.") var kills = 20
     @Option(help: "The sample to run: \(SampleName.allCases.map(\.rawValue).joined(separator: " or ")).")
     var sample: SampleName = .wordCount
     @Option(help: "Input records written per second while the app is being killed.") var rate = 200
+    @Option(help: "Feed input for at least this many seconds, however few the kills.") var minFeed = 2.0
     @Option(help: "The shortest life of the app before a kill, in seconds.") var minLife = 0.5
     @Option(help: "The longest life of the app before a kill, in seconds.") var maxLife = 8.0
     @Option(help: "Partitions of every topic.") var partitions = 4
     @Option(help: "Seed of the kill times (default: from the clock; printed in the summary).") var seed: UInt64?
     @Option(help: "How long the last run may take to account for every input, in seconds.") var drainTimeout = 120
-    @Option(help: "Where the app's state and the processes' logs go (kept when the run fails).") var workDir: String?
+    @Option(help: "Where the app's state and the processes' logs go (kept when given, or when the run fails).") var workDir: String?
+    @Option(help: "A Kafka to run against (host:port,...) instead of a new embedded broker; its topics for the sample must be new.")
+    var bootstrapServers: String?
+    @Flag(help: "Run the sample exactly-once and read its output read_committed: any repeat fails the run.") var exactlyOnce = false
 
     func validate() throws {
         guard kills >= 0, rate >= 1, partitions >= 1 else { throw ValidationError("--kills must be 0 or more, --rate and --partitions at least 1") }
         guard minLife > 0, maxLife >= minLife else { throw ValidationError("need 0 < --min-life <= --max-life") }
+        guard minFeed >= 0 else { throw ValidationError("--min-feed must be 0 or more") }
     }
 
     func run() async throws {
@@ -42,8 +51,10 @@ struct KillAndRestart: AsyncParsableCommand {
         let directory = workDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("streams-chaos-kill-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let run = KillRun(
-            scenario: sample.scenario(), kills: kills, rate: rate, lives: minLife...maxLife, partitions: partitions,
-            seed: seed, drainTimeout: .seconds(drainTimeout), directory: directory)
+            scenario: sample.scenario(), kills: kills, rate: rate, minFeed: .milliseconds(Int64(minFeed * 1000)), lives: minLife...maxLife,
+            partitions: partitions,
+            seed: seed, drainTimeout: .seconds(drainTimeout), directory: directory, bootstrapServers: bootstrapServers,
+            exactlyOnce: exactlyOnce)
         let summary: KillSummary
         do {
             summary = try await onOwnThread(named: "chaos:kill") { try run.execute() }
@@ -55,7 +66,7 @@ struct KillAndRestart: AsyncParsableCommand {
         encoder.outputFormatting = [.sortedKeys]
         emit(String(decoding: try encoder.encode(summary), as: UTF8.self))
         if summary.passed {
-            try? FileManager.default.removeItem(atPath: directory)
+            if workDir == nil { try? FileManager.default.removeItem(atPath: directory) }
         } else {
             emit("logs kept in \(directory)")
             throw ExitCode(1)
@@ -66,6 +77,10 @@ struct KillAndRestart: AsyncParsableCommand {
 /// The JSON line `kill` ends with.
 struct KillSummary: Encodable {
     var sample: String
+    /// "at_least_once" or "exactly_once".
+    var guarantee: String
+    /// Where the run's Kafka was: "embedded" or the bootstrap servers given.
+    var broker: String
     var kills = 0
     var records = 0
     var lost = 0
@@ -78,10 +93,10 @@ struct KillSummary: Encodable {
     var seed: UInt64
     var seconds = 0.0
 
-    var passed: Bool { lost == 0 && unexpectedExits == 0 && drained && cleanShutdown }
+    var passed: Bool { lost == 0 && (guarantee != "exactly_once" || duplicated == 0) && unexpectedExits == 0 && drained && cleanShutdown }
 
     enum CodingKeys: String, CodingKey {
-        case sample, kills, records, lost, duplicated, drained, seed, seconds
+        case sample, guarantee, broker, kills, records, lost, duplicated, drained, seed, seconds
         case unexpectedExits = "unexpected_exits"
         case cleanShutdown = "clean_shutdown"
     }
@@ -92,30 +107,44 @@ private struct KillRun: Sendable {
     let scenario: any KillScenario
     let kills: Int
     let rate: Int
+    let minFeed: Duration
     let lives: ClosedRange<Double>
     let partitions: Int
     let seed: UInt64
     let drainTimeout: Duration
     let directory: String
+    /// A Kafka of the user's; nil: a new embedded broker.
+    let bootstrapServers: String?
+    let exactlyOnce: Bool
 
     func execute() throws -> KillSummary {
         let started = ContinuousClock.now
         var logger = Logger(label: "streams-chaos") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .error
-        var summary = KillSummary(sample: scenario.executable, seed: seed)
+        var summary = KillSummary(
+            sample: scenario.executable, guarantee: exactlyOnce ? "exactly_once" : "at_least_once", broker: bootstrapServers ?? "embedded",
+            seed: seed)
         var random = SeededRandom(seed: seed)
 
-        let broker = try EmbeddedKafkaProcess(topics: scenario.topics, partitions: partitions, logPath: "\(directory)/embedded-kafka.log")
-        defer { broker.stop() }
-        let collector = try OutputCollector(scenario: scenario, bootstrapServers: broker.bootstrapServers, partitions: partitions, logger: logger)
+        let embedded: EmbeddedKafkaProcess?
+        if let bootstrapServers {
+            embedded = nil
+            try KillTopics(scenario: scenario, partitions: partitions, bootstrapServers: bootstrapServers, logger: logger).prepare()
+        } else {
+            embedded = try EmbeddedKafkaProcess(topics: scenario.topics, partitions: partitions, logPath: "\(directory)/embedded-kafka.log")
+        }
+        defer { embedded?.stop() }
+        let broker = embedded?.bootstrapServers ?? bootstrapServers ?? ""
+        let collector = try OutputCollector(
+            scenario: scenario, bootstrapServers: broker, partitions: partitions, readCommitted: exactlyOnce, logger: logger)
         defer { collector.stop() }
-        let feeder = try InputFeeder(scenario: scenario, bootstrapServers: broker.bootstrapServers, recordsPerSecond: rate, logger: logger)
+        let feeder = try InputFeeder(scenario: scenario, bootstrapServers: broker, recordsPerSecond: rate, logger: logger)
         // Whatever ends this run early must not leave an app running.
         var current: ChildProcess?
         defer { current?.stop() }
 
         for life in stride(from: 1, through: kills, by: 1) {
-            let app = try start(life: life, broker: broker)
+            let app = try start(life: life, broker: broker, embedded: embedded != nil)
             current = app
             let lifetime = Double.random(in: lives, using: &random)
             if let ended = app.wait(timeout: .milliseconds(Int64(lifetime * 1000))) {
@@ -132,10 +161,12 @@ private struct KillRun: Sendable {
             let sofar = try collector.check(inputs: feeder.count)
             emit(String(format: "kill %d after %.2f s: %d records in, %d not yet out", summary.kills, lifetime, feeder.count, sofar.lost))
         }
+        let fedUntil = started + minFeed
+        if ContinuousClock.now < fedUntil { Thread.sleep(forTimeInterval: (fedUntil - ContinuousClock.now).fractionalSeconds) }
         summary.records = try feeder.stop()
 
         // The last life: until the outputs account for every input, then a graceful stop.
-        let app = try start(life: kills + 1, broker: broker)
+        let app = try start(life: kills + 1, broker: broker, embedded: embedded != nil)
         current = app
         let deadline = ContinuousClock.now + drainTimeout
         var check = try collector.check(inputs: summary.records)
@@ -156,15 +187,18 @@ private struct KillRun: Sendable {
         return summary
     }
 
-    /// Starts the sample on the shared state directory, with the embedded broker's fast
-    /// group settings.
-    private func start(life: Int, broker: EmbeddedKafkaProcess) throws -> ChildProcess {
-        try ChildProcess(scenario.executable, [
-            "--serve", "--bootstrap-servers", broker.bootstrapServers,
-            "--application-id", scenario.applicationID, "--state-dir", "\(directory)/state",
-            "--consumer-property", "session.timeout.ms=4000", "--consumer-property", "heartbeat.interval.ms=500",
+    /// Starts the sample on the shared state directory; on the embedded broker with its
+    /// fast group settings (a real broker refuses sessions under 6 s by default).
+    private func start(life: Int, broker: String, embedded: Bool) throws -> ChildProcess {
+        var arguments = [
+            "--serve", "--bootstrap-servers", broker, "--application-id", scenario.applicationID, "--state-dir", "\(directory)/state",
             "--consumer-property", "fetch.wait.max.ms=10",
-        ], logPath: "\(directory)/app-\(life).log")
+        ]
+        if embedded {
+            arguments += ["--consumer-property", "session.timeout.ms=4000", "--consumer-property", "heartbeat.interval.ms=500"]
+        }
+        if exactlyOnce { arguments.append("--exactly-once") }
+        return try ChildProcess(scenario.executable, arguments, logPath: "\(directory)/app-\(life).log")
     }
 }
 

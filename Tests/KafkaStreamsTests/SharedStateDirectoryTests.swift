@@ -2,58 +2,12 @@ import ChaosScenarios
 import Foundation
 import KafkaStreams
 import KafkaStreamsTesting
-import Synchronization
 import Testing
 
 /// Two instances of an application on one state directory would share its instance id,
 /// hence their transactional ids, and fence each other forever: the second must fail at
 /// start and say why. Shown with two real processes of the word-count sample.
 @Suite struct SharedStateDirectoryTests {
-    /// The package root, where `scripts/run-tests.sh` builds the samples before the tests.
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// A child process whose standard output and error are collected as they come.
-    final class Child {
-        let process = Process()
-        private let output = Output()
-
-        private final class Output: Sendable {
-            let text = Mutex("")
-        }
-
-        init(_ executable: URL, arguments: [String]) throws {
-            process.executableURL = executable
-            process.arguments = arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            pipe.fileHandleForReading.readabilityHandler = { [output] handle in
-                let data = handle.availableData
-                output.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
-            }
-            try process.run()
-        }
-
-        var text: String { output.text.withLock { $0 } }
-
-        /// Waits until the process has ended, or `timeout`; returns whether it ended.
-        /// (Foundation's `waitUntilExit()` can miss the end of a child on Linux and wait
-        /// forever.)
-        func waitForExit(timeout: Duration) async throws -> Bool {
-            let deadline = ContinuousClock.now.advanced(by: timeout)
-            while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-            return !process.isRunning
-        }
-
-        /// Waits until `condition` holds of the output, or the process ends, or `timeout`.
-        func wait(timeout: Duration, until condition: (String) -> Bool) async throws {
-            let deadline = ContinuousClock.now.advanced(by: timeout)
-            while !condition(text) && process.isRunning && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-        }
-    }
-
     /// Whether process `pid` holds a `flock` on `path`, as Linux lists it in `/proc/locks`
     /// (`1: FLOCK  ADVISORY  WRITE <pid> <major>:<minor>:<inode> 0 EOF`): looking, unlike
     /// trying the lock, cannot get in the way of the process taking it.
@@ -68,10 +22,7 @@ import Testing
     }
 
     @Test func aSecondInstanceOnTheSameStateDirectoryFailsAtStartWithAClearError() async throws {
-        let executable = Self.packageRoot.appendingPathComponent(".build/debug/word-count")
-        try #require(
-            FileManager.default.isExecutableFile(atPath: executable.path),
-            "the word-count sample is built by scripts/run-tests.sh (swift build --product word-count)")
+        let executable = try ChildProcess.built("word-count")
         let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
         let scenario = WordCountScenario()
         for topic in scenario.topics { try kafka.createTopic(topic, partitions: 2) }
@@ -81,13 +32,13 @@ import Testing
             "--serve", "--bootstrap-servers", kafka.bootstrapServers, "--application-id", scenario.applicationID, "--state-dir", stateDirectory,
         ]
 
-        let first = try Child(executable, arguments: arguments)
+        let first = try ChildProcess(executable, arguments: arguments)
         defer { if first.process.isRunning { first.process.terminate() } }
         let lockFile = "\(stateDirectory)/\(scenario.applicationID)/.lock"
         try await first.wait(timeout: .seconds(60)) { _ in Self.isLocked(lockFile, by: first.process.processIdentifier) }
         try #require(Self.isLocked(lockFile, by: first.process.processIdentifier), "the first instance did not start: \(first.text)")
 
-        let second = try Child(executable, arguments: arguments)
+        let second = try ChildProcess(executable, arguments: arguments)
         let secondStopped = try await second.waitForExit(timeout: .seconds(60))
         #expect(secondStopped, "the second instance must stop at start")
         if !secondStopped {

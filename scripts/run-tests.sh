@@ -4,7 +4,8 @@
 #
 # Without arguments the RocksDB suite runs first, on its own: its memory-budget test
 # depends on how fast memtables flush, which the other suites' parallel disk and CPU load
-# (stores, mock brokers) would skew. Then the exactly-once crash proof runs over
+# (stores, mock brokers) would skew. MemoryTests run on their own too, since they bound
+# the process's resident memory. Then the exactly-once crash proof runs over
 # CHAOS_SEEDS seeds (default 1000; 0 skips it), and the word-count sample is SIGKILLed
 # and restarted CHAOS_KILLS times (default 20; 0 skips it). Arguments go to one
 # `swift test` run as they are.
@@ -30,7 +31,10 @@ run_chaos() {
 if [ "$#" -eq 0 ]; then
     swift test --skip-build --filter RocksDBTests 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
-    swift test --skip-build --skip RocksDBTests 2>&1 | tee -a "$log"
+    swift test --skip-build --filter MemoryTests 2>&1 | tee -a "$log"
+    memory=${PIPESTATUS[0]}
+    [ "$status" -eq 0 ] && status=$memory
+    swift test --skip-build --skip RocksDBTests --skip MemoryTests 2>&1 | tee -a "$log"
     rest=${PIPESTATUS[0]}
     [ "$status" -eq 0 ] && status=$rest
     run_chaos sim --seeds "${CHAOS_SEEDS:-1000}"

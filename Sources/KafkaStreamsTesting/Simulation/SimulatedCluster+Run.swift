@@ -43,11 +43,13 @@ extension SimulatedCluster {
             let app = try StreamsApp(topology: try topology(), configuration: configuration, logger: logger)
             let checkFailure = FirstError()
             let (group, topics) = (configuration.applicationID, app.sourceTopics)
-            instance.onIdlePoll { [unowned self] in
-                guard !self.hasUnprocessedRecords(group: group, topics: topics) else { return }
+            // Weakly: the app's clients hold the instance, which holds this handler.
+            instance.onIdlePoll { [unowned self, weak app] in
+                guard let app, !self.hasUnprocessedRecords(group: group, topics: topics) else { return }
                 do { try whenProcessed?(app) } catch { checkFailure.record(error) }
                 app.shutdown()
             }
+            defer { instance.onIdlePoll(nil) }
             do {
                 try await app.run()
                 if let error = checkFailure.error { throw error }

@@ -1,22 +1,5 @@
 import KafkaStreams
-
-/// A click as the web front end writes it to `clicks` (JSON, keyed by user id).
-struct Click: Codable, Sendable {
-    enum Kind: String, Codable, Sendable { case pageView = "page_view", button }
-    var user: String
-    var kind: Kind
-    var page: String
-    var userAgent: String
-}
-
-/// A click after enrichment: the site section it belongs to, and whether it came from a
-/// phone.
-struct EnrichedClick: Codable, Sendable {
-    var user: String
-    var page: String
-    var section: String
-    var mobile: Bool
-}
+import SampleSupport
 
 enum ClickTopology {
     static let input = "clicks"
@@ -38,11 +21,6 @@ enum ClickTopology {
                 .to(topic, named: "write-\(topic)", value: .json(EnrichedClick.self))
         }
         return try builder.build()
-    }
-
-    @Sendable static func enrich(_ click: Click) -> EnrichedClick {
-        let section = click.page.split(separator: "/").first.map(String.init) ?? "home"
-        return EnrichedClick(user: click.user, page: click.page, section: section, mobile: click.userAgent.contains("Mobile"))
     }
 
     /// Sample traffic: mostly people, some crawlers, and one record that is not JSON.

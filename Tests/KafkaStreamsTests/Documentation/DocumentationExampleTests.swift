@@ -3,6 +3,7 @@ import KafkaStreams
 import KafkaStreamsTesting
 import Logging
 import RdKafka
+import SampleSupport
 import Testing
 
 /// Every Swift block of README.md and the DocC articles compiles (as

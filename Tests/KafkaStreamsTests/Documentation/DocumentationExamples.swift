@@ -7,30 +7,9 @@ import KafkaStreams
 import KafkaStreamsTesting
 import Logging
 import RdKafka
+import SampleSupport  // Click, EnrichedClick and enrich, as the click-events sample has them
 import ServiceLifecycle
 import Testing
-
-// MARK: The click-events sample's types, as the README's first block uses them
-
-struct Click: Codable, Sendable {
-    enum Kind: String, Codable, Sendable { case pageView = "page_view", button }
-    var user: String
-    var kind: Kind
-    var page: String
-    var userAgent: String
-}
-
-struct EnrichedClick: Codable, Sendable {
-    var user: String
-    var page: String
-    var section: String
-    var mobile: Bool
-}
-
-@Sendable func enrich(_ click: Click) -> EnrichedClick {
-    let section = click.page.split(separator: "/").first.map(String.init) ?? "home"
-    return EnrichedClick(user: click.user, page: click.page, section: section, mobile: click.userAgent.contains("Mobile"))
-}
 
 // MARK: README, "Writing a topology"
 

@@ -76,7 +76,7 @@ extension StreamThread {
         }
         logger.warning("aborting the transaction and rewinding to the last commit: \(failure)")
         try fencedIfFatal { try transactions.abortTransaction(timeout: configuration.flushTimeout) }
-        flushFailed = false
+        commitFailed = false
         closeTasks(tasks.keys)
         let kept = assigned.subtracting(dropping).sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         try createTasks(for: kept)

@@ -53,7 +53,7 @@ final class StreamThread: @unchecked Sendable {
     /// a record cache or a node downstream of it failed, a store could not be written):
     /// from then on no offset may be committed, since some processed records may have no
     /// output. Cleared when an abort drops everything since the last commit.
-    var flushFailed = false
+    var commitFailed = false
     let counters = ThreadCounters()
     private let recordCache: RecordCache?
     private let resources: RocksDBResources?
@@ -133,7 +133,7 @@ final class StreamThread: @unchecked Sendable {
         // A failure of the previous membership (a fence met in a rebalance) is dealt with.
         rebalanceFailure = nil
         abortsInARow = 0
-        flushFailed = false
+        commitFailed = false
         let producer: any StreamsProducer
         if let transactionalID {
             let transactional = try clients.makeTransactionalProducer(
@@ -183,7 +183,7 @@ final class StreamThread: @unchecked Sendable {
                 // Exactly-once: nothing of the failed record, nor of what came since the last
                 // commit, may become visible; a restart resumes from the last commit.
                 abortAfterFailure(error)
-            } else if !flushFailed {
+            } else if !commitFailed {
                 // At-least-once: keep what was processed before a bad record, so a restart
                 // resumes at it; never after a failed flush, or inputs whose outputs were
                 // lost would count as done.
@@ -277,10 +277,10 @@ final class StreamThread: @unchecked Sendable {
     /// Sends what the record caches hold on, then commits (``CommitSequence``): in a
     /// transaction under exactly-once, else by flushing the producer and committing
     /// offsets. Under at-least-once a commit that fails before its offsets are committed
-    /// blocks every later one (see ``flushFailed``).
+    /// blocks every later one (see ``commitFailed``).
     func commit(reason: String) throws {
         guard let consumer, let collector else { return }
-        guard !flushFailed else { return }
+        guard !commitFailed else { return }
         // The interval runs from the end of a commit, as in Kafka Streams: a slow commit
         // (a long flush) does not eat into the processing time before the next one.
         defer { lastCommit = clients.currentTimeMilliseconds() }
@@ -296,7 +296,7 @@ final class StreamThread: @unchecked Sendable {
             }
         } catch {
             // Under exactly-once the abort that follows clears it.
-            flushFailed = true
+            commitFailed = true
             throw error
         }
         metrics.commitLatency.record(since: start)

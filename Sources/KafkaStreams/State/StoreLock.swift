@@ -15,6 +15,7 @@ final class StoreLock: Sendable {
 
     /// Runs `body` under the lock, or throws if the store was closed (its task moved away
     /// or the application stopped) while a query held on to it.
+    @inline(__always)
     func locked<T>(_ body: () throws -> T) throws -> T {
         try closed.withLock { isClosed in
             guard !isClosed else { throw StoreUnavailableError(store: store, reason: .closed) }

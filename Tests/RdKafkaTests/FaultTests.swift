@@ -66,7 +66,9 @@ import Testing
         try cluster.setBrokerDown(1)
         let pending = Task { try await producer.send(ProducerRecord(topic: "unreachable", value: bytes("stuck"))) }
         // Close once the record is queued, so that closing has something to fail.
-        while producer.outstandingCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while producer.outstandingCount == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(producer.outstandingCount > 0, "the record should wait in the queue while the broker is down")
         producer.close(timeout: .milliseconds(200))
         let error = await #expect(throws: KafkaError.self) { _ = try await pending.value }
         #expect(error?.code == .purgedFromQueue || error?.code == .purgedInFlight)

@@ -64,12 +64,16 @@ import Testing
         let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
         for topic in ["clicks", "page-views", "button-clicks", "clicks-dlq"] { try kafka.createTopic(topic, partitions: 2) }
         let click = #"{"user":"ada","kind":"page_view","page":"/products/42","userAgent":"Mozilla/5.0 (iPhone) Mobile"}"#
-        try await kafka.produce("clicks", [(key: Array("ada".utf8), value: Array(click.utf8)), (key: Array("bad".utf8), value: Array("not json".utf8))])
+        // One key, so one partition: the unreadable record comes right after the good one
+        // on whichever thread reads it.
+        try await kafka.produce("clicks", [(key: Array("ada".utf8), value: Array(click.utf8)), (key: Array("ada".utf8), value: Array("not json".utf8))])
         let running = Task { try await runClicks(bootstrapServers: kafka.bootstrapServers, logger: streamsTestLogger) }
         defer { running.cancel() }
         let page = #"{"mobile":true,"page":"/products/42","section":"products","user":"ada"}"#
-        let pages = try await kafka.waitForValues("page-views", including: [page])
-        let dead = try await kafka.waitForValues("clicks-dlq", including: ["not json"])
+        // The example keeps Kafka's default session timeout, so on the mock a rebalance
+        // (its second thread joining late) can stall processing for 44 s.
+        let pages = try await kafka.waitForValues("page-views", including: [page], timeout: .seconds(120))
+        let dead = try await kafka.waitForValues("clicks-dlq", including: ["not json"], timeout: .seconds(120))
         running.cancel()
         _ = await running.result
         #expect(Set(pages.compactMap { text($0.value) }) == [page])

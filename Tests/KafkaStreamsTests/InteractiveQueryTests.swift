@@ -37,6 +37,8 @@ import Testing
 
         let gate = GatedRestore()
         let running = try fixture.start(restores: gate)
+        // Whatever fails below, the stream thread must not stay held.
+        defer { gate.release() }
         #expect(throws: StreamsError.self) { try running.app.store(named: "no-such-store", key: String.self, value: Int64.self) }
         let counts = try running.app.store(named: "counts", key: String.self, value: Int64.self)
         // The group has not assigned anything yet (a first join takes seconds on the mock).

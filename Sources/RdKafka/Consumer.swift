@@ -17,6 +17,8 @@ public final class Consumer: Sendable {
     private let worker: DedicatedThread
     private let reclaimer: MessageReclaimer
     private let closed = Atomic<Bool>(false)
+    /// Whether ``subscribe(_:)`` made this consumer a group member.
+    private let subscribed = Atomic<Bool>(false)
     /// An error met while a batch already held records; thrown by the next poll.
     private let deferredError = Mutex<KafkaError?>(nil)
 
@@ -69,6 +71,7 @@ public final class Consumer: Sendable {
     public func subscribe(_ topics: [String]) throws(KafkaError) {
         let list = NativePartitionList(topics.map { TopicPartition(topic: $0, partition: Int32(RD_KAFKA_PARTITION_UA)) })
         try KafkaError.check(rd_kafka_subscribe(handle.pointer, list.pointer), context: "subscribe to \(topics)")
+        subscribed.store(true, ordering: .releasing)
     }
 
     /// Leaves the subscription (partitions are revoked through the rebalance handler).
@@ -278,8 +281,24 @@ public final class Consumer: Sendable {
     public func close() throws(KafkaError) {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         worker.stop()
+        if subscribed.load(ordering: .acquiring) { leaveGroupBeforeClosing(timeout: .seconds(10)) }
         reclaimer.drain()
         try KafkaError.check(rd_kafka_consumer_close(handle.pointer), handle: handle.pointer, context: "close")
+    }
+
+    /// librdkafka 2.0 can wait forever inside `rd_kafka_consumer_close` when the
+    /// revocation it runs there calls assign, as a rebalance handler must (librdkafka
+    /// #4884 and #4527; seen here when an app stopped while its group rebalanced). So the
+    /// consumer leaves the group first and serves the revocation in a poll, as in any other
+    /// rebalance; close then finds nothing to revoke. The partitions are paused first, so
+    /// the poll hands out no prefetched record (nor stores its offset).
+    private func leaveGroupBeforeClosing(timeout: Duration) {
+        if let assigned = try? assignment(), !assigned.isEmpty { try? pause(assigned) }
+        guard rd_kafka_unsubscribe(handle.pointer) == RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline, let assigned = try? assignment(), !assigned.isEmpty {
+            if let message = rd_kafka_consumer_poll(handle.pointer, 50) { rd_kafka_message_destroy(message) }
+        }
     }
 }
 

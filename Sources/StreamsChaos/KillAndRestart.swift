@@ -21,8 +21,8 @@ struct KillAndRestart: AsyncParsableCommand {
             accounts for every input, and stops it with SIGTERM. At-least-once allows repeats (reported as duplicated) \
             but no loss. With --exactly-once the sample runs with the exactly-once guarantee and the output is read \
             read_committed, as Kafka's streams_eos_test verifies: a repeat fails the run too. The embedded broker does \
-            not honour transactions, so there only --kills 0 can pass exactly-once; run it against a real Kafka \
-            (docker-compose.yml). The last line is a JSON summary; the exit status is 1 when the run failed.
+            not honour transactions, so there a kill can leave repeats that are the mock's, not the app's; run it \
+            against a real Kafka (docker-compose.yml). The last line is a JSON summary; the exit status is 1 when the run failed.
             """)
 
     @Option(help: "How many times to kill the app.") var kills = 20

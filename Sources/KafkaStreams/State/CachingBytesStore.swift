@@ -7,8 +7,8 @@
 /// hands them to ``deliver(_:)``.
 ///
 /// Queries read the held writes under the store's lock (the typed layer takes it around
-/// ``get(_:)``, ``put(_:_:)`` and scans); ``writeHeldEntriesBelow()`` takes it only to read
-/// and drop held entries, never across the changelog sends below.
+/// ``get(_:)`` and scans); writes take it themselves, only to change the held entries
+/// (``put(_:_:)``, ``writeHeldEntriesBelow()``), never across the changelog sends below.
 final class CachingBytesStore: BytesStore {
     /// A held write: the value (`nil` deletes), and the record that made it, whose time and
     /// headers the changelog and the flush listener get.
@@ -56,7 +56,8 @@ final class CachingBytesStore: BytesStore {
             ?? RecordContext(topic: "", partition: -1, offset: -1, timestamp: max(task.streamTime, 0), headers: [])
         let entry = Entry(key: key, value: value, context: context, sequence: nextSequence)
         nextSequence += 1
-        if let previous = held.updateValue(entry, forKey: key) { account(-Self.cost(of: previous)) }
+        let previous = try lock.locked { held.updateValue(entry, forKey: key) }
+        if let previous { account(-Self.cost(of: previous)) }
         account(Self.cost(of: entry))
     }
 

@@ -1,9 +1,9 @@
 /// The outermost layer of a key-value store: serdes, operation counts, and the store's
 /// lock around reads so interactive queries may read while the stream thread writes.
 ///
-/// Writes take the lock only where they touch what queries read: the record cache's held
-/// writes, or (through ``LockedWritesBytesStore``) the bottom store, after the changelog
-/// send, so a full producer queue never holds a query up.
+/// Writes go down unlocked: the layers that hold what queries read take the lock
+/// themselves (the record cache, and ``LockedWritesBytesStore`` above the bottom store,
+/// after the changelog send), so a full producer queue never holds a query up.
 final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchecked Sendable {
     let name: String
     private let keySerde: any Serde<Key>
@@ -44,16 +44,6 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         }
     }
 
-    /// A write below this layer: into the cache under the lock; without a cache, the layers
-    /// below take the lock themselves once the changelog send is done.
-    private func write(_ key: [UInt8], _ value: [UInt8]?) throws {
-        if cache != nil {
-            try locked { try inner.put(key, value) }
-        } else {
-            try inner.put(key, value)
-        }
-    }
-
     /// Sends each write that leaves the record cache to `listener`, as a record with the
     /// time and headers of the record that made it (`nil` value: deleted). Returns false,
     /// and keeps nothing, when the store has no cache: the caller forwards its writes itself.
@@ -87,7 +77,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         metrics?.puts.increment()
         let keyBytes = try serializedKey(key)
         let valueBytes = try value.map(serializedValue)
-        try write(keyBytes, valueBytes)
+        try inner.put(keyBytes, valueBytes)
         try evictIfOverBudget()
     }
 
@@ -98,7 +88,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         // The stream thread is the only writer: nothing changes the key between the read
         // and the write.
         let existing = try locked { try inner.get(keyBytes) }
-        if existing == nil { try write(keyBytes, valueBytes) }
+        if existing == nil { try inner.put(keyBytes, valueBytes) }
         try evictIfOverBudget()
         return try existing.map(decodeValue)
     }
@@ -107,7 +97,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         metrics?.deletes.increment()
         let keyBytes = try serializedKey(key)
         let existing = try locked { try inner.get(keyBytes) }
-        if existing != nil { try write(keyBytes, nil) }
+        if existing != nil { try inner.put(keyBytes, nil) }
         try evictIfOverBudget()
         return try existing.map(decodeValue)
     }

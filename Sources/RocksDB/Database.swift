@@ -64,6 +64,20 @@ public final class Database: @unchecked Sendable {
         return Array(UnsafeRawBufferPointer(start: value, count: length))
     }
 
+    /// The value stored under the key in `key`'s bytes, or `nil`: for keys built in a
+    /// caller's buffer.
+    public func get(_ key: UnsafeRawBufferPointer) throws(RocksDBError) -> [UInt8]? {
+        try checkOpen()
+        let slice = try RocksDBError.check(path: path) { error in
+            rocksdb_get_pinned(pointer, readOptions, key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count, error)
+        }
+        guard let slice else { return nil }
+        defer { rocksdb_pinnableslice_destroy(slice) }
+        var length = 0
+        guard let value = rocksdb_pinnableslice_value(slice, &length) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: value, count: length))
+    }
+
     public func put(_ key: [UInt8], _ value: [UInt8]) throws(RocksDBError) {
         try checkOpen()
         try key.withUnsafeBufferPointer { k throws(RocksDBError) in

@@ -166,6 +166,38 @@ extension StateStoreTests {
         #expect(collector.changes.count == 3)
     }
 
+    @Test func aReadModifyWriteFindsItsKeyOnceAndSurvivesCacheChangesBetween() throws {
+        let collector = DiscardingCollector()
+        let fixture = try Self.cachedStore(budget: 1 << 20, collector: collector)
+        let (store, cache) = (fixture.store, fixture.cache)
+        var flushed: [String] = []
+        _ = store.setFlushListener { flushed.append("\($0.key)=\($0.value ?? "-")@\($0.timestamp)\($0.headers.map(\.key))") }
+        try store.put("a", "1")
+
+        // Held key: updated in place through the slot.
+        let a = try #require(try store.readForUpdate("a"))
+        #expect(a.value == "1")
+        try store.write(a, "2", timestamp: 10, headers: [RecordHeader(key: "h", value: nil)])
+        #expect(try store.get("a") == "2")
+
+        // Absent key, but another key was added before the write: the slot is stale.
+        let fresh = try #require(try store.readForUpdate("new"))
+        #expect(fresh.value == nil)
+        try store.put("other", "x")
+        try store.write(fresh, "n", timestamp: 20, headers: [])
+        #expect(try store.get("new") == "n" && store.get("other") == "x")
+
+        // A flush between the read and the write empties the cache: the write holds anew.
+        let again = try #require(try store.readForUpdate("a"))
+        try store.flushCache()
+        try store.write(again, "3", timestamp: 30, headers: [])
+        #expect(try store.get("a") == "3")
+        try store.flushCache()
+        #expect(flushed == ["a=2@10[\"h\"]", "other=x@0[]", "new=n@20[]", "a=3@30[]"])
+        #expect(collector.changes == ["a=2@10", "other=x@0", "new=n@20", "a=3@30"])
+        #expect(cache.usedBytes == 0, "every held byte was accounted for and released")
+    }
+
     @Test func aFailedFlushKeepsWhatItDidNotWrite() throws {
         let collector = DiscardingCollector()
         let fixture = try Self.cachedStore(budget: 1 << 20, collector: collector)

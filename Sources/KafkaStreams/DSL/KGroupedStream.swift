@@ -2,6 +2,7 @@ extension KStream {
     /// Groups records by their current key, for an aggregation. When an earlier operation
     /// may have changed keys (`map`, `selectKey`, `flatMap`, `process`), the records first
     /// go through a repartition topic so each key's records meet in one task.
+    @inlinable
     public func groupByKey(named: String? = nil, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil) -> KGroupedStream<Key, Value> {
         let keySerde = key ?? self.keySerde
         let valueSerde = value ?? self.valueSerde
@@ -13,6 +14,7 @@ extension KStream {
 
     /// Groups records by a new key chosen per record; they go through the repartition
     /// topic `<applicationId>-<name>-repartition` so each key's records meet in one task.
+    @inlinable
     public func groupBy<NewKey>(
         named: String? = nil, key: AnySerde<NewKey>? = nil, value: AnySerde<Value>? = nil,
         _ selector: @escaping @Sendable (Key, Value) throws -> NewKey
@@ -23,18 +25,26 @@ extension KStream {
 
 /// Records grouped by key, ready to be aggregated into a ``KTable``. Each aggregation keeps
 /// its state in a store (see ``Materialized``) with a changelog it is rebuilt from.
+///
+/// The aggregations are `@inlinable`, as the stream operations are: their processors and
+/// stores run specialized for your key, value and aggregate types.
 public struct KGroupedStream<Key, Value> {
-    let stream: KStream<Key, Value>
+    @usableFromInline let stream: KStream<Key, Value>
+
+    @usableFromInline
+    init(stream: KStream<Key, Value>) {
+        self.stream = stream
+    }
 
     /// The number of records of each key.
-    @discardableResult
+    @inlinable @discardableResult
     public func count(named: String? = nil, materialized: Materialized = Materialized()) -> KTable<Key, Int64> {
         fold(named: named, materialized: materialized, aggregateSerde: .int64) { _, _, count in (count ?? 0) + 1 }
     }
 
     /// Combines the records of each key with `reducer(aggregate, value)`; the first record
     /// of a key is its first aggregate.
-    @discardableResult
+    @inlinable @discardableResult
     public func reduce(
         named: String? = nil, materialized: Materialized = Materialized(),
         _ reducer: @escaping @Sendable (Value, Value) throws -> Value
@@ -46,7 +56,7 @@ public struct KGroupedStream<Key, Value> {
 
     /// Folds the records of each key into an aggregate, starting from `initializer()`.
     /// `value` serializes the aggregate (default: the configuration's default value serde).
-    @discardableResult
+    @inlinable @discardableResult
     public func aggregate<Aggregate>(
         named: String? = nil, materialized: Materialized = Materialized(), value: AnySerde<Aggregate>? = nil,
         initializer: @escaping @Sendable () -> Aggregate,
@@ -57,7 +67,8 @@ public struct KGroupedStream<Key, Value> {
         }
     }
 
-    private func fold<Aggregate>(
+    @inlinable
+    func fold<Aggregate>(
         named: String?, materialized: Materialized, aggregateSerde: AnySerde<Aggregate>?,
         _ fold: @escaping AggregateProcessor<Key, Value, Aggregate>.Fold
     ) -> KTable<Key, Aggregate> {

@@ -2,12 +2,21 @@
 /// nodes receive every update as `(key, value?)`; `nil` says the key was deleted (or, after
 /// ``filter(named:_:)``, no longer matches).
 public struct KTable<Key, Value> {
-    let builder: StreamsBuilder
-    let node: String
+    @usableFromInline let builder: StreamsBuilder
+    @usableFromInline let node: String
     /// The store holding the table, when it is materialized.
     public let storeName: String?
-    let keySerde: AnySerde<Key>?
-    let valueSerde: AnySerde<Value>?
+    @usableFromInline let keySerde: AnySerde<Key>?
+    @usableFromInline let valueSerde: AnySerde<Value>?
+
+    @usableFromInline
+    init(builder: StreamsBuilder, node: String, storeName: String?, keySerde: AnySerde<Key>?, valueSerde: AnySerde<Value>?) {
+        self.builder = builder
+        self.node = node
+        self.storeName = storeName
+        self.keySerde = keySerde
+        self.valueSerde = valueSerde
+    }
 
     /// The updates as a stream of `(key, value?)` records.
     public func toStream(named: String? = nil) -> KStream<Key, Value?> {
@@ -51,7 +60,7 @@ extension StreamsBuilder {
     /// A table of the latest value per key of `topic` (a null value deletes its key). The
     /// topic is the table's changelog: its store is rebuilt from it, so the topic should
     /// be compacted.
-    @discardableResult
+    @inlinable @discardableResult
     public func table<Key, Value>(
         _ topic: String, named: String? = nil, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil,
         materialized: Materialized = Materialized()
@@ -63,7 +72,7 @@ extension StreamsBuilder {
         let optionalValue = value.map { AnySerde<Value?>.optional($0) }
         record { topology in
             try topology.addSource(sourceName, topics: [.external(topic)], key: key, value: optionalValue)
-            try topology.addStore(store.definition(changelog: .external(topic)))
+            try topology.addTableStore(store, topic: topic)
             try topology.addProcessor(name, parents: [sourceName], stores: [storeName]) { (context: ProcessorContext<Key, Value?>) in
                 try TableSourceProcessor<Key, Value>(context: context, storeName: storeName)
             }

@@ -42,6 +42,7 @@ public struct Materialized: Sendable {
         return copy
     }
 
+    @usableFromInline
     func builder<Key, Value>(named name: String, key: AnySerde<Key>?, value: AnySerde<Value>?) -> KeyValueStoreBuilder<Key, Value> {
         var builder = KeyValueStoreBuilder<Key, Value>(name: name, kind: kind, keySerde: key, valueSerde: value)
         builder.loggingEnabled = loggingEnabled

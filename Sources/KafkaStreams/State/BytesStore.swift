@@ -1,5 +1,6 @@
 /// A store of bytes: the layers under the typed view (change-logging, RocksDB, memory).
 /// Used on one stream thread, except where a layer says otherwise.
+@usableFromInline
 protocol BytesStore: AnyObject {
     func get(_ key: [UInt8]) throws -> [UInt8]?
     /// `nil` deletes.
@@ -63,11 +64,11 @@ extension Array where Element == UInt8 {
 
 extension Array where Element == (key: [UInt8], value: [UInt8]) {
     /// These entries (in byte order) with `writes` applied on top (`nil` deletes), in byte order.
-    func overlaid(with writes: [[UInt8]: [UInt8]?]) -> Self {
+    func overlaid(with writes: [StoreKeyBytes: [UInt8]?]) -> Self {
         guard !writes.isEmpty else { return self }
         var entries = self
-        entries.removeAll { writes[$0.key] != nil }
-        for (key, value) in writes { if let value { entries.append((key: key, value: value)) } }
+        entries.removeAll { writes[StoreKeyBytes($0.key)] != nil }
+        for (key, value) in writes { if let value { entries.append((key: key.bytes, value: value)) } }
         entries.sort { $0.key.lexicographicallyPrecedes($1.key) }
         return entries
     }

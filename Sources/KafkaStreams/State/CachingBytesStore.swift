@@ -9,15 +9,30 @@
 /// Queries read the held writes under the store's lock (the typed layer takes it around
 /// ``get(_:)`` and scans); writes take it themselves, only to change the held entries
 /// (``put(_:_:)``, ``writeHeldEntriesBelow()``), never across the changelog sends below.
+///
+/// A read-modify-write (an aggregation) finds its key once: ``find(_:)`` returns a
+/// ``Slot`` that ``put(_:_:context:at:)`` writes through without hashing the key again,
+/// and an update of a held key allocates nothing for the key.
+@usableFromInline
 final class CachingBytesStore: BytesStore {
     /// A held write: the value (`nil` deletes), and the record that made it, whose time and
     /// headers the changelog and the flush listener get.
+    @usableFromInline
     struct Entry {
-        let key: [UInt8]
-        let value: [UInt8]?
-        let context: RecordContext?
+        /// The same bytes as the entry's dictionary key (one buffer for both).
+        @usableFromInline let key: [UInt8]
+        @usableFromInline var value: [UInt8]?
+        @usableFromInline var context: RecordContext
         /// Orders entries by their latest write.
-        let sequence: Int
+        var sequence: Int
+    }
+
+    /// Where ``find(_:)`` found a key among the held writes, usable by the next write as
+    /// long as nothing changed the held writes in between.
+    @usableFromInline
+    struct Slot {
+        fileprivate let index: Dictionary<StoreKeyBytes, Entry>.Index?
+        fileprivate let generation: Int
     }
 
     /// What writes cost in the budget beyond their bytes (dictionary slot, context).
@@ -27,11 +42,17 @@ final class CachingBytesStore: BytesStore {
     private let cache: RecordCache
     private let task: TaskContext
     private let lock: StoreLock
-    private var held: [[UInt8]: Entry] = [:]
-    private var heldBytes = 0
-    private var nextSequence = 0
+    // Changed on the stream thread only, one access at a time (queries read `held` from
+    // other threads under the lock, which exclusivity checks do not cover anyway): no
+    // dynamic exclusivity check per write.
+    @exclusivity(unchecked) private var held: [StoreKeyBytes: Entry] = [:]
+    /// Counts the changes of `held` that move or remove entries, so a ``Slot`` from before
+    /// one is not used.
+    @exclusivity(unchecked) private var generation = 0
+    @exclusivity(unchecked) private var heldBytes = 0
+    @exclusivity(unchecked) private var nextSequence = 0
     /// Receives every entry written below, in write order; `nil`: nobody downstream.
-    var listener: ((Entry) throws -> Void)?
+    @usableFromInline var listener: ((Entry) throws -> Void)?
 
     init(inner: BytesStore, cache: RecordCache, task: TaskContext, lock: StoreLock) {
         self.inner = inner
@@ -42,33 +63,86 @@ final class CachingBytesStore: BytesStore {
 
     /// Whether the thread's caches together passed their budget: the caller should write
     /// this store's held entries below.
-    var mustEvict: Bool { cache.isOverBudget && !held.isEmpty }
+    @usableFromInline var mustEvict: Bool { cache.isOverBudget && !held.isEmpty }
 
+    @usableFromInline
     func get(_ key: [UInt8]) throws -> [UInt8]? {
-        if let entry = held[key] { return entry.value }
+        if let entry = held[StoreKeyBytes(key)] { return entry.value }
         return try inner.get(key)
     }
 
+    /// The value of `key` (held, or from below) and where a write of it goes. Called under
+    /// the store's lock, as ``get(_:)`` is.
+    @usableFromInline
+    func find(_ key: [UInt8]) throws -> (value: [UInt8]?, slot: Slot) {
+        let index = held.index(forKey: StoreKeyBytes(key))
+        let slot = Slot(index: index, generation: generation)
+        if let index { return (held.values[index].value, slot) }
+        return (try inner.get(key), slot)
+    }
+
+    @usableFromInline
     func put(_ key: [UInt8], _ value: [UInt8]?) throws {
         // A write from a punctuation has no record: it takes stream time, as its changelog
         // record would, so what the cache sends downstream never carries time -1.
         let context = task.currentRecord
             ?? RecordContext(topic: "", partition: -1, offset: -1, timestamp: max(task.streamTime, 0), headers: [])
-        let entry = Entry(key: key, value: value, context: context, sequence: nextSequence)
-        nextSequence += 1
-        let previous = try lock.locked { held.updateValue(entry, forKey: key) }
-        if let previous { account(-Self.cost(of: previous)) }
-        account(Self.cost(of: entry))
+        try put(key, value, context: context, at: nil)
     }
 
+    /// Holds `value` for `key`, made by the record `context`; `slot` (from ``find(_:)``)
+    /// spares the key's lookup.
+    @usableFromInline
+    func put(_ key: [UInt8], _ value: [UInt8]?, context: RecordContext, at slot: Slot?) throws {
+        let sequence = nextSequence
+        nextSequence += 1
+        let added = Self.cost(key: key, value: value)
+        if let slot, slot.generation == generation, let index = slot.index {
+            let removed = try lock.locked {
+                let previous = held.values[index].value
+                held.values[index].value = value
+                held.values[index].context = context
+                held.values[index].sequence = sequence
+                return Self.cost(key: key, value: previous)
+            }
+            account(added - removed)
+            return
+        }
+        if let slot, slot.generation == generation, slot.index == nil {
+            // Known absent: a new entry, with a key buffer of its own.
+            let copy = Array(key)
+            try lock.locked { held[StoreKeyBytes(copy)] = Entry(key: copy, value: value, context: context, sequence: sequence) }
+            generation += 1
+            account(added)
+            return
+        }
+        let previous = try lock.locked { () -> Entry? in
+            if let index = held.index(forKey: StoreKeyBytes(key)) {
+                let previous = held.values[index]
+                held.values[index].value = value
+                held.values[index].context = context
+                held.values[index].sequence = sequence
+                return previous
+            }
+            let copy = Array(key)
+            held[StoreKeyBytes(copy)] = Entry(key: copy, value: value, context: context, sequence: sequence)
+            generation += 1
+            return nil
+        }
+        account(added - (previous.map { Self.cost(key: $0.key, value: $0.value) } ?? 0))
+    }
+
+    @usableFromInline
     func range(from lower: [UInt8]?, to upper: [UInt8]?) throws -> [(key: [UInt8], value: [UInt8])] {
         try inner.range(from: lower, to: upper).overlaid(with: heldWrites { $0.isWithin(lower, upper) })
     }
 
+    @usableFromInline
     func prefixScan(_ prefix: [UInt8]) throws -> [(key: [UInt8], value: [UInt8])] {
         try inner.prefixScan(prefix).overlaid(with: heldWrites { $0.hasBytePrefix(prefix) })
     }
 
+    @usableFromInline
     func approximateCount() throws -> Int {
         // Exact adjustment: the held entries are few (bounded by the cache).
         var count = try inner.approximateCount()
@@ -83,21 +157,34 @@ final class CachingBytesStore: BytesStore {
     /// Writes the held entries to the layer below in the order of their latest write and
     /// empties the cache; returns them for ``deliver(_:)``. An entry leaves the cache only
     /// once written: when a write fails (the changelog send, say), it and the entries after
-    /// it stay held, and reads still see them.
+    /// it stay held, and reads still see them. (Written entries stay held until the end,
+    /// since they read the same as below: the table is emptied at once, not key by key.)
     ///
     /// Called on the stream thread, the only writer, without the store's lock.
+    @usableFromInline
     func writeHeldEntriesBelow() throws -> [Entry] {
         let entries = try lock.locked { held.values.sorted { $0.sequence < $1.sequence } }
-        for entry in entries {
-            // The change-logging layer stamps the changelog record with the current record's time.
-            try task.withCurrentRecord(entry.context) { try inner.put(entry.key, entry.value) }
-            try lock.locked { held[entry.key] = nil }
-            account(-Self.cost(of: entry))
+        var written = 0
+        do {
+            for entry in entries {
+                // The change-logging layer stamps the changelog record with the current record's time.
+                try task.withCurrentRecord(entry.context) { try inner.put(entry.key, entry.value) }
+                written += 1
+            }
+        } catch {
+            try lock.locked { for entry in entries[..<written] { held[StoreKeyBytes(entry.key)] = nil } }
+            generation += 1
+            account(-entries[..<written].reduce(0) { $0 + Self.cost(key: $1.key, value: $1.value) })
+            throw error
         }
+        try lock.locked { held.removeAll() }
+        generation += 1
+        account(-heldBytes)
         return entries
     }
 
     /// Calls the listener with each entry, the record that wrote it as the current record.
+    @usableFromInline
     func deliver(_ entries: [Entry]) throws {
         guard let listener else { return }
         for entry in entries {
@@ -105,15 +192,27 @@ final class CachingBytesStore: BytesStore {
         }
     }
 
+    /// The context a write made by a processor's record carries: the current record's
+    /// source, with the time and headers of the record the processor handles (an upstream
+    /// node may have changed them).
+    @usableFromInline
+    func recordContext(timestamp: Int64, headers: [RecordHeader]) -> RecordContext {
+        var context = task.currentRecord ?? RecordContext(topic: "", partition: -1, offset: -1, timestamp: timestamp, headers: headers)
+        context.timestamp = timestamp
+        context.headers = headers
+        return context
+    }
+
     /// Drops the held entries (a task closing without commit: the input is read again).
     func discard() {
         held = [:]
+        generation += 1
         account(-heldBytes)
     }
 
-    private func heldWrites(where includes: ([UInt8]) -> Bool) -> [[UInt8]: [UInt8]?] {
-        var writes: [[UInt8]: [UInt8]?] = [:]
-        for (key, entry) in held where includes(key) { writes[key] = .some(entry.value) }
+    private func heldWrites(where includes: ([UInt8]) -> Bool) -> [StoreKeyBytes: [UInt8]?] {
+        var writes: [StoreKeyBytes: [UInt8]?] = [:]
+        for (key, entry) in held where includes(key.bytes) { writes[key] = .some(entry.value) }
         return writes
     }
 
@@ -122,7 +221,7 @@ final class CachingBytesStore: BytesStore {
         cache.charge(delta)
     }
 
-    private static func cost(of entry: Entry) -> Int {
-        entry.key.count + (entry.value?.count ?? 0) + entryOverhead
+    private static func cost(key: [UInt8], value: [UInt8]?) -> Int {
+        key.count + (value?.count ?? 0) + entryOverhead
     }
 }

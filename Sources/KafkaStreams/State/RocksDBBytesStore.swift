@@ -14,7 +14,7 @@ final class RocksDBBytesStore: RootBytesStore {
     let path: String
     private let database: Database
     /// Writes since the last commit (`nil`: deleted), read before the database.
-    private var pending: [[UInt8]: [UInt8]?] = [:]
+    private var pending: [StoreKeyBytes: [UInt8]?] = [:]
 
     init(path: String, resources: RocksDBResources?) throws {
         self.path = path
@@ -25,12 +25,22 @@ final class RocksDBBytesStore: RootBytesStore {
     var isPersistent: Bool { true }
 
     func get(_ key: [UInt8]) throws -> [UInt8]? {
-        if let write = pending[key] { return write }
-        return try database.get(Self.dataPrefix + key)
+        if let write = pending[StoreKeyBytes(key)] { return write }
+        return try withDataKey(key) { try database.get($0) }
     }
 
     func put(_ key: [UInt8], _ value: [UInt8]?) throws {
-        pending[key] = .some(value)
+        pending[StoreKeyBytes(key)] = .some(value)
+    }
+
+    /// Calls `body` with `key` under the data prefix, built on the stack (a read of a key
+    /// allocates nothing).
+    private func withDataKey<T>(_ key: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try withUnsafeTemporaryAllocation(byteCount: key.count + 1, alignment: 1) { buffer in
+            buffer[0] = Self.dataPrefix[0]
+            key.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyMemory(from: $0) }
+            return try body(UnsafeRawBufferPointer(buffer))
+        }
     }
 
     func range(from lower: [UInt8]?, to upper: [UInt8]?) throws -> [(key: [UInt8], value: [UInt8])] {
@@ -57,8 +67,16 @@ final class RocksDBBytesStore: RootBytesStore {
 
     func commit(changelogOffset: Int64?) throws {
         guard !pending.isEmpty || changelogOffset != nil else { return }
-        try write(pending.map { (key: $0.key, value: $0.value) }, through: changelogOffset)
-        pending = [:]
+        let batch = WriteBatch()
+        for (key, value) in pending {
+            key.bytes.withUnsafeBytes { key in
+                if let value { value.withUnsafeBytes { batch.put(prefix: Self.dataPrefix, key: key, value: $0) } } else { batch.delete(prefix: Self.dataPrefix, key: key) }
+            }
+        }
+        if let changelogOffset { batch.put(Self.offsetKey, changelogOffset.bigEndianBytes) }
+        try database.write(batch)
+        // Keeps the table's capacity: the next commit interval writes about as many keys.
+        pending.removeAll()
     }
 
     func makeRestoreBatch() -> RestoreBatch { Batch() }
@@ -85,16 +103,6 @@ final class RocksDBBytesStore: RootBytesStore {
         }
     }
 
-    /// Writes `changes` and the changelog offset they reach (if any) in one batch.
-    private func write(_ changes: [(key: [UInt8], value: [UInt8]?)], through offset: Int64?) throws {
-        let batch = WriteBatch()
-        for change in changes {
-            if let value = change.value { batch.put(Self.dataPrefix + change.key, value) } else { batch.delete(Self.dataPrefix + change.key) }
-        }
-        if let offset { batch.put(Self.offsetKey, offset.bigEndianBytes) }
-        try database.write(batch)
-    }
-
     func wipe() throws {
         pending = [:]
         let batch = WriteBatch()
@@ -113,7 +121,7 @@ final class RocksDBBytesStore: RootBytesStore {
     ) throws -> [(key: [UInt8], value: [UInt8])] {
         let entries = stored.map { (key: Array($0.key.dropFirst()), value: $0.value) }
         try stored.checkStatus()
-        return entries.overlaid(with: pending.filter { includes($0.key) })
+        return entries.overlaid(with: pending.filter { includes($0.key.bytes) })
     }
 }
 

@@ -5,9 +5,10 @@ import Synchronization
 /// held writes and the bottom store) and is never held across a send to the changelog: a
 /// producer whose queue is full blocks the stream thread, not the queries. It also records
 /// whether the store was closed.
+@usableFromInline
 final class StoreLock: Sendable {
-    let store: String
-    private let closed = Mutex(false)
+    @usableFromInline let store: String
+    @usableFromInline let closed = Mutex(false)
 
     init(store: String) {
         self.store = store
@@ -15,7 +16,7 @@ final class StoreLock: Sendable {
 
     /// Runs `body` under the lock, or throws if the store was closed (its task moved away
     /// or the application stopped) while a query held on to it.
-    @inline(__always)
+    @inlinable
     func locked<T>(_ body: () throws -> T) throws -> T {
         try closed.withLock { isClosed in
             guard !isClosed else { throw StoreUnavailableError(store: store, reason: .closed) }

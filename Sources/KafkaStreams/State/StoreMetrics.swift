@@ -3,11 +3,15 @@ import Metrics
 /// Counts a store's operations, as seen by processors and queries (Kafka Streams' metered
 /// layer): `kafka_streams_store_operations_total` with dimensions `application_id`,
 /// `task`, `store` and `operation` (`get`, `put`, `delete`, `scan`).
-struct StoreMetrics {
-    let gets: Counter
-    let puts: Counter
-    let deletes: Counter
-    let scans: Counter
+///
+/// A class whose counting methods are called, not inlined, from the specialized store
+/// code: applications need not see the metrics API.
+@usableFromInline
+final class StoreMetrics {
+    private let gets: Counter
+    private let puts: Counter
+    private let deletes: Counter
+    private let scans: Counter
 
     init(applicationID: String, task: TaskID, store: String) {
         func counter(_ operation: String) -> Counter {
@@ -20,4 +24,9 @@ struct StoreMetrics {
         deletes = counter("delete")
         scans = counter("scan")
     }
+
+    @usableFromInline func countGet() { gets.increment() }
+    @usableFromInline func countPut() { puts.increment() }
+    @usableFromInline func countDelete() { deletes.increment() }
+    @usableFromInline func countScan() { scans.increment() }
 }

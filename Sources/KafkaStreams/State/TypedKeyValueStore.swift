@@ -4,20 +4,31 @@
 /// Writes go down unlocked: the layers that hold what queries read take the lock
 /// themselves (the record cache, and ``LockedWritesBytesStore`` above the bottom store,
 /// after the changelog send), so a full producer queue never holds a query up.
+///
+/// The per-record methods are `@inlinable` and the serdes are ``AnySerde``s whose closures
+/// were made where their types are known: a DSL aggregation built in an application's
+/// module runs this layer specialized for its key and value types, with no type metadata
+/// lookup per record. Keys are serialized into a buffer the store reuses.
+@usableFromInline
 final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchecked Sendable {
-    let name: String
-    private let keySerde: any Serde<Key>
-    private let valueSerde: any Serde<Value>
-    private let inner: BytesStore
+    @usableFromInline let name: String
+    @usableFromInline let keySerde: AnySerde<Key>
+    @usableFromInline let valueSerde: AnySerde<Value>
+    @usableFromInline let inner: BytesStore
     /// The caching layer under this one, if the store has one.
-    private let cache: CachingBytesStore?
-    private let metrics: StoreMetrics?
-    private let lock: StoreLock
+    @usableFromInline let cache: CachingBytesStore?
+    @usableFromInline let metrics: StoreMetrics?
+    @usableFromInline let lock: StoreLock
+    // Holds the key being read or written, so a key already in the record cache costs no
+    // allocation. Used on the stream thread, one operation at a time; a nested operation
+    // (a downstream node reading this store during a flush) finds the buffer shared and
+    // copies it: no dynamic exclusivity check needed.
+    @exclusivity(unchecked) @usableFromInline var keyBuffer: [UInt8] = []
 
     /// - Parameter lock: shared with the layers below that take it themselves (the cache,
     ///   the locked writes above the bottom store).
     init(
-        name: String, keySerde: any Serde<Key>, valueSerde: any Serde<Value>, inner: BytesStore, lock: StoreLock,
+        name: String, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, inner: BytesStore, lock: StoreLock,
         cache: CachingBytesStore? = nil, metrics: StoreMetrics? = nil
     ) {
         self.metrics = metrics
@@ -31,6 +42,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
 
     /// Runs `body` under the store's lock, or throws if the store was closed (its task
     /// moved away or the application stopped) while a query held on to it.
+    @inlinable
     func locked<T>(_ body: () throws -> T) throws -> T {
         try lock.locked(body)
     }
@@ -47,108 +59,210 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     /// Sends each write that leaves the record cache to `listener`, as a record with the
     /// time and headers of the record that made it (`nil` value: deleted). Returns false,
     /// and keeps nothing, when the store has no cache: the caller forwards its writes itself.
+    @inlinable
     func setFlushListener(_ listener: @escaping (Record<Key, Value?>) throws -> Void) -> Bool {
         guard let cache else { return false }
         let keySerde = keySerde
         let valueSerde = valueSerde
         cache.listener = { entry in
-            let key = try keySerde.deserialize(entry.key)
-            let value = try entry.value.map { try valueSerde.deserialize($0) }
-            try listener(Record(key: key, value: value, timestamp: entry.context?.timestamp ?? -1, headers: entry.context?.headers ?? []))
+            let key = try entry.key.withUnsafeBytes { try keySerde.decode($0) }
+            let value: Value? = if let bytes = entry.value { try bytes.withUnsafeBytes { try valueSerde.decode($0) } } else { nil }
+            try listener(Record(key: key, value: value, timestamp: entry.context.timestamp, headers: entry.context.headers))
         }
         return true
     }
 
     /// Writes the cached entries below (changelog included), then hands them to the flush
     /// listener outside the lock, so downstream nodes may query this store.
+    @usableFromInline
     func flushCache() throws {
         guard let cache else { return }
         let flushed = try cache.writeHeldEntriesBelow()
         try cache.deliver(flushed)
     }
 
+    // MARK: Reads and writes
+
+    @inlinable
     func get(_ key: Key) throws -> Value? {
-        metrics?.gets.increment()
-        let keyBytes = try serializedKey(key)
-        return try locked { try inner.get(keyBytes) }.map(decodeValue)
+        metrics?.countGet()
+        try serializeKey(key)
+        let keyBytes = keyBuffer
+        return try decodeValue(try locked { try inner.get(keyBytes) })
     }
 
+    @inlinable
     func put(_ key: Key, _ value: Value?) throws {
-        metrics?.puts.increment()
-        let keyBytes = try serializedKey(key)
-        let valueBytes = try value.map(serializedValue)
-        try inner.put(keyBytes, valueBytes)
+        metrics?.countPut()
+        try serializeKey(key)
+        try inner.put(keyBuffer, try serializedValue(value))
         try evictIfOverBudget()
     }
 
+    @inlinable
     func putIfAbsent(_ key: Key, _ value: Value) throws -> Value? {
-        metrics?.puts.increment()
-        let keyBytes = try serializedKey(key)
+        metrics?.countPut()
+        try serializeKey(key)
+        let keyBytes = keyBuffer
         let valueBytes = try serializedValue(value)
         // The stream thread is the only writer: nothing changes the key between the read
         // and the write.
         let existing = try locked { try inner.get(keyBytes) }
         if existing == nil { try inner.put(keyBytes, valueBytes) }
         try evictIfOverBudget()
-        return try existing.map(decodeValue)
+        return try decodeValue(existing)
     }
 
+    @inlinable
     func delete(_ key: Key) throws -> Value? {
-        metrics?.deletes.increment()
-        let keyBytes = try serializedKey(key)
+        metrics?.countDelete()
+        try serializeKey(key)
+        let keyBytes = keyBuffer
         let existing = try locked { try inner.get(keyBytes) }
         if existing != nil { try inner.put(keyBytes, nil) }
         try evictIfOverBudget()
-        return try existing.map(decodeValue)
+        return try decodeValue(existing)
     }
 
+    // MARK: Read-modify-write, for the DSL's processors
+
+    /// A key about to be written: its serialized bytes, its value if it was read, and
+    /// where the record cache holds it, so the write neither serializes nor looks the key
+    /// up again.
+    @usableFromInline
+    struct PreparedKey {
+        @usableFromInline let bytes: [UInt8]
+        @usableFromInline let value: Value?
+        @usableFromInline let slot: CachingBytesStore.Slot?
+
+        @inlinable
+        init(bytes: [UInt8], value: Value?, slot: CachingBytesStore.Slot?) {
+            self.bytes = bytes
+            self.value = value
+            self.slot = slot
+        }
+    }
+
+    /// Reads `key` for a ``write(_:_:timestamp:headers:)`` that follows (an aggregation's
+    /// read-modify-write); `nil` when its serde encodes it as null (a record with a null
+    /// key, which no store holds).
+    @inlinable
+    func readForUpdate(_ key: Key) throws -> PreparedKey? {
+        guard try serializeKeyUnlessNull(key) else { return nil }
+        metrics?.countGet()
+        let keyBytes = keyBuffer
+        guard let cache else {
+            return PreparedKey(bytes: keyBytes, value: try decodeValue(try locked { try inner.get(keyBytes) }), slot: nil)
+        }
+        let (bytes, slot) = try locked { try cache.find(keyBytes) }
+        return PreparedKey(bytes: keyBytes, value: try decodeValue(bytes), slot: slot)
+    }
+
+    /// Prepares a write of `key` without reading it; `nil` for a null key.
+    @inlinable
+    func prepareWrite(_ key: Key) throws -> PreparedKey? {
+        guard try serializeKeyUnlessNull(key) else { return nil }
+        return PreparedKey(bytes: keyBuffer, value: nil, slot: nil)
+    }
+
+    /// Writes `value` (`nil` deletes) for a prepared key. A cached store keeps the time and
+    /// headers given, which its flush listener forwards with the value later.
+    @inlinable
+    func write(_ key: PreparedKey, _ value: Value?, timestamp: Int64, headers: [RecordHeader]) throws {
+        metrics?.countPut()
+        let valueBytes = try serializedValue(value)
+        if let cache {
+            try cache.put(key.bytes, valueBytes, context: cache.recordContext(timestamp: timestamp, headers: headers), at: key.slot)
+            try evictIfOverBudget()
+        } else {
+            try inner.put(key.bytes, valueBytes)
+        }
+    }
+
+    // MARK: Scans
+
+    @usableFromInline
     func range(from: Key?, to: Key?) throws -> [(key: Key, value: Value)] {
-        metrics?.scans.increment()
+        metrics?.countScan()
         let lower = try from.map(serializedKey)
         let upper = try to.map(serializedKey)
         return try decode(try locked { try inner.range(from: lower, to: upper) })
     }
 
+    @usableFromInline
     func all() throws -> [(key: Key, value: Value)] {
-        metrics?.scans.increment()
+        metrics?.countScan()
         return try decode(try locked { try inner.range(from: nil, to: nil) })
     }
 
+    @usableFromInline
     func prefixScan(_ prefix: Key) throws -> [(key: Key, value: Value)] {
-        metrics?.scans.increment()
+        metrics?.countScan()
         let prefixBytes = try serializedKey(prefix)
         return try decode(try locked { try inner.prefixScan(prefixBytes) })
     }
 
+    @usableFromInline
     func approximateCount() throws -> Int {
         try locked { try inner.approximateCount() }
     }
 
-    private func evictIfOverBudget() throws {
+    // MARK: Serialization
+
+    @inlinable
+    func evictIfOverBudget() throws {
         if let cache, cache.mustEvict { try flushCache() }
     }
 
+    /// Serializes `key` into ``keyBuffer``.
+    @inlinable
+    func serializeKey(_ key: Key) throws {
+        guard try serializeKeyUnlessNull(key) else { throw nullKey() }
+    }
+
+    /// Serializes `key` into ``keyBuffer``; false if it is null.
+    @inlinable
+    func serializeKeyUnlessNull(_ key: Key) throws -> Bool {
+        keyBuffer.removeAll(keepingCapacity: true)
+        return try keySerde.encode(key, &keyBuffer)
+    }
+
+    @usableFromInline
+    func nullKey() -> StreamsError {
+        StreamsError(.topology, "store \(name) cannot hold a null key")
+    }
+
     private func serializedKey(_ key: Key) throws -> [UInt8] {
-        guard let bytes = try keySerde.serialize(key) else {
-            throw StreamsError(.topology, "store \(name) cannot hold a null key")
-        }
+        var bytes: [UInt8] = []
+        guard try keySerde.encode(key, &bytes) else { throw nullKey() }
         return bytes
     }
 
-    private func serializedValue(_ value: Value) throws -> [UInt8] {
+    /// The bytes of `value`; `nil` for `nil` (a delete).
+    @inlinable
+    func serializedValue(_ value: Value?) throws -> [UInt8]? {
+        guard let value else { return nil }
+        var bytes: [UInt8] = []
         // A value that serializes to null would read back as absent: store it as a delete.
-        guard let bytes = try valueSerde.serialize(value) else {
-            throw StreamsError(.topology, "store \(name) cannot hold a value that serializes to null; put nil to delete")
-        }
+        guard try valueSerde.encode(value, &bytes) else { throw nullValue() }
         return bytes
     }
 
-    private func decodeValue(_ bytes: [UInt8]) throws -> Value {
-        try valueSerde.deserialize(bytes)
+    @usableFromInline
+    func nullValue() -> StreamsError {
+        StreamsError(.topology, "store \(name) cannot hold a value that serializes to null; put nil to delete")
+    }
+
+    @inlinable
+    func decodeValue(_ bytes: [UInt8]?) throws -> Value? {
+        guard let bytes else { return nil }
+        return try bytes.withUnsafeBytes { try valueSerde.decode($0) }
     }
 
     private func decode(_ entries: [(key: [UInt8], value: [UInt8])]) throws -> [(key: Key, value: Value)] {
-        try entries.map { (key: try keySerde.deserialize($0.key), value: try valueSerde.deserialize($0.value)) }
+        try entries.map { entry in
+            (key: try entry.key.withUnsafeBytes { try keySerde.decode($0) }, value: try entry.value.withUnsafeBytes { try valueSerde.decode($0) })
+        }
     }
 }
 

@@ -165,6 +165,12 @@ public struct Topology: Sendable {
         }
     }
 
+    /// Adds the store of a table read from `topic`, which is its changelog.
+    @usableFromInline
+    mutating func addTableStore<Key, Value>(_ builder: KeyValueStoreBuilder<Key, Value>, topic: String) throws {
+        try addStore(builder.definition(changelog: .external(topic)))
+    }
+
     mutating func addStore(_ store: StoreDefinition) throws {
         guard !store.name.isEmpty else { throw StreamsError(.topology, "a store name must not be empty") }
         guard stores[store.name] == nil else { throw StreamsError(.topology, "a store named \(store.name) already exists") }

@@ -20,6 +20,19 @@ import Testing
         #expect(throws: SerdeError.invalidUTF8) { try StringSerde().deserialize([0xff, 0xfe]) }
     }
 
+    @Test func stringsDecodeValidUTF8ByteForByteAndRejectTheRest() throws {
+        // Valid: ASCII, two- to four-byte sequences, U+FFFD itself (what a repair would insert).
+        for text in ["", "plain", "héllo wörld", "日本語", "🙂 ok", "\u{FFFD}", String(repeating: "ü", count: 100)] {
+            #expect(try StringSerde().deserialize(Array(text.utf8)) == text)
+        }
+        // Invalid: a lone continuation byte, a truncated sequence, an overlong encoding of
+        // "/", a UTF-16 surrogate, a code point past U+10FFFF, and a bad byte after valid text.
+        let invalid: [[UInt8]] = [[0x80], [0xC3], [0x61, 0xE6, 0x97], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], Array("ok".utf8) + [0xFF]]
+        for bytes in invalid {
+            #expect(throws: SerdeError.invalidUTF8, "\(bytes)") { try StringSerde().deserialize(bytes) }
+        }
+    }
+
     @Test func wrongSizesAndNullsAreTypedErrors() throws {
         #expect(throws: SerdeError.wrongSize(expected: 8, actual: 3)) { try BigEndianIntegerSerde<Int64>().deserialize([1, 2, 3]) }
         #expect(throws: SerdeError.unexpectedNull) { try StringSerde().deserialize(nil as [UInt8]?) }

@@ -12,9 +12,16 @@ public struct StringSerde: Serde {
 
     @inlinable
     public func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> String {
-        guard let string = String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) else {
-            throw SerdeError.invalidUTF8
+        // Not `String(validating:as:)`: it is generic over the encoding inside the standard
+        // library and looks up type metadata on every call. Decoding repairs invalid UTF-8
+        // (with U+FFFD), and keeps valid UTF-8 byte for byte: the bytes come back unchanged
+        // exactly when they were valid.
+        let units = bytes.assumingMemoryBound(to: UInt8.self)
+        var string = String(decoding: units, as: UTF8.self)
+        let unchanged = string.withUTF8 { decoded in
+            decoded.count == units.count && (units.isEmpty || memcmp(decoded.baseAddress!, units.baseAddress!, units.count) == 0)
         }
+        guard unchanged else { throw SerdeError.invalidUTF8 }
         return string
     }
 }

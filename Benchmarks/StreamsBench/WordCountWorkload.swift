@@ -30,6 +30,7 @@ struct WordCountWorkload {
         let peakResidentBytes: Double
 
         var linesPerSecond: Double { Double(lines) / seconds }
+        var wordsPerSecond: Double { Double(words) / seconds }
 
         func describe(into details: inout [String: Double], prefix: String) {
             details[prefix + "lines"] = Double(lines)
@@ -69,14 +70,16 @@ struct WordCountWorkload {
             "fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
         ])
         let residentBefore = ProcessMemory.residentBytes
+        // Taken before the app starts: it may process records before the wait for its
+        // tasks returns, and a target taken after those would never be reached.
+        let processed = ProcessedCounter.shared
+        let target = processed.value + Int64(lines.count) + words
         let running = BackgroundApp(try StreamsApp(topology: try builder.build(), configuration: configuration, logger: logger))
         // Two sub-topologies (before and after the repartition), one task per partition each.
         guard running.wait(timeout: .seconds(60), until: { running.app.activeTasks.count == 2 * partitions }) else {
             try running.stop()
             throw BenchmarkFailure("the group did not assign every task in time")
         }
-        let processed = ProcessedCounter.shared
-        let target = processed.value + Int64(lines.count) + words
         let clock = ContinuousClock()
         let start = clock.now
         let finished = running.wait(timeout: .seconds(600)) { processed.value >= target }

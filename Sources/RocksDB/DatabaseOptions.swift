@@ -19,6 +19,10 @@ public struct DatabaseOptions: Sendable {
     /// Skip the write-ahead log: writes are lost on a crash until a flush. Useful only
     /// for data that can be rebuilt (e.g. during a restore that records its own position).
     public var disableWriteAheadLog: Bool
+    /// Bits per key of the bloom filter in each table file (`0`: none). A read of a key a
+    /// file lacks (an aggregation meeting a new key) then mostly skips the file instead of
+    /// reading its blocks. Kafka Streams uses 10 bits: about 1% false positives.
+    public var bloomFilterBitsPerKey: Double
 
     public init(
         createIfMissing: Bool = true,
@@ -26,7 +30,8 @@ public struct DatabaseOptions: Sendable {
         compression: Compression = .lz4,
         maxOpenFiles: Int32 = 1000,
         syncWrites: Bool = false,
-        disableWriteAheadLog: Bool = false
+        disableWriteAheadLog: Bool = false,
+        bloomFilterBitsPerKey: Double = 10
     ) {
         self.createIfMissing = createIfMissing
         self.resources = resources
@@ -34,6 +39,7 @@ public struct DatabaseOptions: Sendable {
         self.maxOpenFiles = maxOpenFiles
         self.syncWrites = syncWrites
         self.disableWriteAheadLog = disableWriteAheadLog
+        self.bloomFilterBitsPerKey = bloomFilterBitsPerKey
     }
 
     /// Builds RocksDB's option objects; the caller destroys them after opening.
@@ -50,6 +56,10 @@ public struct DatabaseOptions: Sendable {
         case .snappy: codec = Int32(rocksdb_snappy_compression)
         }
         rocksdb_options_set_compression(options, codec)
+        if bloomFilterBitsPerKey > 0 {
+            // The table options take ownership of the policy.
+            rocksdb_block_based_options_set_filter_policy(tableOptions, rocksdb_filterpolicy_create_bloom_full(bloomFilterBitsPerKey))
+        }
         resources?.apply(to: options, tableOptions: tableOptions)
         rocksdb_options_set_block_based_table_factory(options, tableOptions)
         return (options, tableOptions)

@@ -198,6 +198,15 @@ extension StateStoreTests {
         #expect(cache.usedBytes == 0, "every held byte was accounted for and released")
     }
 
+    @Test func storeKeysOrderAsTheirBytesDo() {
+        var generator = SystemRandomNumberGenerator()
+        let keys: [[UInt8]] = (0..<500).map { _ in (0..<Int.random(in: 0...4, using: &generator)).map { _ in [0x00, 0x01, 0x7f, 0x80, 0xff].randomElement(using: &generator)! } }
+        for (left, right) in zip(keys, keys.reversed()) {
+            #expect((StoreKeyBytes(left) < StoreKeyBytes(right)) == left.lexicographicallyPrecedes(right), "\(left) < \(right)")
+            #expect((StoreKeyBytes(left) == StoreKeyBytes(right)) == (left == right))
+        }
+    }
+
     @Test func aFailedFlushKeepsWhatItDidNotWrite() throws {
         let collector = DiscardingCollector()
         let fixture = try Self.cachedStore(budget: 1 << 20, collector: collector)

@@ -69,6 +69,7 @@ struct WordCountWorkload {
         configuration.consumerProperties = KafkaConfiguration(properties: [
             "fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
         ])
+        ProcessMemory.resetPeak()
         let residentBefore = ProcessMemory.residentBytes
         // Taken before the app starts: it may process records before the wait for its
         // tasks returns, and a target taken after those would never be reached.

@@ -96,40 +96,25 @@ final class CachingBytesStore: BytesStore {
     func put(_ key: [UInt8], _ value: [UInt8]?, context: RecordContext, at slot: Slot?) throws {
         let sequence = nextSequence
         nextSequence += 1
-        let added = Self.cost(key: key, value: value)
-        if let slot, slot.generation == generation, let index = slot.index {
-            let removed = try lock.locked {
+        // A slot from before the held entries moved says nothing: look the key up.
+        let index = if let slot, slot.generation == generation { slot.index } else { held.index(forKey: StoreKeyBytes(key)) }
+        // The value replaced, if the key was held (itself `nil` for a held delete).
+        let replaced = try lock.locked { () -> [UInt8]?? in
+            if let index {
                 let previous = held.values[index].value
                 held.values[index].value = value
                 held.values[index].context = context
                 held.values[index].sequence = sequence
-                return Self.cost(key: key, value: previous)
+                return .some(previous)
             }
-            account(added - removed)
-            return
-        }
-        if let slot, slot.generation == generation, slot.index == nil {
-            // Known absent: a new entry, with a key buffer of its own.
-            let copy = Array(key)
-            try lock.locked { held[StoreKeyBytes(copy)] = Entry(key: copy, value: value, context: context, sequence: sequence) }
-            generation += 1
-            account(added)
-            return
-        }
-        let previous = try lock.locked { () -> Entry? in
-            if let index = held.index(forKey: StoreKeyBytes(key)) {
-                let previous = held.values[index]
-                held.values[index].value = value
-                held.values[index].context = context
-                held.values[index].sequence = sequence
-                return previous
-            }
+            // A new entry, with a key buffer of its own (the caller's may be reused).
             let copy = Array(key)
             held[StoreKeyBytes(copy)] = Entry(key: copy, value: value, context: context, sequence: sequence)
             generation += 1
-            return nil
+            return .none
         }
-        account(added - (previous.map { Self.cost(key: $0.key, value: $0.value) } ?? 0))
+        let removed = replaced.map { Self.cost(key: key, value: $0) } ?? 0
+        account(Self.cost(key: key, value: value) - removed)
     }
 
     @usableFromInline

@@ -1,6 +1,6 @@
 # The two commands of the README, plus benchmarks. Each target installs the system
 # libraries it needs first (scripts/install-deps.sh: apt or Homebrew, only when missing).
-.PHONY: run test bench deps embedded-kafka hello-kafka word-count click-events
+.PHONY: run test bench bench-wordcount-baseline deps embedded-kafka hello-kafka word-count click-events
 
 # The samples through the embedded Kafka broker: click events (stateless), then word
 # count (RocksDB state, rebuilt from its changelog on the second run).
@@ -26,6 +26,13 @@ bench: deps
 	.build/release/streams-bench stateless
 	.build/release/streams-bench restore
 	.build/release/streams-bench wordcount
+
+# The word count against the library of an earlier commit (BASE), built in a scratch
+# worktree with this harness; rounds alternate and the JSON line gives both and the ratio.
+BASE ?= c973e15
+bench-wordcount-baseline: deps
+	swift build -c release --product streams-bench
+	.build/release/streams-bench wordcount --rounds 5 --baseline-binary "$$(scripts/build-baseline.sh $(BASE))"
 
 # The embedded broker as a standalone process, for other clients (kcat, ...).
 word-count: deps

@@ -75,6 +75,14 @@ enum ProcessMemory {
     /// The resident set size now (VmRSS), in bytes.
     static var residentBytes: Double { field("VmRSS:") }
 
+    /// Returns the memory the allocator keeps after frees to the system (glibc's
+    /// `malloc_trim`), so resident size counts what is in use.
+    static func returnFreedMemory() {
+        #if os(Linux)
+        _ = mallocTrim(0)
+        #endif
+    }
+
     /// Makes the peak start again from the resident size now (Linux's clear_refs "5"), so
     /// a run in a process that ran others before reports its own peak.
     static func resetPeak() {
@@ -132,3 +140,8 @@ final class SummingTimer: TimerHandler, Sendable {
     let total = Atomic<Int64>(0)
     func recordNanoseconds(_ duration: Int64) { total.add(duration, ordering: .relaxed) }
 }
+
+#if os(Linux)
+// glibc's malloc.h, which the Glibc module does not export.
+@_silgen_name("malloc_trim") private func mallocTrim(_ pad: Int) -> Int32
+#endif

@@ -53,6 +53,9 @@ struct WordCountBenchmark: ParsableCommand {
                 let distinct = try distinctKeys > 0 ? workload.measure("distinct-\(round)", lines: distinctLines, cluster: cluster, logger: logger) : nil
                 current.append(RoundResult(vocabulary: common, distinct: distinct))
             }
+            // What the round's broker and app freed stays in glibc's arenas; returning it
+            // gives each round the fresh start the baseline's child processes have.
+            defer { ProcessMemory.returnFreedMemory() }
             guard let baselineBinary else {
                 try measureCurrent()
                 continue

@@ -15,10 +15,11 @@ import RdKafka
 /// query and must equal a direct count. Peak RSS is the whole process's, embedded broker
 /// included; the resident size just before each app starts is given beside it.
 ///
-/// With `--baseline-binary`, a `streams-bench` built from an earlier commit runs the same
-/// rounds as a child process (its own embedded broker, as each round here has), rounds
-/// alternating; the report compares the medians of the rounds. `rate` is the vocabulary
-/// run's words/s (median over rounds).
+/// With `--baseline-binary`, every round of both builds runs as a child process (this
+/// binary, or a `streams-bench` built with the library of an earlier commit), each with its
+/// own embedded broker and a fresh heap, rounds alternating which build goes first; the
+/// report compares the medians of the rounds. `rate` is the vocabulary run's words/s
+/// (median over rounds).
 struct WordCountBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wordcount", abstract: "Word count through StreamsApp: lines/s, words/s, peak RSS; optionally against an earlier build.")
@@ -61,10 +62,14 @@ struct WordCountBenchmark: ParsableCommand {
                 continue
             }
             try alternate(round: round, {
-                let result = try runBaseline(baselineBinary)
+                let result = try runChild(baselineBinary)
                 progress("round \(round): baseline \(Int(result.vocabularyWordsPerSecond)) words/s vocabulary, \(Int(result.distinctWordsPerSecond ?? 0)) words/s distinct")
                 baseline.append(result)
-            }, measureCurrent)
+            }, {
+                let result = try runChild(Bundle.main.executablePath ?? CommandLine.arguments[0])
+                progress("round \(round): this build \(Int(result.vocabularyWordsPerSecond)) words/s vocabulary, \(Int(result.distinctWordsPerSecond ?? 0)) words/s distinct")
+                current.append(result)
+            })
         }
         try report(current: current, baseline: baseline)
     }
@@ -82,14 +87,18 @@ struct WordCountBenchmark: ParsableCommand {
             distinct?.describe(into: &details, prefix: "distinct_")
         }
 
-        init(vocabularyWordsPerSecond: Double, distinctWordsPerSecond: Double?) {
-            self.vocabularyWordsPerSecond = vocabularyWordsPerSecond
-            self.distinctWordsPerSecond = distinctWordsPerSecond
+        /// From a child's report: its rates, and its run's figures (lines, seconds, RSS).
+        init?(report details: [String: Double]) {
+            guard let rate = details["words_per_second"] else { return nil }
+            vocabularyWordsPerSecond = rate
+            distinctWordsPerSecond = details["distinct_words_per_second"]
+            self.details = details.filter { !$0.key.hasPrefix("round") }
         }
     }
 
-    /// One round of the baseline build, as a child process with the same workload.
-    private func runBaseline(_ binary: String) throws -> RoundResult {
+    /// One round of `binary` (this build or the baseline), as a child process with the
+    /// same workload.
+    private func runChild(_ binary: String) throws -> RoundResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = [
@@ -101,13 +110,13 @@ struct WordCountBenchmark: ParsableCommand {
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BenchmarkFailure("the baseline \(binary) exited with status \(process.terminationStatus)") }
+        guard process.terminationStatus == 0 else { throw BenchmarkFailure("\(binary) exited with status \(process.terminationStatus)") }
         let lastLine = String(decoding: data, as: UTF8.self).split(separator: "\n").last { $0.hasPrefix("{") }
         struct Report: Decodable { let details: [String: Double] }
         guard let lastLine, let report = try? JSONDecoder().decode(Report.self, from: Data(lastLine.utf8)),
-              let vocabularyRate = report.details["words_per_second"]
-        else { throw BenchmarkFailure("the baseline \(binary) printed no wordcount JSON line") }
-        return RoundResult(vocabularyWordsPerSecond: vocabularyRate, distinctWordsPerSecond: report.details["distinct_words_per_second"])
+              let result = RoundResult(report: report.details)
+        else { throw BenchmarkFailure("\(binary) printed no wordcount JSON line") }
+        return result
     }
 
     private func report(current: [RoundResult], baseline: [RoundResult]) throws {

@@ -51,6 +51,8 @@ final class CachingBytesStore: BytesStore {
     @exclusivity(unchecked) private var generation = 0
     @exclusivity(unchecked) private var heldBytes = 0
     @exclusivity(unchecked) private var nextSequence = 0
+    /// How many entries the last flush wrote (what the next interval likely holds).
+    private var lastFlushCount = 0
     /// Receives every entry written below, in write order; `nil`: nobody downstream.
     @usableFromInline var listener: ((Entry) throws -> Void)?
 
@@ -107,7 +109,10 @@ final class CachingBytesStore: BytesStore {
                 held.values[index].sequence = sequence
                 return .some(previous)
             }
-            // A new entry, with a key buffer of its own (the caller's may be reused).
+            // A new entry, with a key buffer of its own (the caller's may be reused). The
+            // first after a flush makes room for as many as the last flush wrote: growing
+            // the table step by step rehashes it each time.
+            if held.isEmpty { held.reserveCapacity(lastFlushCount) }
             let copy = Array(key)
             held[StoreKeyBytes(copy)] = Entry(key: copy, value: value, context: context, sequence: sequence)
             generation += 1
@@ -162,6 +167,7 @@ final class CachingBytesStore: BytesStore {
             account(-entries[..<written].reduce(0) { $0 + Self.cost(key: $1.key, value: $1.value) })
             throw error
         }
+        lastFlushCount = held.count
         try lock.locked { held.removeAll() }
         generation += 1
         account(-heldBytes)

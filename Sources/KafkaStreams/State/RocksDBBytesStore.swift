@@ -15,6 +15,8 @@ final class RocksDBBytesStore: RootBytesStore {
     private let database: Database
     /// Writes since the last commit (`nil`: deleted), read before the database.
     private var pending: [StoreKeyBytes: [UInt8]?] = [:]
+    /// How many writes the last commit made durable.
+    private var lastCommitCount = 0
 
     init(path: String, resources: RocksDBResources?) throws {
         self.path = path
@@ -30,6 +32,9 @@ final class RocksDBBytesStore: RootBytesStore {
     }
 
     func put(_ key: [UInt8], _ value: [UInt8]?) throws {
+        // Room for as many writes as the last commit had: growing the table step by step
+        // rehashes it each time.
+        if pending.isEmpty { pending.reserveCapacity(lastCommitCount) }
         pending[StoreKeyBytes(key)] = .some(value)
     }
 
@@ -79,6 +84,7 @@ final class RocksDBBytesStore: RootBytesStore {
         if let changelogOffset { batch.put(Self.offsetKey, changelogOffset.bigEndianBytes) }
         try database.write(batch)
         // Keeps the table's capacity: the next commit interval writes about as many keys.
+        lastCommitCount = pending.count
         pending.removeAll()
     }
 

@@ -81,6 +81,8 @@ struct WordCountWorkload {
             try running.stop()
             throw BenchmarkFailure("the group did not assign every task in time")
         }
+        let timers = ["kafka_streams_poll_latency", "kafka_streams_process_latency", "kafka_streams_commit_latency"]
+        let timersBefore = timers.map { processed.seconds(of: $0) }
         let clock = ContinuousClock()
         let start = clock.now
         let finished = running.wait(timeout: .seconds(600)) { processed.value >= target }
@@ -94,7 +96,11 @@ struct WordCountWorkload {
             throw BenchmarkFailure("\(name): the store holds \(stored.count) words, not the direct count of \(truth.count)")
         }
         let run = Run(lines: lines.count, words: Int(words), seconds: elapsed, residentBeforeBytes: residentBefore, peakResidentBytes: peak)
-        progress("\(name): \(Int(run.linesPerSecond)) lines/s, \(Int(Double(words) / elapsed)) words/s, \(truth.count) distinct words, peak RSS \(Int(peak / 1_048_576)) MiB")
+        // Where the stream thread's time went (polls include empty ones: waits for data).
+        let spent = zip(timers, timersBefore).map { label, before in
+            "\(label.dropFirst("kafka_streams_".count).dropLast("_latency".count)) \(String(format: "%.2f", processed.seconds(of: label) - before)) s"
+        }
+        progress("\(name): \(Int(run.linesPerSecond)) lines/s, \(Int(Double(words) / elapsed)) words/s, \(truth.count) distinct words, peak RSS \(Int(peak / 1_048_576)) MiB; \(spent.joined(separator: ", "))")
         return run
     }
 

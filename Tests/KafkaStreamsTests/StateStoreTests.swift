@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RdKafka
+import Synchronization
 import Testing
 
 @testable import KafkaStreams
@@ -196,6 +197,40 @@ extension StateStoreTests {
         #expect(flushed == ["a=2@10[\"h\"]", "other=x@0[]", "new=n@20[]", "a=3@30[]"])
         #expect(collector.changes == ["a=2@10", "other=x@0", "new=n@20", "a=3@30"])
         #expect(cache.usedBytes == 0, "every held byte was accounted for and released")
+    }
+
+    @Test(arguments: [false, true])
+    func queriesReadTheirOwnKeyWhileTheStreamThreadWrites(cached: Bool) throws {
+        let context = TaskContext(
+            id: TaskID(subtopology: 0, partition: 0), applicationID: "app", logger: Logger(label: "test"), clock: .system,
+            collector: DiscardingCollector(), defaultSerdes: DefaultSerdes(), recordCache: RecordCache(maxBytes: 1 << 20))
+        var builder = KeyValueStoreBuilder<String, String>.inMemory("kv", key: .string, value: .string)
+        if cached { builder = builder.withCachingEnabled() }
+        let instance = try builder.definition().make(StoreCreation(task: context, directory: Self.temporaryDirectory(), resources: nil))
+        let store = instance.typed as! TypedKeyValueStore<String, String>
+        defer { TaskStores(instances: [instance], lock: nil).close() }
+        try store.put("the-queried-key", "queried")
+        if cached { try store.flushCache() }
+
+        // The stream thread serializes keys into a buffer it reuses; a query must never
+        // read through it, or it would read whichever key the writer put there.
+        let done = DispatchSemaphore(value: 0)
+        let wrongReads = Mutex(0)
+        startThread(named: "test:query") {
+            for _ in 0..<20_000 where (try? store.get("the-queried-key")) != "queried" {
+                wrongReads.withLock { $0 += 1 }
+            }
+            done.signal()
+        }
+        var written = 0
+        while done.wait(timeout: .now()) == .timedOut {
+            let key = "written-\(written % 500)"
+            try store.put(key, "w")
+            if let prepared = try store.readForUpdate(key) { try store.write(prepared, "x", timestamp: 0, headers: []) }
+            written += 1
+        }
+        #expect(wrongReads.withLock { $0 } == 0)
+        #expect(written > 0)
     }
 
     @Test func storeKeysOrderAsTheirBytesDo() {

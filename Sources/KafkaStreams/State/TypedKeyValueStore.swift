@@ -19,9 +19,11 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     @usableFromInline let cache: CachingBytesStore?
     @usableFromInline let metrics: StoreMetrics?
     @usableFromInline let lock: StoreLock
-    // Holds the key being read or written, so a key already in the record cache costs no
-    // allocation. Used on the stream thread, one operation at a time; a nested operation
-    // (a downstream node reading this store during a flush) finds the buffer shared and
+    // Holds the key being written, so a key already in the record cache costs no
+    // allocation. Only the stream thread's operations use it (writes, and the reads of a
+    // read-modify-write): `get` and the scans, which interactive queries call from other
+    // threads, serialize into buffers of their own. One operation at a time; a nested one
+    // (a downstream node writing this store during a flush) finds the buffer shared and
     // copies it: no dynamic exclusivity check needed.
     @exclusivity(unchecked) @usableFromInline var keyBuffer: [UInt8] = []
 
@@ -83,11 +85,11 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
 
     // MARK: Reads and writes
 
+    /// Called by interactive queries from any thread, so it does not use ``keyBuffer``.
     @inlinable
     func get(_ key: Key) throws -> Value? {
         metrics?.countGet()
-        try serializeKey(key)
-        let keyBytes = keyBuffer
+        let keyBytes = try serializedKey(key)
         return try decodeValue(try locked { try inner.get(keyBytes) })
     }
 
@@ -232,7 +234,9 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         StreamsError(.topology, "store \(name) cannot hold a null key")
     }
 
-    private func serializedKey(_ key: Key) throws -> [UInt8] {
+    /// `key`'s bytes in a buffer of their own.
+    @usableFromInline
+    func serializedKey(_ key: Key) throws -> [UInt8] {
         var bytes: [UInt8] = []
         guard try keySerde.encode(key, &bytes) else { throw nullKey() }
         return bytes

@@ -83,7 +83,6 @@ final class RocksDBBytesStore: RootBytesStore {
         }
         if let changelogOffset { batch.put(Self.offsetKey, changelogOffset.bigEndianBytes) }
         try database.write(batch)
-        // Keeps the table's capacity: the next commit interval writes about as many keys.
         lastCommitCount = pending.count
         pending.removeAll()
     }

@@ -40,14 +40,14 @@ final class TaskContext {
         self.defaultSerdes = defaultSerdes
     }
 
-    /// Runs `body` with the current record's time and headers replaced by those of the
-    /// record a processor is handling (which an upstream node may have changed), so that a
-    /// store's record cache keeps what that processor would have forwarded.
-    func withCurrentRecord<T>(timestamp: Int64, headers: [RecordHeader], _ body: () throws -> T) rethrows -> T {
+    /// The current record's context with the time and headers of the record a processor
+    /// is handling (which an upstream node may have changed), so that a store's record
+    /// cache keeps what that processor would have forwarded.
+    func recordContext(timestamp: Int64, headers: [RecordHeader]) -> RecordContext {
         var current = currentRecord ?? RecordContext(topic: "", partition: -1, offset: -1, timestamp: timestamp, headers: headers)
         current.timestamp = timestamp
         current.headers = headers
-        return try withCurrentRecord(current, body)
+        return current
     }
 
     /// Runs `body` with `record` as the current record (e.g. the one that made a cached

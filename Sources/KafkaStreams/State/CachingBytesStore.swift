@@ -11,7 +11,7 @@
 /// (``put(_:_:)``, ``writeHeldEntriesBelow()``), never across the changelog sends below.
 ///
 /// A read-modify-write (an aggregation) finds its key once: ``find(_:)`` returns a
-/// ``Slot`` that ``put(_:_:context:at:)`` writes through without hashing the key again,
+/// ``Slot`` that ``put(_:_:timestamp:headers:at:)`` writes through without hashing the key again,
 /// and an update of a held key allocates nothing for the key.
 @usableFromInline
 final class CachingBytesStore: BytesStore {
@@ -92,10 +92,15 @@ final class CachingBytesStore: BytesStore {
         try put(key, value, context: context, at: nil)
     }
 
-    /// Holds `value` for `key`, made by the record `context`; `slot` (from ``find(_:)``)
-    /// spares the key's lookup.
+    /// Holds `value` for `key`, made by a processor's record with this time and these
+    /// headers (the flush listener forwards them); `slot` (from ``find(_:)``) spares the
+    /// key's lookup.
     @usableFromInline
-    func put(_ key: [UInt8], _ value: [UInt8]?, context: RecordContext, at slot: Slot?) throws {
+    func put(_ key: [UInt8], _ value: [UInt8]?, timestamp: Int64, headers: [RecordHeader], at slot: Slot?) throws {
+        try put(key, value, context: task.recordContext(timestamp: timestamp, headers: headers), at: slot)
+    }
+
+    private func put(_ key: [UInt8], _ value: [UInt8]?, context: RecordContext, at slot: Slot?) throws {
         let sequence = nextSequence
         nextSequence += 1
         // A slot from before the held entries moved says nothing: look the key up.
@@ -181,17 +186,6 @@ final class CachingBytesStore: BytesStore {
         for entry in entries {
             try task.withCurrentRecord(entry.context) { try listener(entry) }
         }
-    }
-
-    /// The context a write made by a processor's record carries: the current record's
-    /// source, with the time and headers of the record the processor handles (an upstream
-    /// node may have changed them).
-    @usableFromInline
-    func recordContext(timestamp: Int64, headers: [RecordHeader]) -> RecordContext {
-        var context = task.currentRecord ?? RecordContext(topic: "", partition: -1, offset: -1, timestamp: timestamp, headers: headers)
-        context.timestamp = timestamp
-        context.headers = headers
-        return context
     }
 
     /// Drops the held entries (a task closing without commit: the input is read again).

@@ -174,7 +174,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         metrics?.countPut()
         let valueBytes = try serializedValue(value)
         if let cache {
-            try cache.put(key.bytes, valueBytes, context: cache.recordContext(timestamp: timestamp, headers: headers), at: key.slot)
+            try cache.put(key.bytes, valueBytes, timestamp: timestamp, headers: headers, at: key.slot)
             try evictIfOverBudget()
         } else {
             try inner.put(key.bytes, valueBytes)

@@ -51,17 +51,7 @@ public final class Database: @unchecked Sendable {
 
     /// The value stored under `key`, or `nil`.
     public func get(_ key: [UInt8]) throws(RocksDBError) -> [UInt8]? {
-        try checkOpen()
-        let slice = try key.withUnsafeBufferPointer { k throws(RocksDBError) in
-            try RocksDBError.check(path: path) { error in
-                k.withMemoryRebound(to: CChar.self) { rocksdb_get_pinned(pointer, readOptions, $0.baseAddress, $0.count, error) }
-            }
-        }
-        guard let slice else { return nil }
-        defer { rocksdb_pinnableslice_destroy(slice) }
-        var length = 0
-        guard let value = rocksdb_pinnableslice_value(slice, &length) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: value, count: length))
+        try key.withUnsafeBufferPointer { key throws(RocksDBError) in try get(UnsafeRawBufferPointer(key)) }
     }
 
     /// The value stored under the key in `key`'s bytes, or `nil`: for keys built in a

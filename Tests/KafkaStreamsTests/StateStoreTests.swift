@@ -93,13 +93,7 @@ extension StateStoreTests {
     func aQueryIsNotHeldUpByAChangelogSendThatBlocks(cached: Bool) throws {
         // A producer whose queue is full blocks the stream thread in the send.
         let collector = BlockingCollector()
-        let context = TaskContext(
-            id: TaskID(subtopology: 0, partition: 0), applicationID: "app", logger: Logger(label: "test"), clock: .system,
-            collector: collector, defaultSerdes: DefaultSerdes(), recordCache: RecordCache(maxBytes: 1 << 20))
-        var builder = KeyValueStoreBuilder<String, String>.inMemory("kv", key: .string, value: .string)
-        if cached { builder = builder.withCachingEnabled() }
-        let instance = try builder.definition().make(StoreCreation(task: context, directory: Self.temporaryDirectory(), resources: nil))
-        let store = instance.typed as! TypedKeyValueStore<String, String>
+        let (store, instance) = try Self.stringStore(cached: cached, collector: collector)
         defer { TaskStores(instances: [instance], lock: nil).close() }
         try store.put("before", "1")
         if cached { try store.flushCache() }
@@ -124,6 +118,20 @@ extension StateStoreTests {
         #expect(writerDone.wait(timeout: .now() + 30) == .success)
         if !queryAnswered { _ = answered.wait(timeout: .now() + 30) }
         #expect(try store.get("k") == "v")
+    }
+
+    /// An in-memory string store of a task of its own, its writes held in a 1 MiB record
+    /// cache or not.
+    private static func stringStore(
+        cached: Bool, collector: RecordCollector
+    ) throws -> (store: TypedKeyValueStore<String, String>, instance: StoreInstance) {
+        let context = TaskContext(
+            id: TaskID(subtopology: 0, partition: 0), applicationID: "app", logger: Logger(label: "test"), clock: .system,
+            collector: collector, defaultSerdes: DefaultSerdes(), recordCache: RecordCache(maxBytes: 1 << 20))
+        var builder = KeyValueStoreBuilder<String, String>.inMemory("kv", key: .string, value: .string)
+        if cached { builder = builder.withCachingEnabled() }
+        let instance = try builder.definition().make(StoreCreation(task: context, directory: temporaryDirectory(), resources: nil))
+        return (instance.typed as! TypedKeyValueStore<String, String>, instance)
     }
 
     private static func cachedStore(budget: Int, collector: DiscardingCollector) throws -> CachedStore {
@@ -201,13 +209,7 @@ extension StateStoreTests {
 
     @Test(arguments: [false, true])
     func queriesReadTheirOwnKeyWhileTheStreamThreadWrites(cached: Bool) throws {
-        let context = TaskContext(
-            id: TaskID(subtopology: 0, partition: 0), applicationID: "app", logger: Logger(label: "test"), clock: .system,
-            collector: DiscardingCollector(), defaultSerdes: DefaultSerdes(), recordCache: RecordCache(maxBytes: 1 << 20))
-        var builder = KeyValueStoreBuilder<String, String>.inMemory("kv", key: .string, value: .string)
-        if cached { builder = builder.withCachingEnabled() }
-        let instance = try builder.definition().make(StoreCreation(task: context, directory: Self.temporaryDirectory(), resources: nil))
-        let store = instance.typed as! TypedKeyValueStore<String, String>
+        let (store, instance) = try Self.stringStore(cached: cached, collector: DiscardingCollector())
         defer { TaskStores(instances: [instance], lock: nil).close() }
         try store.put("the-queried-key", "queried")
         if cached { try store.flushCache() }

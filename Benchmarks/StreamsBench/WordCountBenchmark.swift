@@ -35,6 +35,24 @@ struct WordCountBenchmark: ParsableCommand {
     var baselineBinary: String?
 
     func run() throws {
+        guard let baselineBinary else {
+            try report(current: try measureInProcess(), baseline: [])
+            return
+        }
+        var current: [RoundResult] = []
+        var baseline: [RoundResult] = []
+        for round in 0..<rounds {
+            try alternate(
+                round: round,
+                { baseline.append(try runChild(baselineBinary, label: "round \(round): baseline")) },
+                { current.append(try runChild(Bundle.main.executablePath ?? CommandLine.arguments[0], label: "round \(round): this build")) })
+        }
+        try report(current: current, baseline: baseline)
+    }
+
+    /// The rounds in this process, a broker per round so no round holds the topics of the
+    /// ones before.
+    private func measureInProcess() throws -> [RoundResult] {
         _ = ProcessedCounter.shared  // before any app creates its metrics
         var logger = Logger(label: "streams-bench") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .error
@@ -43,35 +61,15 @@ struct WordCountBenchmark: ParsableCommand {
         let distinctLines = stride(from: 0, to: distinctKeys, by: wordsPerLine).map { first in
             (first..<min(first + wordsPerLine, distinctKeys)).map { "key-\($0)" }.joined(separator: " ")
         }
-
-        var current: [RoundResult] = []
-        var baseline: [RoundResult] = []
-        for round in 0..<rounds {
-            let measureCurrent = {
-                // A broker per round, so no round holds the topics of the ones before.
-                let cluster = try MockCluster(brokers: 1, logger: logger)
-                let common = try workload.measure("vocabulary-\(round)", lines: vocabularyLines, cluster: cluster, logger: logger)
-                let distinct = try distinctKeys > 0 ? workload.measure("distinct-\(round)", lines: distinctLines, cluster: cluster, logger: logger) : nil
-                current.append(RoundResult(vocabulary: common, distinct: distinct))
-            }
-            // What the round's broker and app freed stays in glibc's arenas; returning it
-            // gives each round the fresh start the baseline's child processes have.
+        return try (0..<rounds).map { round in
+            // What a round's broker and app freed stays in glibc's arenas; returning it
+            // gives each round the same start.
             defer { ProcessMemory.returnFreedMemory() }
-            guard let baselineBinary else {
-                try measureCurrent()
-                continue
-            }
-            try alternate(round: round, {
-                let result = try runChild(baselineBinary)
-                progress("round \(round): baseline \(Int(result.vocabularyWordsPerSecond)) words/s vocabulary, \(Int(result.distinctWordsPerSecond ?? 0)) words/s distinct")
-                baseline.append(result)
-            }, {
-                let result = try runChild(Bundle.main.executablePath ?? CommandLine.arguments[0])
-                progress("round \(round): this build \(Int(result.vocabularyWordsPerSecond)) words/s vocabulary, \(Int(result.distinctWordsPerSecond ?? 0)) words/s distinct")
-                current.append(result)
-            })
+            let cluster = try MockCluster(brokers: 1, logger: logger)
+            let common = try workload.measure("vocabulary-\(round)", lines: vocabularyLines, cluster: cluster, logger: logger)
+            let distinct = try distinctKeys > 0 ? workload.measure("distinct-\(round)", lines: distinctLines, cluster: cluster, logger: logger) : nil
+            return RoundResult(vocabulary: common, distinct: distinct)
         }
-        try report(current: current, baseline: baseline)
     }
 
     /// The words/s of one round of each run, from this build or from the baseline's JSON.
@@ -97,8 +95,8 @@ struct WordCountBenchmark: ParsableCommand {
     }
 
     /// One round of `binary` (this build or the baseline), as a child process with the
-    /// same workload.
-    private func runChild(_ binary: String) throws -> RoundResult {
+    /// same workload; prints its rates after `label`.
+    private func runChild(_ binary: String, label: String) throws -> RoundResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = [
@@ -116,6 +114,7 @@ struct WordCountBenchmark: ParsableCommand {
         guard let lastLine, let report = try? JSONDecoder().decode(Report.self, from: Data(lastLine.utf8)),
               let result = RoundResult(report: report.details)
         else { throw BenchmarkFailure("\(binary) printed no wordcount JSON line") }
+        progress("\(label) \(Int(result.vocabularyWordsPerSecond)) words/s vocabulary, \(Int(result.distinctWordsPerSecond ?? 0)) words/s distinct")
         return result
     }
 

@@ -49,7 +49,7 @@ public final class Producer: Sendable {
     }
 
     deinit {
-        shutDown(timeout: .zero)
+        shutDown(timeout: .zero, final: true)
     }
 
     /// How long the polling thread waits after serving delivery reports, so the next turn
@@ -168,10 +168,12 @@ public final class Producer: Sendable {
     /// Flushes for up to `timeout`, then fails whatever is still queued (its callbacks
     /// report a purge error) and stops the polling thread.
     public func close(timeout: Duration = .seconds(10)) {
-        shutDown(timeout: timeout)
+        shutDown(timeout: timeout, final: false)
     }
 
-    private func shutDown(timeout: Duration) {
+    /// - Parameter final: the producer is going away (deinit): stop serving reports even if
+    ///   some are still due.
+    private func shutDown(timeout: Duration, final: Bool) {
         if timeout > .zero { _ = rd_kafka_flush(handle.pointer, timeout.clampedMilliseconds) }
         if rd_kafka_outq_len(handle.pointer) > 0 {
             let purge = Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
@@ -180,7 +182,10 @@ public final class Producer: Sendable {
             _ = rd_kafka_flush(handle.pointer, 1000)
         }
         rd_kafka_yield(handle.pointer)
-        poller.stop()
+        // A record in flight to a broker that went away gets its purge report only when
+        // librdkafka fails the request, which may be after the flush above gave up: until
+        // then the polling thread keeps serving reports, so its sender is not left waiting.
+        if final || rd_kafka_outq_len(handle.pointer) == 0 { poller.stop() }
         topics.destroyAll()
     }
 

@@ -19,6 +19,8 @@ public final class Consumer: Sendable {
     private let closed = Atomic<Bool>(false)
     /// Whether ``subscribe(_:)`` made this consumer a group member.
     private let subscribed = Atomic<Bool>(false)
+    /// Messages `poll` handed out and the caller kept (not yet released).
+    private let keptCount = Atomic<Int>(0)
     /// An error met while a batch already held records; thrown by the next poll.
     private let deferredError = Mutex<KafkaError?>(nil)
 
@@ -140,6 +142,22 @@ public final class Consumer: Sendable {
     public func poll(
         maxRecords: Int, timeout: Duration, _ body: (UnsafeConsumerMessage) throws -> Void
     ) throws -> Int {
+        try poll(maxRecords: maxRecords, timeout: timeout, keeping: { message in
+            try body(message)
+            return false
+        }, endOfPartition: { _, _ in })
+    }
+
+    /// Like ``poll(maxRecords:timeout:_:)``, but a message for which `body` returns true
+    /// stays alive after `body` returns (its bytes stay valid) until its
+    /// ``UnsafeConsumerMessage/token`` is given to ``release(_:)``: how a stream task queues
+    /// records without copying them. Every kept message must be released before the
+    /// consumer closes. `endOfPartition` hears each partition the consumer has read to its
+    /// end (with `enable.partition.eof`).
+    package func poll(
+        maxRecords: Int, timeout: Duration, keeping body: (UnsafeConsumerMessage) throws -> Bool,
+        endOfPartition: (String, Int32) -> Void
+    ) throws -> Int {
         if let error = deferredError.withLock({ error in defer { error = nil }; return error }) { throw error }
         var topics = TopicNameCache()
         var wait = timeout.clampedMilliseconds
@@ -154,9 +172,14 @@ public final class Consumer: Sendable {
             wait = 0
             let code = message.pointee.err
             if code == RD_KAFKA_RESP_ERR_NO_ERROR {
-                try body(UnsafeConsumerMessage(message, topic: topics.name(of: message.pointee.rkt)))
+                if try body(UnsafeConsumerMessage(message, topic: topics.name(of: message.pointee.rkt))) {
+                    polled.removeLast()
+                    keptCount.add(1, ordering: .relaxed)
+                }
                 count += 1
-            } else if code != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+            } else if code == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                endOfPartition(topics.name(of: message.pointee.rkt), message.pointee.partition)
+            } else {
                 let error = consumerError(message)
                 if count == 0 { throw error }
                 deferredError.withLock { $0 = error }
@@ -165,6 +188,17 @@ public final class Consumer: Sendable {
         }
         return count
     }
+
+    /// Destroys messages kept by ``poll(maxRecords:timeout:keeping:endOfPartition:)``
+    /// (on the reclaimer's thread); their tokens must not be used again.
+    package func release(_ tokens: [UInt]) {
+        guard !tokens.isEmpty else { return }
+        keptCount.subtract(tokens.count, ordering: .relaxed)
+        reclaimer.retire(tokens.map { UnsafeMutablePointer<rd_kafka_message_t>(bitPattern: $0)! })
+    }
+
+    /// Messages kept and not yet released.
+    package var keptMessageCount: Int { keptCount.load(ordering: .relaxed) }
 
     /// ``poll(maxRecords:timeout:)`` on the consumer's own thread.
     public func poll(maxRecords: Int, timeout: Duration) async throws -> [ConsumerRecord] {
@@ -280,6 +314,8 @@ public final class Consumer: Sendable {
     /// commit) and stops fetching. The consumer cannot be used afterwards.
     public func close() throws(KafkaError) {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        // librdkafka waits in close for every message still alive.
+        precondition(keptMessageCount == 0, "consumer closed with \(keptMessageCount) kept messages not released")
         worker.stop()
         if subscribed.load(ordering: .acquiring) { leaveGroupBeforeClosing(timeout: .seconds(10)) }
         reclaimer.drain()

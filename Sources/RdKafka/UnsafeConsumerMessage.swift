@@ -72,6 +72,9 @@ public struct UnsafeConsumerMessage {
         return next.load(as: UInt8.self) != 0
     }
 
+    /// Names the message to ``Consumer/release(_:)`` once a `keeping` poll kept it.
+    package var token: UInt { UInt(bitPattern: message) }
+
     /// An owned copy that may outlive the callback.
     public func copy() -> ConsumerRecord {
         ConsumerRecord(

@@ -14,8 +14,17 @@ import Synchronization
 /// Processing failures (``ProcessingFailures``) make a record throw under the `.fail`
 /// handler after some of its effects happened: after the echo was sent, or after the
 /// count store was written (with the cache on, while the cache is flushed at a commit).
+///
+/// With `mergedInputs`, the input is spread at random over two co-partitioned topics that
+/// one source reads, each record stamped with its place in the input as event time: the
+/// outputs are still those of the single-topic input only if every task processes its two
+/// partitions' queued records in event-time order, across crashes, rewinds and pauses.
 public struct CountSumMinMax: Sendable {
     public static let input = "data"
+    /// The second input topic of the merged variant.
+    public static let secondInput = "data-b"
+    /// The merged variant's queue bound: small, so that partitions pause and resume often.
+    public static let mergedQueueBound = 4
     public static let echo = "echo"
     public static let aggregates = ["count", "sum", "min", "max"]
     /// A record cache budget that holds some of the keys' aggregates, not all: the caches
@@ -25,12 +34,18 @@ public struct CountSumMinMax: Sendable {
     public var keys: Int
     public var records: Int
     public var partitions: Int
+    /// Whether the input is spread over two topics merged by the topology.
+    public var mergedInputs: Bool
 
-    public init(keys: Int = 10, records: Int = 300, partitions: Int = 3) {
+    public init(keys: Int = 10, records: Int = 300, partitions: Int = 3, mergedInputs: Bool = false) {
         self.keys = keys
         self.records = records
         self.partitions = partitions
+        self.mergedInputs = mergedInputs
     }
+
+    /// The topics the input is written to.
+    public var inputTopics: [String] { mergedInputs ? [Self.input, Self.secondInput] : [Self.input] }
 
     /// What a run found wrong.
     public struct Outcome: Sendable, Hashable, Codable {
@@ -44,9 +59,9 @@ public struct CountSumMinMax: Sendable {
         public var isExact: Bool { lost == 0 && duplicated == 0 && mismatched == 0 }
     }
 
-    public static func topology(failures: ProcessingFailures? = nil) throws -> Topology {
+    public static func topology(failures: ProcessingFailures? = nil, inputs: [String] = [input]) throws -> Topology {
         let builder = StreamsBuilder()
-        let data = builder.stream(input, key: .string, value: .int64)
+        let data = builder.stream(inputs, key: .string, value: .int64)
         data.to(echo)
         // A key change, though an identity one, sends the records through a repartition topic.
         let grouped = data.selectKey { key, _ in key }
@@ -69,11 +84,14 @@ public struct CountSumMinMax: Sendable {
         }
     }
 
-    /// Creates the topics and writes the input.
+    /// Creates the topics and writes the input; in the merged variant, each record to one
+    /// of the two input topics at random, with its index as its time.
     public func prepare(_ cluster: SimulatedCluster, seed: UInt64) throws {
-        for topic in [Self.input, Self.echo] + Self.aggregates { cluster.createTopic(topic, partitions: partitions) }
-        for (key, value) in input(seed: seed) {
-            try cluster.produce(Self.input, key: Array(key.utf8), value: Self.bytes(value))
+        for topic in inputTopics + [Self.echo] + Self.aggregates { cluster.createTopic(topic, partitions: partitions) }
+        var random = SeededRandom(seed: seed ^ 0x70B1C)
+        for (index, (key, value)) in input(seed: seed).enumerated() {
+            let topic = inputTopics[Int(random.next() % UInt64(inputTopics.count))]
+            try cluster.produce(topic, key: Array(key.utf8), value: Self.bytes(value), timestamp: mergedInputs ? 1_000 + Int64(index) : nil)
         }
     }
 
@@ -100,11 +118,12 @@ public struct CountSumMinMax: Sendable {
         // which costs real memory on tmpfs at every restart.
         configuration.stateStoreWriteBufferBytes = 1 << 20
         configuration.stateStoreBlockCacheBytes = 1 << 20
+        if mergedInputs { configuration.maxBufferedRecordsPerPartition = Self.mergedQueueBound }
         configure(&configuration)
         let expected = expectedAggregates(seed: seed)
         let stores = StoreSnapshot()
         let report = try await cluster.runUntilProcessed(
-            { try Self.topology(failures: failures) }, configuration: configuration, logger: logger,
+            { [inputTopics] in try Self.topology(failures: failures, inputs: inputTopics) }, configuration: configuration, logger: logger,
             whenProcessed: { app in
                 for name in Self.aggregates {
                     let store = try app.store(named: name, key: String.self, value: Int64.self)

@@ -9,7 +9,13 @@ import Logging
 /// serdes, processors, error handlers and punctuations. Each sub-topology runs as one
 /// task (partition 0); records written to repartition topics are processed before
 /// ``TestInputTopic/pipeInput(key:value:timestamp:headers:)`` returns, and the stores are
-/// committed after every record. Persistent stores live in a temporary state directory
+/// committed after every record.
+///
+/// A task reading several topics (a merge, a join) processes its records in event-time
+/// order, as an application does: everything piped counts as fetched, so with
+/// `maxTaskIdle` zero (the default) each record is processed as it is piped; with a longer
+/// `maxTaskIdle`, a record waits until every input topic of its task has one, or until
+/// ``advanceWallClockTime(by:)`` moves past the wait. Persistent stores live in a temporary state directory
 /// that ``close()`` (or deinit) deletes; changelog records can be read as output topics.
 ///
 /// ```swift
@@ -29,6 +35,7 @@ public final class TopologyTestDriver {
     ///   - errorHandlers: as in ``StreamsConfiguration/errorHandlers``.
     ///   - defaultKeySerde, defaultValueSerde: as in ``StreamsConfiguration``.
     ///   - wallClockStart: the simulated wall-clock time, in milliseconds since the epoch.
+    ///   - maxTaskIdle, defaultTimestampExtractor: as in ``StreamsConfiguration``.
     public init(
         _ topology: Topology,
         applicationID: String = "test-driver",
@@ -36,6 +43,8 @@ public final class TopologyTestDriver {
         defaultKeySerde: (any Serde)? = nil,
         defaultValueSerde: (any Serde)? = nil,
         wallClockStart: Int64 = 0,
+        maxTaskIdle: Duration? = .zero,
+        defaultTimestampExtractor: DefaultTimestampExtractor = .recordTimestamp,
         logger: Logger = Logger(label: "kafka-streams-test-driver")
     ) throws {
         stateDirectory = FileManager.default.temporaryDirectory
@@ -43,7 +52,8 @@ public final class TopologyTestDriver {
         do {
             runner = try InMemoryTopologyRunner(
                 topology: topology, applicationID: applicationID, handlers: errorHandlers, defaultKeySerde: defaultKeySerde,
-                defaultValueSerde: defaultValueSerde, wallClockStart: wallClockStart, stateDirectory: stateDirectory, logger: logger)
+                defaultValueSerde: defaultValueSerde, wallClockStart: wallClockStart, stateDirectory: stateDirectory,
+                maxTaskIdle: maxTaskIdle, defaultTimestampExtractor: defaultTimestampExtractor, logger: logger)
         } catch {
             try? FileManager.default.removeItem(atPath: stateDirectory)
             throw error
@@ -92,6 +102,10 @@ public final class TopologyTestDriver {
 
     /// The simulated wall-clock time in milliseconds since the epoch.
     public var wallClockTime: Int64 { runner.wallClock }
+
+    /// Records piped but not yet processed: waiting for another input topic of their task
+    /// (see `maxTaskIdle`).
+    public var queuedRecordCount: Int { runner.queuedCount }
 
     /// Records skipped by `.continue` or `.deadLetter` error handlers so far.
     public var skippedRecordCount: Int { runner.skippedCount }

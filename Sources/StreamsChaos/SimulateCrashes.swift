@@ -16,7 +16,9 @@ struct SimulateCrashes: AsyncParsableCommand {
             For each seed the instance is killed at random among every step of poll, process, produce, commit and \
             checkpoint, its processors throw at random (the app stops under the .fail handler), and it is restarted on \
             its state directory until all input is processed. Half the seeds (the even ones) run with the record cache \
-            on, so crashes and failures also hit the cache's flush at commit. Then every output a read_committed reader \
+            on, so crashes and failures also hit the cache's flush at commit; half (seeds 2, 3, 6, 7, ...) spread the input \
+            over two topics that the topology merges, so crashes also hit the tasks' record queues and the event-time \
+            choice between them. Then every output a read_committed reader \
             sees, and every store, is compared with a direct computation. The last line is a JSON summary; the exit \
             status is 1 when any seed lost, repeated or changed a record.
             """)
@@ -30,7 +32,9 @@ struct SimulateCrashes: AsyncParsableCommand {
     @Option(help: "Chance that a processor throws, at each record after the echo is sent and at each count update.")
     var failureProbability = 0.002
     @Option(help: "At most this many processing failures per seed.") var maxFailures = 4
-    @Option(help: "Which seeds run with the record cache on: alternate (even seeds), all or none.") var recordCache: CacheChoice = .alternate
+    @Option(help: "Which seeds run with the record cache on: alternate (even seeds), all or none.") var recordCache: SeedChoice = .alternate
+    @Option(help: "Which seeds spread the input over two topics the topology merges in event-time order: alternate (every other pair of seeds), all or none.")
+    var mergedInputs: SeedChoice = .alternate
     @Option(help: "Seeds run at the same time.") var parallel = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Where the instances keep their state (default: /dev/shm when present, so RocksDB's file churn stays in memory).")
     var stateDir: String?
@@ -41,7 +45,8 @@ struct SimulateCrashes: AsyncParsableCommand {
 
     func run() async throws {
         let started = ContinuousClock.now
-        let scenario = CountSumMinMax(records: records, partitions: partitions)
+        let single = CountSumMinMax(records: records, partitions: partitions)
+        let merged = CountSumMinMax(records: records, partitions: partitions, mergedInputs: true)
         let injection = CrashInjection(crashProbability: crashProbability, abortableErrorProbability: errorProbability, maxCrashes: maxCrashes)
         var logger = Logger(label: "streams-chaos")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .critical
@@ -60,6 +65,8 @@ struct SimulateCrashes: AsyncParsableCommand {
                     defer { try? FileManager.default.removeItem(atPath: directory) }
                     let cluster = SimulatedCluster(seed: seed, injection: injection)
                     let cached = recordCache.isOn(seed: seed)
+                    // Every other pair of seeds, so that both halves meet the cache on and off.
+                    let scenario = mergedInputs.isOn(seed: seed / 2 + 1) ? merged : single
                     let failures = ProcessingFailures(seed: seed, probability: failureProbability, maxFailures: maxFailures)
                     let (outcome, report) = try await scenario.run(
                         on: cluster, seed: seed, stateDirectory: directory, logger: logger,
@@ -67,7 +74,8 @@ struct SimulateCrashes: AsyncParsableCommand {
                     ) {
                         if atLeastOnce { $0.processingGuarantee = .atLeastOnce }
                     }
-                    return SeedResult(seed: seed, cached: cached, outcome: outcome, report: report, statistics: cluster.statistics)
+                    return SeedResult(
+                        seed: seed, cached: cached, merged: scenario.mergedInputs, outcome: outcome, report: report, statistics: cluster.statistics)
                 }
             }
             for _ in 0..<max(parallel, 1) { startNext() }
@@ -87,8 +95,8 @@ struct SimulateCrashes: AsyncParsableCommand {
     }
 }
 
-/// Which seeds run with the record cache on.
-enum CacheChoice: String, ExpressibleByArgument, CaseIterable {
+/// Which seeds run with an option (the record cache, merged inputs) on.
+enum SeedChoice: String, ExpressibleByArgument, CaseIterable {
     case alternate, all, none
 
     func isOn(seed: UInt64) -> Bool {
@@ -103,6 +111,7 @@ enum CacheChoice: String, ExpressibleByArgument, CaseIterable {
 struct SeedResult: Sendable {
     let seed: UInt64
     let cached: Bool
+    let merged: Bool
     let outcome: CountSumMinMax.Outcome
     let report: SimulatedCluster.RunReport
     let statistics: SimulatedCluster.Statistics
@@ -112,6 +121,7 @@ struct SeedResult: Sendable {
 struct SimulationSummary: Encodable {
     var seeds = 0
     var seedsWithCache = 0
+    var seedsWithMergedInputs = 0
     var crashes = 0
     var processingFailures = 0
     var lost = 0
@@ -126,6 +136,7 @@ struct SimulationSummary: Encodable {
     enum CodingKeys: String, CodingKey {
         case seeds, crashes, lost, duplicated, mismatched, seconds
         case seedsWithCache = "seeds_with_cache"
+        case seedsWithMergedInputs = "seeds_with_merged_inputs"
         case processingFailures = "processing_failures"
         case abortedTransactions = "aborted_transactions"
         case committedTransactions = "committed_transactions"
@@ -136,6 +147,7 @@ struct SimulationSummary: Encodable {
     mutating func add(_ result: SeedResult) {
         seeds += 1
         if result.cached { seedsWithCache += 1 }
+        if result.merged { seedsWithMergedInputs += 1 }
         crashes += result.report.crashes
         processingFailures += result.report.failures
         lost += result.outcome.lost

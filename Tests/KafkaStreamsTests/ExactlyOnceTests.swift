@@ -18,8 +18,11 @@ import Testing
     }
 
     func run(
-        seed: UInt64, recordCacheBytes: Int = 0, failureProbability: Double = 0, configure: (inout StreamsConfiguration) -> Void = { _ in }
+        seed: UInt64, recordCacheBytes: Int = 0, failureProbability: Double = 0, mergedInputs: Bool = false,
+        configure: (inout StreamsConfiguration) -> Void = { _ in }
     ) async throws -> (outcome: CountSumMinMax.Outcome, report: SimulatedCluster.RunReport, cluster: SimulatedCluster) {
+        var scenario = scenario
+        scenario.mergedInputs = mergedInputs
         let directory = Self.stateDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let cluster = SimulatedCluster(seed: seed, injection: injection)
@@ -55,6 +58,28 @@ import Testing
             failures += report.failures
         }
         #expect(failures >= 12, "the proof needs failures to happen")
+    }
+
+    @Test func mergedInputsStayInEventTimeOrderThroughCrashesRewindsAndPauses() async throws {
+        var crashes = 0
+        for seed in UInt64(1)...12 {
+            let cache = seed % 2 == 0 ? CountSumMinMax.smallRecordCache : 0
+            let (outcome, report, _) = try await run(seed: seed, recordCacheBytes: cache, failureProbability: 0.004, mergedInputs: true)
+            #expect(outcome.isExact, "seed \(seed) (cache \(cache)): \(outcome)")
+            crashes += report.crashes
+        }
+        #expect(crashes >= 12)
+    }
+
+    @Test func theCheckFindsMergedInputsProcessedOutOfOrder() async throws {
+        // The control: a task that never waits for a partition with nothing fetched yet
+        // processes the other's records first, and the aggregates show it.
+        var wrong = 0
+        for seed in UInt64(1)...4 {
+            let (outcome, _, _) = try await run(seed: seed, mergedInputs: true) { $0.maxTaskIdle = nil }
+            wrong += outcome.mismatched + outcome.lost + outcome.duplicated
+        }
+        #expect(wrong > 0)
     }
 
     @Test func theCheckFindsTheRepeatsOfAtLeastOnce() async throws {

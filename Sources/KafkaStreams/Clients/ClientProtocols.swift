@@ -40,11 +40,17 @@ package struct PolledRecord {
     @usableFromInline package var key: UnsafeRawBufferPointer?
     @usableFromInline package var value: UnsafeRawBufferPointer?
     @usableFromInline package var headers: [KafkaHeader]
+    /// Names the record to ``StreamsConsumer/release(_:)`` when a `keeping` poll kept it.
+    package var lease: UInt
+    /// Whether `timestamp` is already the source's extracted event time (a queued record's
+    /// is extracted when it is queued), rather than the time the record was written with.
+    @usableFromInline package var timestampExtracted = false
 
     package init(
         topic: String, partition: Int32, offset: Int64, timestamp: Int64, key: UnsafeRawBufferPointer?,
-        value: UnsafeRawBufferPointer?, headers: [KafkaHeader]
+        value: UnsafeRawBufferPointer?, headers: [KafkaHeader], lease: UInt = 0
     ) {
+        self.lease = lease
         self.topic = topic
         self.partition = partition
         self.offset = offset
@@ -55,6 +61,11 @@ package struct PolledRecord {
     }
 
     @usableFromInline var coordinates: SourceCoordinates { SourceCoordinates(topic: topic, partition: partition, offset: offset) }
+
+    /// The record's metadata, with the time it was written with.
+    @usableFromInline var metadata: RecordContext {
+        RecordContext(topic: topic, partition: partition, offset: offset, timestamp: timestamp, headers: headers)
+    }
 }
 
 /// Lends optional bytes as an optional buffer (`nil` stays `nil`: a null key or a
@@ -88,8 +99,18 @@ package protocol StreamsConsumer: AnyObject {
     /// Reads exactly these partitions from these offsets; an empty list clears the assignment.
     func assign(_ partitions: [TopicPartitionOffset]) throws
     /// Lends up to `maxRecords` fetched records to `body`; rebalance events are delivered
-    /// here too. Returns the number of records handed out.
-    func poll(maxRecords: Int, timeout: Duration, _ body: (PolledRecord) throws -> Void) throws -> Int
+    /// here too. A record for which `body` returns true is kept: its bytes stay valid until
+    /// its ``PolledRecord/lease`` is given to ``release(_:)``, which must happen before the
+    /// consumer closes. `endOfPartition` hears each partition read to its end (nothing more
+    /// to fetch for now). Returns the number of records handed out.
+    func poll(
+        maxRecords: Int, timeout: Duration, keeping body: (PolledRecord) throws -> Bool, endOfPartition: (TopicPartition) -> Void
+    ) throws -> Int
+    /// Ends the leases of kept records.
+    func release(_ leases: [UInt])
+    /// Stops handing out records of these partitions (their position is kept).
+    func pause(_ partitions: [TopicPartition]) throws
+    func resume(_ partitions: [TopicPartition]) throws
     /// Commits offsets outside any transaction (at-least-once).
     func commit(_ offsets: [TopicPartitionOffset]) throws
     /// The group's committed offsets (``KafkaOffset/invalid`` where none).
@@ -102,6 +123,16 @@ package protocol StreamsConsumer: AnyObject {
     func groupMetadata() throws -> GroupMetadata
     /// Leaves the group (revoking partitions through the rebalance handler).
     func close() throws
+}
+
+extension StreamsConsumer {
+    /// Lends up to `maxRecords` fetched records to `body`, keeping none.
+    package func poll(maxRecords: Int, timeout: Duration, _ body: (PolledRecord) throws -> Void) throws -> Int {
+        try poll(maxRecords: maxRecords, timeout: timeout, keeping: { record in
+            try body(record)
+            return false
+        }, endOfPartition: { _ in })
+    }
 }
 
 /// A producer. Used by one thread at a time; delivery callbacks may run on another.
@@ -141,4 +172,29 @@ package protocol StreamsAdmin: AnyObject {
     func partitionCounts(timeout: Duration) throws -> [String: Int]
     func createTopic(_ topic: NewTopic, timeout: Duration) throws
     func close()
+}
+
+/// A copy of a record's key and value bytes that outlives a poll callback, for clients
+/// without librdkafka's messages to keep (the simulated cluster, the test driver).
+/// ``free()`` it once the record's lease is released.
+package struct KeptBytes {
+    package let key: UnsafeRawBufferPointer?
+    package let value: UnsafeRawBufferPointer?
+
+    package init(key: [UInt8]?, value: [UInt8]?) {
+        self.key = Self.copy(key)
+        self.value = Self.copy(value)
+    }
+
+    package func free() {
+        key?.deallocate()
+        value?.deallocate()
+    }
+
+    private static func copy(_ bytes: [UInt8]?) -> UnsafeRawBufferPointer? {
+        guard let bytes else { return nil }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        return UnsafeRawBufferPointer(rebasing: buffer[0..<bytes.count])
+    }
 }

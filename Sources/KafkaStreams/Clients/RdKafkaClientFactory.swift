@@ -43,13 +43,19 @@ final class RdKafkaConsumer: StreamsConsumer {
 
     func assign(_ partitions: [TopicPartitionOffset]) throws { try consumer.assign(partitions) }
 
-    func poll(maxRecords: Int, timeout: Duration, _ body: (PolledRecord) throws -> Void) throws -> Int {
-        try consumer.poll(maxRecords: maxRecords, timeout: timeout) { message in
+    func poll(
+        maxRecords: Int, timeout: Duration, keeping body: (PolledRecord) throws -> Bool, endOfPartition: (TopicPartition) -> Void
+    ) throws -> Int {
+        try consumer.poll(maxRecords: maxRecords, timeout: timeout, keeping: { message in
             try body(PolledRecord(
                 topic: message.topic, partition: message.partition, offset: message.offset, timestamp: message.timestamp,
-                key: message.key, value: message.value, headers: message.headers))
-        }
+                key: message.key, value: message.value, headers: message.headers, lease: message.token))
+        }, endOfPartition: { topic, partition in endOfPartition(TopicPartition(topic: topic, partition: partition)) })
     }
+
+    func release(_ leases: [UInt]) { consumer.release(leases) }
+    func pause(_ partitions: [TopicPartition]) throws { try consumer.pause(partitions) }
+    func resume(_ partitions: [TopicPartition]) throws { try consumer.resume(partitions) }
 
     func commit(_ offsets: [TopicPartitionOffset]) throws { try consumer.commit(offsets) }
 

@@ -35,7 +35,9 @@ extension KStream {
         builder.record { topology in
             topology.addInternalTopic(topic.description, partitions: partitions)
             try topology.addSink(sinkName, target: SinkTarget<Key, Value>.topic(topic), parents: [parent], key: keySerde, value: valueSerde)
-            try topology.addSource(sourceName, topics: [topic], key: keySerde, value: valueSerde)
+            // The records carry the event time given upstream: a default extractor reading
+            // wall time or headers would re-stamp them.
+            try topology.addSource(sourceName, topics: [topic], key: keySerde, value: valueSerde, timestamp: .recordTimestamp)
         }
         return KStream(builder: builder, node: sourceName, keySerde: keySerde, valueSerde: valueSerde)
     }

@@ -21,21 +21,25 @@ public final class StreamsBuilder {
     public init() {}
 
     /// A stream of the records of `topics`. Without serdes, the configuration's default
-    /// serdes are used (they must match `Key` and `Value`).
+    /// serdes are used (they must match `Key` and `Value`); `timestamp` says where each
+    /// record's event time comes from (by default the configuration's
+    /// ``StreamsConfiguration/defaultTimestampExtractor``).
     @inlinable
     public func stream<Key, Value>(
-        _ topics: String..., named: String? = nil, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil
+        _ topics: String..., named: String? = nil, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil,
+        timestamp: TimestampExtractor<Key, Value> = .configured
     ) -> KStream<Key, Value> {
-        stream(topics, named: named, key: key, value: value)
+        stream(topics, named: named, key: key, value: value, timestamp: timestamp)
     }
 
     /// A stream of the records of `topics` (an array).
     @inlinable
     public func stream<Key, Value>(
-        _ topics: [String], named: String? = nil, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil
+        _ topics: [String], named: String? = nil, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil,
+        timestamp: TimestampExtractor<Key, Value> = .configured
     ) -> KStream<Key, Value> {
         let name = nodeName(named, prefix: "KSTREAM-SOURCE-")
-        record { try $0.addSource(name, topics: topics.map(TopicName.external), key: key, value: value) }
+        record { try $0.addSource(name, topics: topics.map(TopicName.external), key: key, value: value, timestamp: timestamp) }
         return KStream(builder: self, node: name, keySerde: key, valueSerde: value)
     }
 

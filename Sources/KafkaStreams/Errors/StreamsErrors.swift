@@ -35,9 +35,10 @@ public struct StreamsError: Error, CustomStringConvertible {
 /// Where an input record was read from (printed `topic[partition]@offset`).
 public typealias SourceCoordinates = TopicPartitionOffset
 
-/// A key or value that its source's serde rejected.
+/// A key or value that its source's serde rejected, or a record whose event time is
+/// invalid (negative, or its extractor threw: ``InvalidTimestampError``).
 public struct DeserializationError: Error, CustomStringConvertible {
-    public enum Part: String, Sendable { case key, value }
+    public enum Part: String, Sendable { case key, value, timestamp }
 
     public let part: Part
     public let source: SourceCoordinates
@@ -50,7 +51,9 @@ public struct DeserializationError: Error, CustomStringConvertible {
         self.underlying = underlying
     }
 
-    public var description: String { "cannot deserialize the \(part) of \(source): \(underlying)" }
+    public var description: String {
+        part == .timestamp ? "no valid timestamp for \(source): \(underlying)" : "cannot deserialize the \(part) of \(source): \(underlying)"
+    }
 }
 
 /// An error thrown by a processor (or a DSL closure) while handling a record or a

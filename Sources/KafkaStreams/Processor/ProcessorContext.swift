@@ -38,6 +38,12 @@ public final class ProcessorContext<Key, Value> {
         }
     }
 
+    /// Sends a record stamped with another time (``Record/withTimestamp(_:)``).
+    @inlinable
+    public func forward(_ record: Record<Key, Value>, timestamp: Int64, to child: String? = nil) throws {
+        try forward(record.withTimestamp(timestamp), to: child)
+    }
+
     @usableFromInline
     func forward(_ record: Record<Key, Value>, toChild child: String) throws {
         guard let index = childNames.firstIndex(of: child) else {
@@ -67,8 +73,8 @@ public final class ProcessorContext<Key, Value> {
     /// The headers of the record being processed, as read from the source topic.
     public var headers: [RecordHeader] { task.currentRecord?.headers ?? [] }
 
-    /// The largest record timestamp this task has processed (milliseconds), or -1 before
-    /// its first record.
+    /// The largest event time this task has processed (milliseconds), or -1 before its
+    /// first record; it never goes back, whatever order records come in.
     public var streamTime: Int64 { task.streamTime }
 
     /// The wall-clock time in milliseconds since the epoch (simulated in the test driver).

@@ -28,6 +28,13 @@ public struct Record<Key, Value> {
         Record<NewKey, Value>(key: key, value: value, timestamp: timestamp, headers: headers)
     }
 
+    /// The same record at another time (milliseconds since the epoch): how a processor
+    /// stamps an output with the event time it stands for.
+    @inlinable
+    public func withTimestamp(_ timestamp: Int64) -> Record<Key, Value> {
+        Record(key: key, value: value, timestamp: timestamp, headers: headers)
+    }
+
     /// The same record with another value (and value type).
     @inlinable
     public func withValue<NewValue>(_ value: NewValue) -> Record<Key, NewValue> {

@@ -28,6 +28,11 @@ package final class InMemoryTopologyRunner {
     private var offsets: [String: Int64] = [:]
     private let clockBox: ClockBox
     private let counters = ThreadCounters()
+    /// Copies of the bytes of queued records, by lease (a task reading several topics
+    /// queues its records until it may process them in event-time order).
+    private var queuedBytes: [UInt: KeptBytes] = [:]
+    private var nextLease: UInt = 1
+    private let leases = RecordLeases()
 
     /// - Parameters:
     ///   - stateDirectory: where persistent stores live (`<dir>/<applicationID>/<task>`).
@@ -36,7 +41,7 @@ package final class InMemoryTopologyRunner {
     package init(
         topology: Topology, applicationID: String, handlers: ErrorHandlers, defaultKeySerde: (any Serde)?,
         defaultValueSerde: (any Serde)?, wallClockStart: Int64, stateDirectory: String, recordCacheBytes: Int = 10 << 20,
-        logger: Logger
+        maxTaskIdle: Duration? = .zero, defaultTimestampExtractor: DefaultTimestampExtractor = .recordTimestamp, logger: Logger
     ) throws {
         self.applicationID = applicationID
         clockBox = ClockBox(wallClockStart)
@@ -46,10 +51,11 @@ package final class InMemoryTopologyRunner {
             let context = TaskContext(
                 id: TaskID(subtopology: subtopology.id, partition: 0), applicationID: applicationID, logger: logger, clock: clock,
                 collector: collector, defaultSerdes: DefaultSerdes(key: defaultKeySerde, value: defaultValueSerde),
-                counters: counters, recordCache: recordCache)
+                counters: counters, recordCache: recordCache, defaultTimestampExtractor: defaultTimestampExtractor)
             let task = try StreamTask(
                 subtopology: subtopology, topology: topology, context: context, handlers: handlers,
-                stateDirectory: "\(stateDirectory)/\(applicationID)", resources: nil)
+                stateDirectory: "\(stateDirectory)/\(applicationID)", resources: nil,
+                queueing: QueueSettings(maxTaskIdle: maxTaskIdle, maxBufferedPerPartition: .max), leases: leases)
             tasks.append(task)
             for topic in task.inputTopics { tasksByTopic[topic] = task }
         }
@@ -79,17 +85,23 @@ package final class InMemoryTopologyRunner {
     package func advanceWallClock(byMilliseconds milliseconds: Int64) throws {
         clockBox.value += milliseconds
         for task in tasks { try task.punctuate(.wallClockTime, at: clockBox.value) }
+        // Tasks waiting for an empty input may have waited long enough now.
+        for task in tasks where task.queuedCount > 0 { try processQueued(task) }
         try deliverRepartitioned()
         try commitStores()
     }
 
     package var wallClock: Int64 { clockBox.value }
 
+    /// Records waiting in tasks' queues for an input topic that has none.
+    package var queuedCount: Int { tasks.reduce(0) { $0 + $1.queuedCount } }
+
     /// Records skipped by `.continue` and `.deadLetter` handlers.
     package var skippedCount: Int { counters.skipped }
 
     package func close() {
         for task in tasks { task.close() }
+        releaseLeases()
     }
 
     /// Commits as a stream thread does (``CommitSequence``), with outputs and changelog
@@ -120,6 +132,10 @@ package final class InMemoryTopologyRunner {
         let offset = offsets[topic, default: 0]
         offsets[topic] = offset + 1
         guard let task = tasksByTopic[topic] else { return }
+        if task.queuesRecords {
+            try enqueue(record, topic: topic, offset: offset, into: task)
+            return
+        }
         try withOptionalBuffer(record.key) { key in
             try withOptionalBuffer(record.value) { value in
                 try task.process(PolledRecord(
@@ -127,6 +143,33 @@ package final class InMemoryTopologyRunner {
                     headers: record.headers))
             }
         }
+    }
+}
+
+extension InMemoryTopologyRunner {
+    /// Queues a record of a task that reads several topics, then processes what the task
+    /// may. Everything piped is "fetched": every input counts as read to its end, so the
+    /// task waits only for ``StreamsConfiguration/maxTaskIdle`` of simulated wall-clock time
+    /// for an empty one, as in Kafka Streams' test driver.
+    private func enqueue(_ record: StoredRecord, topic: String, offset: Int64, into task: StreamTask) throws {
+        let lease = nextLease
+        nextLease += 1
+        let bytes = KeptBytes(key: record.key, value: record.value)
+        queuedBytes[lease] = bytes
+        _ = try task.enqueue(PolledRecord(
+            topic: topic, partition: 0, offset: offset, timestamp: record.timestamp, key: bytes.key, value: bytes.value,
+            headers: record.headers, lease: lease))
+        for input in task.inputTopics { task.reachedEnd(of: input) }
+        try processQueued(task)
+    }
+
+    private func processQueued(_ task: StreamTask) throws {
+        defer { releaseLeases() }
+        _ = try task.processQueued(now: clockBox.value)
+    }
+
+    private func releaseLeases() {
+        for lease in leases.take() { queuedBytes.removeValue(forKey: lease)?.free() }
     }
 }
 

@@ -16,10 +16,18 @@ final class StreamTask {
     private var closables: [ClosableNode] = []
     /// The task's state stores (empty for a stateless sub-topology).
     let stores: TaskStores
+    /// Set by a stream thread (the test driver keeps none).
+    var metrics: TaskMetrics?
+
+    /// The input queues, when the task reads more than one partition; `nil`: each record
+    /// is processed as it is polled.
+    private let group: PartitionGroup?
+    /// Where the leases of queued records go once they are processed or dropped.
+    private let leases: RecordLeases
 
     private struct Input {
         let topic: String
-        let source: NodeEntry<PolledRecord>
+        let source: SourceEntry
         /// The offset after the last record handled (what a commit stores), or -1.
         var nextOffset: Int64 = -1
         var committedOffset: Int64 = -1
@@ -28,13 +36,16 @@ final class StreamTask {
     /// - Parameters:
     ///   - stateDirectory: `<stateDir>/<applicationId>`, where the task's stores live.
     ///   - resources: the RocksDB memory budget shared by the application's stores.
+    ///   - queueing: how a task with several input partitions buffers and waits.
+    ///   - leases: collects the leases of queued records, for the consumer to release.
     init(
         subtopology: Subtopology, topology: Topology, context: TaskContext, handlers: ErrorHandlers,
-        stateDirectory: String, resources: RocksDBResources?
+        stateDirectory: String, resources: RocksDBResources?, queueing: QueueSettings = QueueSettings(), leases: RecordLeases = RecordLeases()
     ) throws {
         id = context.id
         self.context = context
         self.handlers = handlers
+        self.leases = leases
         stores = try Self.makeStores(subtopology: subtopology, topology: topology, context: context, stateDirectory: stateDirectory, resources: resources)
         do {
             try Self.makeNodes(subtopology: subtopology, topology: topology, context: context, into: &inputs, closables: &closables)
@@ -42,6 +53,11 @@ final class StreamTask {
             stores.close()
             throw error
         }
+        let partition = context.id.partition
+        let topics = inputs.map(\.topic)
+        group = topics.count < 2 ? nil : PartitionGroup(
+            partitions: topics.indices.map { (TopicPartition(topic: topics[$0], partition: partition), input: $0) },
+            maxTaskIdle: queueing.maxTaskIdle.map(\.wholeMilliseconds), maxBufferedPerPartition: queueing.maxBufferedPerPartition)
     }
 
     private static func makeStores(
@@ -82,7 +98,7 @@ final class StreamTask {
                 guard let attach = node.attachChild, let nodeContext = contexts[node.name], let childNode = runtimeNodes[child] else { continue }
                 try attach(nodeContext, childNode.entry, child)
             }
-            if node.isSource, let source = runtimeNodes[node.name]?.entry as? NodeEntry<PolledRecord> {
+            if node.isSource, let source = runtimeNodes[node.name]?.entry as? SourceEntry {
                 for topic in node.sourceTopics {
                     inputs.append(Input(topic: topic.resolved(applicationID: context.applicationID), source: source))
                 }
@@ -118,13 +134,20 @@ final class StreamTask {
     /// Processes one input record. Throws only when an error handler says `.fail` (or for
     /// errors no handler covers); the record's offset then stays uncommitted.
     func process(_ raw: PolledRecord) throws {
+        try process(raw, input: try inputIndex(of: raw.topic))
+    }
+
+    private func inputIndex(of topic: String) throws -> Int {
+        guard let index = inputs.firstIndex(where: { $0.topic == topic }) else {
+            throw StreamsError(.kafka, "task \(id) received a record of \(topic), which it does not read")
+        }
+        return index
+    }
+
+    private func process(_ raw: PolledRecord, input index: Int) throws {
         context.currentRecord = RecordContext(
             topic: raw.topic, partition: raw.partition, offset: raw.offset, timestamp: raw.timestamp, headers: raw.headers)
         defer { context.currentRecord = nil }
-        if raw.timestamp > context.streamTime { context.streamTime = raw.timestamp }
-        guard let index = inputs.firstIndex(where: { $0.topic == raw.topic }) else {
-            throw StreamsError(.kafka, "task \(id) received a record of \(raw.topic), which it does not read")
-        }
         do {
             try inputs[index].source.receive(raw)
             context.counters.processed += 1
@@ -140,6 +163,70 @@ final class StreamTask {
         inputs[index].nextOffset = raw.offset + 1
         context.currentRecord = nil
         if !context.punctuations.isEmpty { try punctuate(.streamTime, at: context.streamTime) }
+    }
+
+    // MARK: Several input partitions
+
+    /// Whether records wait in queues (the task reads several partitions) instead of being
+    /// processed as they are polled.
+    var queuesRecords: Bool { group != nil }
+
+    /// Queues a polled record, whose bytes stay valid until its lease is released; returns
+    /// its partition when the consumer should pause it (its queue is full).
+    func enqueue(_ raw: PolledRecord) throws -> TopicPartition? {
+        guard let group else { throw StreamsError(.kafka, "task \(id) reads one partition and queues nothing") }
+        let index = try inputIndex(of: raw.topic)
+        var record = raw
+        var orderingTime = Int64.min
+        if let time = try? inputs[index].source.eventTime(raw) {
+            record.timestamp = time
+            record.timestampExtracted = true
+            orderingTime = time
+        }
+        return group.add(QueuedRecord(record: record, orderingTime: orderingTime), to: index) ? group.queues[index].partition : nil
+    }
+
+    /// Processes queued records in event-time order for as long as the task may: while
+    /// every partition has one, and, when `now` (wall clock) is given, past partitions it
+    /// has stopped waiting for (counted as enforced processing). Returns the partitions
+    /// whose consumer may fetch again.
+    func processQueued(now: Int64?) throws -> [TopicPartition] {
+        guard let group else { return [] }
+        while group.bufferedCount > 0 {
+            let readiness = now.map(group.readiness(now:)) ?? (group.allBuffered ? .ready : .waiting)
+            if case .waiting = readiness { break }
+            guard let (queued, queue) = group.next() else { break }
+            leases.append(queued.record.lease)
+            if case .enforced = readiness { context.counters.enforcedProcessing += 1 }
+            try process(queued.record, input: group.queues[queue].input)
+        }
+        return group.takeResumable()
+    }
+
+    /// Whether every input partition has a record queued.
+    var allInputsBuffered: Bool { group?.allBuffered ?? false }
+
+    /// The consumer read `partition` to its end: nothing more is known to be on the broker.
+    func reachedEnd(of topic: String) {
+        guard let group, let index = inputs.firstIndex(where: { $0.topic == topic }) else { return }
+        group.reachedEnd(index)
+    }
+
+    /// Records waiting in the task's queues.
+    var queuedCount: Int { group?.bufferedCount ?? 0 }
+
+    /// The largest event time processed from each input partition (-1 before the first).
+    var partitionTimes: [TopicPartition: Int64] {
+        guard let group else { return [:] }
+        return Dictionary(uniqueKeysWithValues: group.queues.map { ($0.partition, $0.partitionTime) })
+    }
+
+    /// Publishes how late the records since the last report were.
+    func reportLateness() {
+        guard let metrics, context.lateness.count > 0 else { return }
+        let lateness = context.takeLateness()
+        metrics.latenessAverage.record(lateness.average)
+        metrics.latenessMaximum.record(Double(lateness.maximum))
     }
 
     /// Runs due punctuations. Their errors always stop the application: there is no
@@ -165,12 +252,22 @@ final class StreamTask {
     }
 
     /// Closes processors, then stores; writes not yet checkpointed are dropped (their
-    /// changelog records, if sent, restore them).
-    func close() {
+    /// changelog records, if sent, restore them). Queued records are dropped unprocessed
+    /// (their offsets were never committed, so they are read again); returns the partitions
+    /// that were paused, for the consumer to resume.
+    @discardableResult
+    func close() -> [TopicPartition] {
+        var paused: [TopicPartition] = []
+        if let group {
+            let dropped = group.clear()
+            leases.append(contentsOf: dropped.leases)
+            paused = dropped.paused
+        }
         for node in closables { node.close() }
         closables = []
         stores.close()
         context.stores = [:]
+        return paused
     }
 
     private func handle(_ error: any Error, with policy: ErrorHandling, raw: PolledRecord) throws {
@@ -199,5 +296,27 @@ final class StreamTask {
         case let error as ProductionError: error.underlying
         default: error
         }
+    }
+}
+
+/// How a task with several input partitions buffers records and waits for partitions with
+/// none (``StreamsConfiguration/maxTaskIdle``, ``StreamsConfiguration/maxBufferedRecordsPerPartition``).
+struct QueueSettings {
+    var maxTaskIdle: Duration? = .zero
+    var maxBufferedPerPartition = 1000
+}
+
+/// The leases of queued records that were processed or dropped, waiting to be released
+/// to the consumer (in one call per poll).
+final class RecordLeases {
+    private(set) var leases: [UInt] = []
+
+    func append(_ lease: UInt) { leases.append(lease) }
+    func append(contentsOf more: [UInt]) { leases.append(contentsOf: more) }
+
+    /// The leases collected so far; the bin is empty afterwards.
+    func take() -> [UInt] {
+        defer { leases.removeAll(keepingCapacity: true) }
+        return leases
     }
 }

@@ -47,6 +47,15 @@ final class StreamThread: @unchecked Sendable {
     /// Read per record on this thread only: no dynamic exclusivity check.
     @exclusivity(unchecked) private var lastRouted: (topic: String, partition: Int32, task: StreamTask)?
     private var rebalanceFailure: (any Error)?
+    /// The leases of queued records processed or dropped, released to the consumer after
+    /// each poll (and before it closes).
+    let leases = RecordLeases()
+    /// Tasks that queue records (they read several partitions), in id order.
+    private var queueingTasks: [StreamTask] = []
+    /// A failure met while processing queued records inside a poll's callback, after the
+    /// record that triggered it was queued (and so kept): thrown once the callback can
+    /// refuse a record instead.
+    private var deferredFailure: (any Error)?
     /// When the last commit happened, in milliseconds on the clients' clock.
     var lastCommit: Int64 = 0
     /// Set when a commit failed before its offsets were committed (outputs not delivered,
@@ -152,6 +161,7 @@ final class StreamThread: @unchecked Sendable {
             // (the final commit, if any, is done; a fenced or crashed thread must not).
             self.collector = nil
             closeTasks(tasks.keys)
+            releaseLeases()
             try? consumer?.close()
             producer.close(timeout: crashed || crashRequested.load(ordering: .acquiring) ? .zero : configuration.flushTimeout)
             consumer = nil
@@ -219,15 +229,21 @@ final class StreamThread: @unchecked Sendable {
         let pollStart = ContinuousClock.now
         var consumed = 0
         var processStart = pollStart
-        let polled = try consumer.poll(maxRecords: configuration.maxPollRecords, timeout: configuration.pollTimeout) { message in
+        defer {
+            // Thrown by now (by the callback, or below), as the record it stopped the poll at.
+            deferredFailure = nil
+            releaseLeases()
+        }
+        let polled = try consumer.poll(maxRecords: configuration.maxPollRecords, timeout: configuration.pollTimeout, keeping: { message in
             if consumed == 0 {
                 metrics.pollLatency.record(since: pollStart)
                 processStart = ContinuousClock.now
             }
             consumed += 1
-            try process(message)
-        }
-        if let failure = rebalanceFailure { throw failure }
+            return try process(message)
+        }, endOfPartition: { partition in taskByPartition[partition]?.reachedEnd(of: partition.topic) })
+        if let failure = deferredFailure ?? rebalanceFailure { throw failure }
+        if !queueingTasks.isEmpty { try processQueued(now: clients.currentTimeMilliseconds()) }
         // An empty poll is time spent waiting for records too: idle or starved threads
         // show there.
         if polled > 0 { metrics.processLatency.record(since: processStart) } else { metrics.pollLatency.record(since: pollStart) }
@@ -242,19 +258,56 @@ final class StreamThread: @unchecked Sendable {
         }
     }
 
-    private func process(_ message: PolledRecord) throws {
+    /// Processes a polled record, or queues it when its task reads several partitions;
+    /// returns whether it was queued (kept).
+    private func process(_ message: PolledRecord) throws -> Bool {
+        // After a failure the record is refused (not kept, not processed), which ends the poll.
+        if let deferredFailure { throw deferredFailure }
         let task: StreamTask
         if let last = lastRouted, last.partition == message.partition, last.topic == message.topic {
             task = last.task
         } else {
             guard let found = taskByPartition[TopicPartition(topic: message.topic, partition: message.partition)] else {
                 logger.warning("record of unassigned partition \(message.topic)[\(message.partition)] ignored")
-                return
+                return false
             }
             lastRouted = (message.topic, message.partition, found)
             task = found
         }
-        try task.process(message)
+        guard task.queuesRecords else {
+            try task.process(message)
+            return false
+        }
+        if let full = try task.enqueue(message) { try consumer?.pause([full]) }
+        // While every partition has a record, the next in event-time order is known:
+        // process it now, keeping queues short.
+        if task.allInputsBuffered {
+            do {
+                try resume(task.processQueued(now: nil))
+            } catch {
+                deferredFailure = error
+            }
+        }
+        return true
+    }
+
+    /// Processes what the queueing tasks may process at wall-clock time `now`.
+    private func processQueued(now: Int64) throws {
+        for task in queueingTasks where task.queuedCount > 0 {
+            try resume(task.processQueued(now: now))
+        }
+    }
+
+    private func resume(_ partitions: [TopicPartition]) throws {
+        guard !partitions.isEmpty else { return }
+        try consumer?.resume(partitions)
+    }
+
+    /// Hands the leases of processed and dropped queued records back to the consumer.
+    func releaseLeases() {
+        let taken = leases.take()
+        guard !taken.isEmpty else { return }
+        consumer?.release(taken)
     }
 
     private func reportCounts(consumed: Int) {
@@ -270,6 +323,11 @@ final class StreamThread: @unchecked Sendable {
             collector.skippedCount = 0
         }
         if skipped > 0 { metrics.skipped.increment(by: skipped) }
+        if counters.enforcedProcessing > 0 {
+            metrics.enforcedProcessing.increment(by: counters.enforcedProcessing)
+            counters.enforcedProcessing = 0
+        }
+        for task in orderedTasks { task.reportLateness() }
     }
 
     // MARK: Commit
@@ -387,10 +445,12 @@ final class StreamThread: @unchecked Sendable {
                     id: id, applicationID: configuration.applicationID, logger: logger,
                     clock: WallClock { [clients] in clients.currentTimeMilliseconds() }, collector: collector,
                     defaultSerdes: DefaultSerdes(key: configuration.defaultKeySerde, value: configuration.defaultValueSerde),
-                    counters: counters, recordCache: recordCache)
+                    counters: counters, recordCache: recordCache, defaultTimestampExtractor: configuration.defaultTimestampExtractor)
                 let task = try StreamTask(
                     subtopology: subtopology, topology: plan.topology, context: context, handlers: configuration.errorHandlers,
-                    stateDirectory: "\(configuration.stateDirectory)/\(configuration.applicationID)", resources: resources)
+                    stateDirectory: "\(configuration.stateDirectory)/\(configuration.applicationID)", resources: resources,
+                    queueing: configuration.queueSettings, leases: leases)
+                task.metrics = TaskMetrics(applicationID: configuration.applicationID, thread: name, task: id)
                 created.append(task)
                 registry.register(id, stores: context.stores)
                 taskByPartition[partition] = task
@@ -416,6 +476,7 @@ final class StreamThread: @unchecked Sendable {
 
     private func publishTasks() {
         orderedTasks = tasks.keys.sorted().compactMap { tasks[$0] }
+        queueingTasks = orderedTasks.filter(\.queuesRecords)
         let ids = Set(tasks.keys)
         published.withLock { $0 = ids }
     }
@@ -428,7 +489,10 @@ final class StreamThread: @unchecked Sendable {
         for id in Array(ids) {
             guard let task = tasks.removeValue(forKey: id) else { continue }
             registry.remove(id)
-            task.close()
+            // A paused partition stays paused in the consumer: the next task of it (after a
+            // rewind, or on this member after a rebalance) starts with an empty queue.
+            let paused = task.close()
+            if !paused.isEmpty { try? consumer?.resume(paused) }
             logger.debug("task \(id) closed")
         }
         taskByPartition = taskByPartition.filter { tasks[$0.value.id] != nil }

@@ -64,6 +64,25 @@ public struct StreamsConfiguration: Sendable {
     /// Used by nodes given no value serde (and inheriting none).
     public var defaultValueSerde: (any Serde)?
     public var errorHandlers = ErrorHandlers()
+    /// Where sources that name no ``TimestampExtractor`` take each record's event time:
+    /// the time it was written with, unless set.
+    public var defaultTimestampExtractor: DefaultTimestampExtractor = .recordTimestamp
+    /// How long a task reading several partitions (a merge, a join) waits, in wall-clock
+    /// time, for a partition that has nothing buffered and nothing more on the broker,
+    /// before it processes the others' records without it (Kafka Streams'
+    /// `max.task.idle.ms`, KIP-695). Whatever this is, a partition the consumer has not yet
+    /// read to its end is waited for, so records already written are processed in event-time
+    /// order. `nil` never waits, not even for that (Kafka Streams' -1).
+    ///
+    /// Waiting matters for stream time: a record processed without its partner partition
+    /// may move stream time past records that partition will bring, which then count as
+    /// late. Note the reverse too: a partition that stays empty holds nothing back once its
+    /// wait is over, but while it waits, the task processes nothing.
+    public var maxTaskIdle: Duration? = .zero
+    /// Records a task buffers per input partition (when it reads several) before the
+    /// consumer pauses that partition; it resumes at half. Bounds memory: a queued record
+    /// keeps librdkafka's fetched message.
+    public var maxBufferedRecordsPerPartition: Int = 1000
     /// The most records one poll hands to the stream thread.
     public var maxPollRecords: Int = 1000
     /// How long a poll waits for records; also bounds how late wall-clock punctuations
@@ -109,6 +128,10 @@ public struct StreamsConfiguration: Sendable {
             }
         }
         guard maxPollRecords >= 1 else { throw invalid("maxPollRecords must be at least 1, got \(maxPollRecords)") }
+        guard maxBufferedRecordsPerPartition >= 1 else {
+            throw invalid("maxBufferedRecordsPerPartition must be at least 1, got \(maxBufferedRecordsPerPartition)")
+        }
+        if let maxTaskIdle, maxTaskIdle < .zero { throw invalid("maxTaskIdle must be zero or more (nil never waits), got \(maxTaskIdle)") }
         guard stateStoreBlockCacheBytes > 0, stateStoreWriteBufferBytes > 0 else {
             throw invalid("stateStoreBlockCacheBytes and stateStoreWriteBufferBytes must be positive")
         }
@@ -139,6 +162,11 @@ public struct StreamsConfiguration: Sendable {
         }
     }
 
+    /// How tasks reading several partitions queue and wait.
+    var queueSettings: QueueSettings {
+        QueueSettings(maxTaskIdle: maxTaskIdle, maxBufferedPerPartition: maxBufferedRecordsPerPartition)
+    }
+
     /// The record cache budget of one stream thread, or `nil` when caching is off.
     func recordCacheBudget() -> RecordCache? {
         recordCacheBytes > 0 ? RecordCache(maxBytes: recordCacheBytes / streamThreads) : nil
@@ -159,6 +187,9 @@ public struct StreamsConfiguration: Sendable {
         configuration["enable.auto.offset.store"] = "false"
         if configuration["auto.offset.reset"] == nil { configuration.autoOffsetReset = "earliest" }
         if processingGuarantee == .exactlyOnce { configuration["isolation.level"] = "read_committed" }
+        // The end of a partition is what says nothing more is on the broker for now: a task
+        // reading several partitions waits for one with nothing buffered until then.
+        configuration["enable.partition.eof"] = "true"
         // librdkafka 2.0 stops fetching for a whole second once its prefetch queue holds
         // `queued.min.messages` (default 100,000, counted over all partitions), and a stream
         // thread drains that many in well under a second: it then sits idle (measured: 60%

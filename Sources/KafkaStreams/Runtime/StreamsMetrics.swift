@@ -12,6 +12,8 @@ struct StreamsMetrics {
     let pollLatency: Timer
     let processLatency: Timer
     let commitLatency: Timer
+    /// Records processed without waiting any longer for an empty input partition.
+    let enforcedProcessing: Counter
 
     init(applicationID: String, thread: String) {
         let dimensions = [("application_id", applicationID), ("thread", thread)]
@@ -23,6 +25,20 @@ struct StreamsMetrics {
         pollLatency = Timer(label: "kafka_streams_poll_latency", dimensions: dimensions)
         processLatency = Timer(label: "kafka_streams_process_latency", dimensions: dimensions)
         commitLatency = Timer(label: "kafka_streams_commit_latency", dimensions: dimensions)
+        enforcedProcessing = Counter(label: "kafka_streams_enforced_processing_total", dimensions: dimensions)
+    }
+}
+
+/// The instruments of one task: how late its records were (stream time − record time),
+/// as Kafka Streams' `record-lateness-avg` and `-max`, over each poll's records.
+struct TaskMetrics {
+    let latenessAverage: Gauge
+    let latenessMaximum: Gauge
+
+    init(applicationID: String, thread: String, task: TaskID) {
+        let dimensions = [("application_id", applicationID), ("thread", thread), ("task", "\(task)")]
+        latenessAverage = Gauge(label: "kafka_streams_record_lateness_avg_ms", dimensions: dimensions)
+        latenessMaximum = Gauge(label: "kafka_streams_record_lateness_max_ms", dimensions: dimensions)
     }
 }
 

@@ -8,7 +8,7 @@ final class TaskContext {
     let id: TaskID
     @usableFromInline let applicationID: String
     let logger: Logger
-    let clock: WallClock
+    @usableFromInline let clock: WallClock
     @usableFromInline let collector: RecordCollector
     @usableFromInline let defaultSerdes: DefaultSerdes
     let punctuations = PunctuationSchedule()
@@ -22,12 +22,19 @@ final class TaskContext {
     var stores: [String: AnyObject] = [:]
     /// The budget of the stream thread's record caches; `nil`: stores do not cache.
     let recordCache: RecordCache?
-    @exclusivity(unchecked) var streamTime: Int64 = -1
+    /// The largest event time the task has processed; never goes back. -1 before the first.
+    @exclusivity(unchecked) @usableFromInline var streamTime: Int64 = -1
+    /// How far behind stream time processed records were, since ``takeLateness()``.
+    @exclusivity(unchecked) @usableFromInline var lateness = LatenessSummary()
+    /// The extractor of sources that name none.
+    @usableFromInline let defaultTimestampExtractor: DefaultTimestampExtractor
 
     init(
         id: TaskID, applicationID: String, logger: Logger, clock: WallClock, collector: RecordCollector,
-        defaultSerdes: DefaultSerdes, counters: ThreadCounters = ThreadCounters(), recordCache: RecordCache? = nil
+        defaultSerdes: DefaultSerdes, counters: ThreadCounters = ThreadCounters(), recordCache: RecordCache? = nil,
+        defaultTimestampExtractor: DefaultTimestampExtractor = .recordTimestamp
     ) {
+        self.defaultTimestampExtractor = defaultTimestampExtractor
         self.counters = counters
         self.recordCache = recordCache
         self.id = id
@@ -38,6 +45,25 @@ final class TaskContext {
         self.clock = clock
         self.collector = collector
         self.defaultSerdes = defaultSerdes
+    }
+
+    /// A source node took this event time for the record being processed: it becomes the
+    /// record's time, moves stream time on (never back) and counts the record's lateness.
+    @inlinable
+    func observe(eventTime: Int64) {
+        if eventTime > streamTime {
+            streamTime = eventTime
+            lateness.count += 1
+        } else {
+            lateness.add(streamTime - eventTime)
+        }
+        if let current = currentRecord, current.timestamp != eventTime { currentRecord!.timestamp = eventTime }
+    }
+
+    /// The lateness summary since the last call, and a fresh one.
+    func takeLateness() -> LatenessSummary {
+        defer { lateness = LatenessSummary() }
+        return lateness
     }
 
     /// The current record's context with the time and headers of the record a processor
@@ -68,8 +94,9 @@ final class TaskContext {
 }
 
 /// Milliseconds since the epoch: the system clock, or a test driver's simulated one.
+@usableFromInline
 struct WallClock: Sendable {
-    let now: @Sendable () -> Int64
+    @usableFromInline let now: @Sendable () -> Int64
 
     static let system = WallClock { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 }
@@ -80,8 +107,31 @@ final class ThreadCounters {
     @exclusivity(unchecked) var processed = 0
     var skipped = 0
     var deadLettered = 0
+    /// Records processed while some input partition of their task had none buffered and
+    /// the task had stopped waiting for it (``StreamsConfiguration/maxTaskIdle``).
+    var enforcedProcessing = 0
     /// Set when a processor asks for a commit.
     var commitRequested = false
     /// Tasks with wall-clock punctuations; the others need no visit per loop.
     var wallClockPunctuators = 0
+}
+
+/// How late processed records were (stream time − record time, 0 for a record that moved
+/// stream time on): Kafka Streams' `record-lateness` average and maximum.
+@usableFromInline
+struct LatenessSummary {
+    @usableFromInline var count = 0
+    @usableFromInline var total: Int64 = 0
+    @usableFromInline var maximum: Int64 = 0
+
+    @usableFromInline init() {}
+
+    @inlinable
+    mutating func add(_ lateness: Int64) {
+        count += 1
+        total += lateness
+        if lateness > maximum { maximum = lateness }
+    }
+
+    var average: Double { count == 0 ? 0 : Double(total) / Double(count) }
 }

@@ -18,37 +18,101 @@ extension SerializationFailure: AttributedFailure {}
 extension ProductionError: AttributedFailure {}
 extension StreamsError: AttributedFailure {}
 
-/// A source node of one task: deserializes input bytes and forwards typed records.
+/// A source node of one task: deserializes input bytes, takes the record's event time and
+/// forwards typed records.
 @usableFromInline
 final class SourceNode<Key, Value> {
     @usableFromInline let keySerde: AnySerde<Key>
     @usableFromInline let valueSerde: AnySerde<Value>
     @usableFromInline let context: ProcessorContext<Key, Value>
+    @usableFromInline let extractor: ResolvedTimestampExtractor<Key, Value>
 
     @usableFromInline
-    init(keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, context: ProcessorContext<Key, Value>) {
+    init(
+        keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, context: ProcessorContext<Key, Value>,
+        extractor: ResolvedTimestampExtractor<Key, Value>
+    ) {
         self.keySerde = keySerde
         self.valueSerde = valueSerde
         self.context = context
+        self.extractor = extractor
     }
 
-    /// Deserializes (throwing ``DeserializationError``) then forwards (throwing whatever the
-    /// graph threw, tagged with the node).
+    /// Deserializes and takes the event time (throwing ``DeserializationError``), moves
+    /// stream time, then forwards (throwing whatever the graph threw, tagged with the node).
     @inlinable
     func process(_ raw: PolledRecord) throws {
-        let key: Key
-        let value: Value
+        let key = try decodeKey(raw)
+        let value = try decodeValue(raw)
+        let timestamp = raw.timestampExtracted ? raw.timestamp : try extractTimestamp(key, value, raw)
+        context.task.observe(eventTime: timestamp)
+        try context.forward(Record(key: key, value: value, timestamp: timestamp, headers: raw.headers))
+    }
+
+    /// The event time of a record about to be queued, which orders it among the task's
+    /// partitions. Deserializes only for an extractor that reads the key and value.
+    @inlinable
+    func eventTime(of raw: PolledRecord) throws -> Int64 {
+        switch extractor {
+        case .recordTimestamp: try Self.checked(raw.timestamp, raw)
+        case .computed: try extractTimestamp(try decodeKey(raw), try decodeValue(raw), raw)
+        }
+    }
+
+    @inlinable
+    func decodeKey(_ raw: PolledRecord) throws -> Key {
         do {
-            key = try keySerde.decode(raw.key)
+            return try keySerde.decode(raw.key)
         } catch {
             throw DeserializationError(part: .key, source: raw.coordinates, underlying: error)
         }
+    }
+
+    @inlinable
+    func decodeValue(_ raw: PolledRecord) throws -> Value {
         do {
-            value = try valueSerde.decode(raw.value)
+            return try valueSerde.decode(raw.value)
         } catch {
             throw DeserializationError(part: .value, source: raw.coordinates, underlying: error)
         }
-        try context.forward(Record(key: key, value: value, timestamp: raw.timestamp, headers: raw.headers))
+    }
+
+    @inlinable
+    func extractTimestamp(_ key: Key, _ value: Value, _ raw: PolledRecord) throws -> Int64 {
+        switch extractor {
+        case .recordTimestamp:
+            return try Self.checked(raw.timestamp, raw)
+        case .computed(let extract):
+            let timestamp: Int64
+            do {
+                timestamp = try extract(key, value, raw.metadata)
+            } catch {
+                throw DeserializationError(part: .timestamp, source: raw.coordinates, underlying: InvalidTimestampError(timestamp: nil, underlying: error))
+            }
+            return try Self.checked(timestamp, raw)
+        }
+    }
+
+    @inlinable
+    static func checked(_ timestamp: Int64, _ raw: PolledRecord) throws -> Int64 {
+        guard timestamp >= 0 else {
+            throw DeserializationError(part: .timestamp, source: raw.coordinates, underlying: InvalidTimestampError(timestamp: timestamp, underlying: nil))
+        }
+        return timestamp
+    }
+}
+
+/// A source node's entry points, made in specialized code: `receive` processes a record,
+/// `eventTime` reads the time that orders a queued one.
+@usableFromInline
+final class SourceEntry {
+    let receive: (PolledRecord) throws -> Void
+    let eventTime: (PolledRecord) throws -> Int64
+
+    @usableFromInline
+    init(receive: @escaping (PolledRecord) throws -> Void, eventTime: @escaping (PolledRecord) throws -> Int64) {
+        self.receive = receive
+        self.eventTime = eventTime
     }
 }
 

@@ -22,11 +22,13 @@ public struct Topology: Sendable {
     public init() {}
 
     /// Adds a node reading `topics` (all the same key and value format).
+    /// `timestamp` says where each record's event time comes from.
     @inlinable
     public mutating func addSource<Key, Value>(
-        _ name: String, topics: [String], key: some Serde<Key>, value: some Serde<Value>
+        _ name: String, topics: [String], key: some Serde<Key>, value: some Serde<Value>,
+        timestamp: TimestampExtractor<Key, Value> = .configured
     ) throws {
-        try addSource(name, topics: topics.map(TopicName.external), key: AnySerde(key), value: AnySerde(value))
+        try addSource(name, topics: topics.map(TopicName.external), key: AnySerde(key), value: AnySerde(value), timestamp: timestamp)
     }
 
     /// Adds a key-value store; processors that name it in `stores:` (added after it) reach
@@ -106,7 +108,8 @@ public struct Topology: Sendable {
 
     @inlinable
     mutating func addSource<Key, Value>(
-        _ name: String, topics: [TopicName], key: AnySerde<Key>?, value: AnySerde<Value>?
+        _ name: String, topics: [TopicName], key: AnySerde<Key>?, value: AnySerde<Value>?,
+        timestamp: TimestampExtractor<Key, Value> = .configured
     ) throws {
         try checkUnread(topics, source: name)
         try add(NodeDefinition(
@@ -117,8 +120,9 @@ public struct Topology: Sendable {
                 let node = SourceNode(
                     keySerde: try task.defaultSerdes.resolve(key, key: true, node: name),
                     valueSerde: try task.defaultSerdes.resolve(value, key: false, node: name),
-                    context: context as! ProcessorContext<Key, Value>)
-                let entry = NodeEntry<PolledRecord> { try node.process($0) }
+                    context: context as! ProcessorContext<Key, Value>,
+                    extractor: timestamp.resolved(default: task.defaultTimestampExtractor, clock: task.clock))
+                let entry = SourceEntry(receive: { try node.process($0) }, eventTime: { try node.eventTime(of: $0) })
                 return RuntimeNode(entry: entry)
             },
             attachChild: ForwardingNode<Key, Value>.attach))

@@ -13,6 +13,10 @@ final class SimulatedConsumer: StreamsConsumer {
     private var knownGeneration: Int32 = -1
     private var assignment: [TopicPartition] = []
     private var positions: [TopicPartition: Int64] = [:]
+    private var paused: Set<TopicPartition> = []
+    /// Copies of the bytes of records the caller kept, by lease.
+    private var kept: [UInt: KeptBytes] = [:]
+    private var nextLease: UInt = 1
     private var cluster: SimulatedCluster { instance.cluster }
 
     init(instance: SimulatedInstance, group: String?, configuration: KafkaConfiguration, onRebalance: ((RebalanceEvent) -> Void)?) {
@@ -48,30 +52,51 @@ final class SimulatedConsumer: StreamsConsumer {
 
     // MARK: Polling
 
-    func poll(maxRecords: Int, timeout: Duration, _ body: (PolledRecord) throws -> Void) throws -> Int {
+    func poll(
+        maxRecords: Int, timeout: Duration, keeping body: (PolledRecord) throws -> Bool, endOfPartition: (TopicPartition) -> Void
+    ) throws -> Int {
         try rebalanceIfNeeded()
-        let (batch, crashAfter) = try cluster.step(instance, .poll) { state in try fetch(maxRecords: maxRecords, timeout: timeout, &state) }
+        let (batch, crashAfter, ended) = try cluster.step(instance, .poll) { state in try fetch(maxRecords: maxRecords, timeout: timeout, &state) }
         for (index, record) in batch.enumerated() {
             if index == crashAfter { throw SimulatedCrash(step: .poll) }
-            try withBytes(of: record.key) { key in
-                try withBytes(of: record.value) { value in
-                    try body(PolledRecord(
-                        topic: record.topic, partition: record.partition, offset: record.offset, timestamp: record.timestamp, key: key,
-                        value: value, headers: record.headers))
-                }
+            // A copy, so that a kept record's bytes outlive this call as librdkafka's do.
+            let bytes = KeptBytes(key: record.key, value: record.value)
+            let lease = nextLease
+            nextLease += 1
+            let keep: Bool
+            do {
+                keep = try body(PolledRecord(
+                    topic: record.topic, partition: record.partition, offset: record.offset, timestamp: record.timestamp,
+                    key: bytes.key, value: bytes.value, headers: record.headers, lease: lease))
+            } catch {
+                bytes.free()
+                throw error
             }
+            if keep { kept[lease] = bytes } else { bytes.free() }
         }
+        for partition in ended where assignment.contains(partition) { endOfPartition(partition) }
         // Only the group member's polls: an idle restore reader says nothing about the input.
         if batch.isEmpty && group != nil { instance.idle() }
         return batch.count
     }
 
+    func release(_ leases: [UInt]) {
+        for lease in leases { kept.removeValue(forKey: lease)?.free() }
+    }
+
+    func pause(_ partitions: [TopicPartition]) throws { paused.formUnion(partitions) }
+
+    func resume(_ partitions: [TopicPartition]) throws { paused.subtract(partitions) }
+
     /// Takes up to `maxRecords` visible records from the assigned partitions (a random
     /// share from each, in partition order) and moves past them; may decide the instance
     /// dies partway through handing them out.
-    private func fetch(maxRecords: Int, timeout: Duration, _ state: inout ClusterState) throws -> ([SimulatedRecord], Int?) {
+    private func fetch(
+        maxRecords: Int, timeout: Duration, _ state: inout ClusterState
+    ) throws -> ([SimulatedRecord], Int?, ended: [TopicPartition]) {
         var batch: [SimulatedRecord] = []
-        for partition in assignment {
+        var ended: [TopicPartition] = []
+        for partition in assignment where !paused.contains(partition) {
             guard batch.count < maxRecords, let log = try? state.log(partition) else { continue }
             let share = 1 + Int(state.random.next() % UInt64(max(maxRecords - batch.count, 1)))
             var position = positions[partition] ?? 0
@@ -88,6 +113,7 @@ final class SimulatedConsumer: StreamsConsumer {
                 position += 1
             }
             positions[partition] = position
+            if position >= end { ended.append(partition) }
         }
         state.now += batch.isEmpty ? max(timeout.wholeMilliseconds, 1) : 1
         state.expireTransactions()
@@ -99,7 +125,7 @@ final class SimulatedConsumer: StreamsConsumer {
             crashAfter = Int(state.random.next() % UInt64(batch.count))
             SimulatedCluster.crash(instance, &state)
         }
-        return (batch, crashAfter)
+        return (batch, crashAfter, ended)
     }
 
     /// Delivers a rebalance the group went through since the last poll: revocation (or
@@ -113,6 +139,7 @@ final class SimulatedConsumer: StreamsConsumer {
         if !assignment.isEmpty { onRebalance?(stillMember ? .revoked(assignment) : .lost(assignment)) }
         assignment = []
         positions = [:]
+        paused = []
         if !stillMember { try join() }
         guard let member = memberID else { return }
         let (generation, assigned, starts) = try cluster.step(instance, .other) { state in

@@ -53,9 +53,14 @@ public final class EmbeddedKafkaCluster: Sendable {
     public func produce(
         _ topic: String, _ records: [(key: [UInt8]?, value: [UInt8]?)], partition: Int32? = nil, timestamp: Int64? = nil
     ) async throws {
+        try await produce(records.map { ProducerRecord(topic: topic, partition: partition, key: $0.key, value: $0.value, timestamp: timestamp) })
+    }
+
+    /// Writes records, each with its own topic, partition and time, in order, and waits
+    /// until all are acknowledged.
+    public func produce(_ records: [ProducerRecord]) async throws {
         let configuration = clientConfiguration(["linger.ms": "5"])
         let logger = logger
-        let records = records.map { ProducerRecord(topic: topic, partition: partition, key: $0.key, value: $0.value, timestamp: timestamp) }
         try await onOwnThread(named: "embedded:send") {
             let producer = try Producer(configuration: configuration, logger: logger)
             defer { producer.close() }

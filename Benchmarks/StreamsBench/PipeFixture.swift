@@ -12,6 +12,8 @@ struct PipeFixture {
     let base: KafkaConfiguration
     let logger: Logger
     private let inspector: Consumer
+    /// Reads watermarks, to check what the mock kept.
+    var inspectorConsumer: Consumer { inspector }
 
     /// - Parameter partitionByKey: fill partitions as Java clients (and stream apps) do,
     ///   by the murmur2 hash of the key, instead of round-robin by record number.

@@ -72,54 +72,13 @@ struct StatelessBenchmark: ParsableCommand {
         ).print()
     }
 
-    private static let timerLabels = ["kafka_streams_poll_latency", "kafka_streams_process_latency", "kafka_streams_commit_latency"]
-
     /// One StreamsApp round; returns its run and how long the group join took.
     private func runStreams(fixture: PipeFixture, round: Int) throws -> (PipeRun, Double) {
         let output = "stateless-out-swift-\(round)"
         let builder = StreamsBuilder()
-        builder.stream("pipe-in", key: .optional(.bytes), value: .bytes)
-            .filter { _, value in !value.isEmpty }
-            .mapValues { value in
-                var changed = value
-                changed[0] &+= 1
-                return changed
-            }
-            .to(output)
-        var configuration = StreamsConfiguration(applicationID: "stateless-bench-\(round)", bootstrapServers: fixture.cluster.bootstrapServers)
-        configuration.commitInterval = .milliseconds(commitIntervalMs)
-        configuration.consumerProperties = KafkaConfiguration(properties: [
-            "fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
-        ])
-        configuration.producerProperties = KafkaConfiguration(properties: [
-            "linger.ms": String(pipeLingerMs), "enable.idempotence": String(idempotence),
-        ])
-        let app = try StreamsApp(topology: try builder.build(), configuration: configuration, logger: fixture.logger)
-        let running = BackgroundApp(app)
-        let clock = ContinuousClock()
-        let launched = clock.now
-        while app.activeTasks.count < partitions && clock.now - launched < .seconds(60) {
-            Thread.sleep(forTimeInterval: 0.001)
-        }
-        let join = (clock.now - launched).fractionalSeconds
-        let processed = ProcessedCounter.shared
-        let before = processed.value
-        let timersBefore = Self.timerLabels.map { processed.seconds(of: $0) }
-        let run = try PipeRun.measure(records: records) {
-            let start = clock.now
-            // Watch the app's own processed counter (in memory) first: asking the broker
-            // for watermarks every few milliseconds would load it and slow the pipe.
-            while processed.value - before < Int64(records) && clock.now - start < .seconds(300) {
-                Thread.sleep(forTimeInterval: 0.002)
-            }
-            while try fixture.count(topic: output) < Int64(records) && clock.now - start < .seconds(300) {
-                Thread.sleep(forTimeInterval: 0.005)
-            }
-            return Double(records) / (clock.now - start).fractionalSeconds
-        }
-        let spent = zip(Self.timerLabels, timersBefore).map { label, start in "\(label.dropFirst("kafka_streams_".count)) \(String(format: "%.2f", processed.seconds(of: label) - start)) s" }
-        progress("round \(round): Swift stream threads spent \(spent.joined(separator: ", "))")
-        try running.stop()
-        return (run, (join * 100).rounded() / 100)
+        filterAndMap(builder.stream("pipe-in", key: .optional(.bytes), value: .bytes)).to(output)
+        return try AppRound(
+            fixture: fixture, lingerMs: pipeLingerMs, idempotence: idempotence, commitIntervalMs: commitIntervalMs
+        ).measure(topology: try builder.build(), applicationID: "stateless-bench-\(round)", output: output, round: round)
     }
 }

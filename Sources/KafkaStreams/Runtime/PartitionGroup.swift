@@ -9,16 +9,18 @@ import RdKafka
 /// Used on the task's stream thread only. A task with one input partition has no group:
 /// it processes each record as it is polled.
 final class PartitionGroup {
-    private(set) var queues: [RecordQueue]
+    // Touched per record, on the task's thread only and never while another access is
+    // open: no dynamic exclusivity checks.
+    @exclusivity(unchecked) private(set) var queues: [RecordQueue]
     /// How long to wait (wall clock, milliseconds) for a caught-up partition with nothing
     /// buffered before processing without it; `nil`: never wait, not even for a partition
     /// known to have data on the broker.
     let maxTaskIdle: Int64?
     /// Past this many records queued for a partition, the partition is paused.
     let maxBufferedPerPartition: Int
-    private(set) var bufferedCount = 0
+    @exclusivity(unchecked) private(set) var bufferedCount = 0
     /// Queues with no record: the task can go on without waiting only when this is zero.
-    private var emptyCount: Int
+    @exclusivity(unchecked) private var emptyCount: Int
 
     init(partitions: [(TopicPartition, input: Int)], maxTaskIdle: Int64?, maxBufferedPerPartition: Int) {
         queues = partitions.map { RecordQueue(partition: $0.0, input: $0.input) }

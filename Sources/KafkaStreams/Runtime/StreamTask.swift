@@ -309,7 +309,8 @@ struct QueueSettings {
 /// The leases of queued records that were processed or dropped, waiting to be released
 /// to the consumer (in one call per poll).
 final class RecordLeases {
-    private(set) var leases: [UInt] = []
+    /// Appended per queued record on the stream thread only: no dynamic exclusivity check.
+    @exclusivity(unchecked) private(set) var leases: [UInt] = []
 
     func append(_ lease: UInt) { leases.append(lease) }
     func append(contentsOf more: [UInt]) { leases.append(contentsOf: more) }

@@ -129,3 +129,10 @@ final class PartitionGroup {
         return (leases, paused)
     }
 }
+
+/// How a task with several input partitions buffers records and waits for partitions with
+/// none (``StreamsConfiguration/maxTaskIdle``, ``StreamsConfiguration/maxBufferedRecordsPerPartition``).
+struct QueueSettings {
+    var maxTaskIdle: Duration? = .zero
+    var maxBufferedPerPartition = 1000
+}

@@ -215,12 +215,6 @@ final class StreamTask {
     /// Records waiting in the task's queues.
     var queuedCount: Int { group?.bufferedCount ?? 0 }
 
-    /// The largest event time processed from each input partition (-1 before the first).
-    var partitionTimes: [TopicPartition: Int64] {
-        guard let group else { return [:] }
-        return Dictionary(uniqueKeysWithValues: group.queues.map { ($0.partition, $0.partitionTime) })
-    }
-
     /// Publishes how late the records since the last report were.
     func reportLateness() {
         guard let metrics, context.lateness.count > 0 else { return }
@@ -296,28 +290,5 @@ final class StreamTask {
         case let error as ProductionError: error.underlying
         default: error
         }
-    }
-}
-
-/// How a task with several input partitions buffers records and waits for partitions with
-/// none (``StreamsConfiguration/maxTaskIdle``, ``StreamsConfiguration/maxBufferedRecordsPerPartition``).
-struct QueueSettings {
-    var maxTaskIdle: Duration? = .zero
-    var maxBufferedPerPartition = 1000
-}
-
-/// The leases of queued records that were processed or dropped, waiting to be released
-/// to the consumer (in one call per poll).
-final class RecordLeases {
-    /// Appended per queued record on the stream thread only: no dynamic exclusivity check.
-    @exclusivity(unchecked) private(set) var leases: [UInt] = []
-
-    func append(_ lease: UInt) { leases.append(lease) }
-    func append(contentsOf more: [UInt]) { leases.append(contentsOf: more) }
-
-    /// The leases collected so far; the bin is empty afterwards.
-    func take() -> [UInt] {
-        defer { leases.removeAll(keepingCapacity: true) }
-        return leases
     }
 }

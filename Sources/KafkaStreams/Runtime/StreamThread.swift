@@ -20,13 +20,13 @@ final class StreamThread: @unchecked Sendable {
     /// bytes, and the index is what tells a process's threads apart (logs and metrics
     /// carry the full name).
     let systemThreadName: String
-    private let plan: ExecutionPlan
+    let plan: ExecutionPlan
     let configuration: StreamsConfiguration
     let logger: Logger
     let metrics: StreamsMetrics
     private let stopRequested = Atomic<Bool>(false)
-    private let crashRequested = Atomic<Bool>(false)
-    private let published = Mutex<Set<TaskID>>([])
+    let crashRequested = Atomic<Bool>(false)
+    let published = Mutex<Set<TaskID>>([])
 
     let clients: any ClientFactory
     /// Stable across restarts of the instance (`<applicationID>-<processID>-<index>`), so
@@ -40,18 +40,18 @@ final class StreamThread: @unchecked Sendable {
     var abortsInARow = 0
     /// Every partition the group gave this thread.
     var assigned: Set<TopicPartition> = []
-    private(set) var tasks: [TaskID: StreamTask] = [:]
+    var tasks: [TaskID: StreamTask] = [:]
     /// The tasks in id order: commits visit them in the same order every time.
-    private(set) var orderedTasks: [StreamTask] = []
-    private var taskByPartition: [TopicPartition: StreamTask] = [:]
+    var orderedTasks: [StreamTask] = []
+    var taskByPartition: [TopicPartition: StreamTask] = [:]
     /// Read per record on this thread only: no dynamic exclusivity check.
-    @exclusivity(unchecked) private var lastRouted: (topic: String, partition: Int32, task: StreamTask)?
-    private var rebalanceFailure: (any Error)?
+    @exclusivity(unchecked) var lastRouted: (topic: String, partition: Int32, task: StreamTask)?
+    var rebalanceFailure: (any Error)?
     /// The leases of queued records processed or dropped, released to the consumer after
     /// each poll (and before it closes).
     let leases = RecordLeases()
     /// Tasks that queue records (they read several partitions), in id order.
-    private var queueingTasks: [StreamTask] = []
+    var queueingTasks: [StreamTask] = []
     /// A failure met while processing queued records inside a poll's callback, after the
     /// record that triggered it was queued (and so kept): thrown once the callback can
     /// refuse a record instead.
@@ -64,10 +64,10 @@ final class StreamThread: @unchecked Sendable {
     /// output. Cleared when an abort drops everything since the last commit.
     var commitFailed = false
     let counters = ThreadCounters()
-    private let recordCache: RecordCache?
-    private let resources: RocksDBResources?
-    private let registry: LocalStoreRegistry
-    private var restorer: StoreRestorer?
+    let recordCache: RecordCache?
+    let resources: RocksDBResources?
+    let registry: LocalStoreRegistry
+    var restorer: StoreRestorer?
 
     /// - Parameter clientID: unique per application instance, as in Kafka Streams
     ///   (`<applicationID>-<instance>`), so the threads of two instances can be told apart.
@@ -278,15 +278,15 @@ final class StreamThread: @unchecked Sendable {
             try task.process(message)
             return false
         }
-        if let full = try task.enqueue(message) { try consumer?.pause([full]) }
-        // While every partition has a record, the next in event-time order is known:
-        // process it now, keeping queues short.
-        if task.allInputsBuffered {
-            do {
-                try resume(task.processQueued(now: nil))
-            } catch {
-                deferredFailure = error
-            }
+        let full = try task.enqueue(message)
+        // The record is queued, so kept: from here on a failure waits for the next record.
+        do {
+            if let full { try consumer?.pause([full]) }
+            // While every partition has a record, the next in event-time order is known:
+            // process it now, keeping queues short.
+            if task.allInputsBuffered { try resume(task.processQueued(now: nil)) }
+        } catch {
+            deferredFailure = error
         }
         return true
     }
@@ -381,122 +381,5 @@ final class StreamThread: @unchecked Sendable {
             logger.warning("offset commit (\(reason)) failed, will retry: \(error)")
             return false
         }
-    }
-
-    // MARK: Rebalance (runs inside poll, on this thread)
-
-    private func rebalanced(_ event: RebalanceEvent) {
-        switch event {
-        case .assigned(let partitions):
-            assigned.formUnion(partitions)
-            do {
-                try createTasks(for: partitions)
-            } catch {
-                logger.error("cannot create tasks: \(error)")
-                rebalanceFailure = rebalanceFailure ?? error
-            }
-        case .revoked(let partitions):
-            // Under exactly-once this commits the open transaction, for every task.
-            do {
-                if !crashRequested.load(ordering: .acquiring) && rebalanceFailure == nil {
-                    do {
-                        try commit(reason: "revocation")
-                    } catch {
-                        guard let failure = abortableFailure(in: error) else { throw error }
-                        try recover(from: failure, dropping: Set(partitions))
-                    }
-                }
-            } catch {
-                logger.error("commit before revocation failed: \(error)")
-                rebalanceFailure = rebalanceFailure ?? error
-            }
-            assigned.subtract(partitions)
-            closeTasks(owning: partitions)
-        case .lost(let partitions):
-            logger.warning("partitions lost, closing their tasks without commit", metadata: ["partitions": "\(partitions)"])
-            assigned.subtract(partitions)
-            closeTasks(owning: partitions)
-            // The open transaction holds the lost tasks' writes: it must not commit.
-            if transactions != nil && rebalanceFailure == nil {
-                do {
-                    try recover(from: KafkaError(code: .assignmentLost, message: "partitions lost", classification: .abortable))
-                } catch {
-                    rebalanceFailure = error
-                }
-            }
-        }
-    }
-
-    /// Creates the tasks of newly assigned partitions and restores their stores together
-    /// before any of them sees a record. Runs inside the rebalance callback, so the
-    /// thread's poll loop (and the group's next rebalance) waits for the restore.
-    func createTasks(for partitions: [TopicPartition]) throws {
-        guard let collector else { return }
-        var created: [StreamTask] = []
-        do {
-            for partition in partitions {
-                guard let subtopology = plan.subtopologyReading[partition.topic] else { continue }
-                let id = TaskID(subtopology: subtopology.id, partition: partition.partition)
-                if let existing = tasks[id] ?? created.first(where: { $0.id == id }) {
-                    taskByPartition[partition] = existing
-                    continue
-                }
-                let context = TaskContext(
-                    id: id, applicationID: configuration.applicationID, logger: logger,
-                    clock: WallClock { [clients] in clients.currentTimeMilliseconds() }, collector: collector,
-                    defaultSerdes: DefaultSerdes(key: configuration.defaultKeySerde, value: configuration.defaultValueSerde),
-                    counters: counters, recordCache: recordCache, defaultTimestampExtractor: configuration.defaultTimestampExtractor)
-                let task = try StreamTask(
-                    subtopology: subtopology, topology: plan.topology, context: context, handlers: configuration.errorHandlers,
-                    stateDirectory: "\(configuration.stateDirectory)/\(configuration.applicationID)", resources: resources,
-                    queueing: configuration.queueSettings, leases: leases)
-                task.metrics = TaskMetrics(applicationID: configuration.applicationID, thread: name, task: id)
-                created.append(task)
-                registry.register(id, stores: context.stores)
-                taskByPartition[partition] = task
-            }
-            try restorer?.restore(created.map { (stores: $0.stores, task: $0.id) })
-        } catch {
-            for task in created {
-                registry.remove(task.id)
-                task.close()
-            }
-            taskByPartition = taskByPartition.filter { tasks[$0.value.id] != nil }
-            lastRouted = nil
-            throw error
-        }
-        for task in created {
-            registry.markRestored(task.id)
-            tasks[task.id] = task
-            logger.debug("task \(task.id) created")
-        }
-        lastRouted = nil
-        publishTasks()
-    }
-
-    private func publishTasks() {
-        orderedTasks = tasks.keys.sorted().compactMap { tasks[$0] }
-        queueingTasks = orderedTasks.filter(\.queuesRecords)
-        let ids = Set(tasks.keys)
-        published.withLock { $0 = ids }
-    }
-
-    private func closeTasks(owning partitions: [TopicPartition]) {
-        closeTasks(Set(partitions.compactMap { taskByPartition[$0]?.id }))
-    }
-
-    func closeTasks(_ ids: some Sequence<TaskID>) {
-        for id in Array(ids) {
-            guard let task = tasks.removeValue(forKey: id) else { continue }
-            registry.remove(id)
-            // A paused partition stays paused in the consumer: the next task of it (after a
-            // rewind, or on this member after a rebalance) starts with an empty queue.
-            let paused = task.close()
-            if !paused.isEmpty { try? consumer?.resume(paused) }
-            logger.debug("task \(id) closed")
-        }
-        taskByPartition = taskByPartition.filter { tasks[$0.value.id] != nil }
-        lastRouted = nil
-        publishTasks()
     }
 }

@@ -123,6 +123,19 @@ import Testing
         #expect(output.map(\.value) == ["order 1", "order 2"])
     }
 
+    @Test func aTableTakesItsUpdatesTimesFromItsExtractor() throws {
+        let builder = StreamsBuilder()
+        builder.table("prices", key: .string, value: .int64, timestamp: .field { _, price, record in price.map { $0 * 10 } ?? record.timestamp })
+            .toStream()
+            .to("changes", value: .optional(.int64))
+        let driver = try TopologyTestDriver(try builder.build())
+        let prices = driver.createInputTopic("prices", key: .string, value: .optional(.int64))
+        try prices.pipeInput(key: "tea", value: 3, timestamp: 1)
+        try prices.pipeInput(key: "tea", value: nil, timestamp: 2)
+        let changes = try driver.createOutputTopic("changes", key: .string, value: .optional(.int64)).readRecordsToList()
+        #expect(changes.map(\.timestamp) == [30, 2])
+    }
+
     @Test func theConfiguredDefaultAppliesToSourcesThatNameNone() throws {
         let builder = StreamsBuilder()
         builder.stream("in", key: .optional(.string), value: .string).to("out")

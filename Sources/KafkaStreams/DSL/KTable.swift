@@ -59,11 +59,12 @@ public struct KTable<Key, Value> {
 extension StreamsBuilder {
     /// A table of the latest value per key of `topic` (a null value deletes its key). The
     /// topic is the table's changelog: its store is rebuilt from it, so the topic should
-    /// be compacted.
+    /// be compacted. `timestamp` gives each update its event time (a tombstone's value is
+    /// `nil`).
     @inlinable @discardableResult
     public func table<Key, Value>(
         _ topic: String, named: String? = nil, key: AnySerde<Key>? = nil, value: AnySerde<Value>? = nil,
-        materialized: Materialized = Materialized()
+        materialized: Materialized = Materialized(), timestamp: TimestampExtractor<Key, Value?> = .configured
     ) -> KTable<Key, Value> {
         let sourceName = nodeName(named.map { "\($0)-source" }, prefix: "KSTREAM-SOURCE-")
         let name = nodeName(named, prefix: "KTABLE-SOURCE-")
@@ -71,7 +72,7 @@ extension StreamsBuilder {
         let store = materialized.builder(named: storeName, key: key, value: value)
         let optionalValue = value.map { AnySerde<Value?>.optional($0) }
         record { topology in
-            try topology.addSource(sourceName, topics: [.external(topic)], key: key, value: optionalValue)
+            try topology.addSource(sourceName, topics: [.external(topic)], key: key, value: optionalValue, timestamp: timestamp)
             try topology.addTableStore(store, topic: topic)
             try topology.addProcessor(name, parents: [sourceName], stores: [storeName]) { (context: ProcessorContext<Key, Value?>) in
                 try TableSourceProcessor<Key, Value>(context: context, storeName: storeName)

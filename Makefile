@@ -24,6 +24,7 @@ bench: deps
 	.build/release/streams-bench client-pipe
 	.build/release/streams-bench rocksdb
 	.build/release/streams-bench stateless
+	.build/release/streams-bench merge
 	.build/release/streams-bench restore
 	.build/release/streams-bench wordcount
 

@@ -171,4 +171,20 @@ import Testing
         configuration = StreamsConfiguration(applicationID: "bad id!", bootstrapServers: "localhost:9092")
         #expect(throws: StreamsError.self) { _ = try StreamsApp(topology: Self.topology(), configuration: configuration, logger: streamsTestLogger) }
     }
+
+    @Test func badQueueingSettingsAreRefusedNamingTheSetting() throws {
+        for (setting, change) in [
+            ("maxTaskIdle", { (configuration: inout StreamsConfiguration) in configuration.maxTaskIdle = .milliseconds(-1) }),
+            ("maxBufferedRecordsPerPartition", { (configuration: inout StreamsConfiguration) in configuration.maxBufferedRecordsPerPartition = 0 }),
+        ] {
+            var configuration = StreamsConfiguration(applicationID: "queues", bootstrapServers: "localhost:9092")
+            change(&configuration)
+            let error = #expect(throws: StreamsError.self) { try configuration.validate() }
+            #expect(error?.kind == .configuration)
+            #expect(error?.message.hasPrefix(setting) == true, "\(error?.message ?? "")")
+        }
+        var never = StreamsConfiguration(applicationID: "queues", bootstrapServers: "localhost:9092")
+        never.maxTaskIdle = nil
+        try never.validate()
+    }
 }

@@ -102,6 +102,20 @@ import Testing
         #expect(throws: StreamsError.self) { try configuration.validate() }
     }
 
+    @Test func thePaymentsAreMergedInEventTimeOrder() throws {
+        let driver = try TopologyTestDriver(paymentsTopology(), maxTaskIdle: .seconds(1))
+        let web = driver.createInputTopic("payments-web", key: .string, value: .json(Payment.self))
+        let shop = driver.createInputTopic("payments-shop", key: .string, value: .json(Payment.self))
+        // Written late to the broker (record time 9), paid first.
+        try web.pipeInput(key: "c1", value: Payment(card: "c1", amount: 5, paidAt: 300), timestamp: 9)
+        try shop.pipeInput(key: "c2", value: Payment(card: "c2", amount: 7, paidAt: 100), timestamp: 9)
+        try shop.pipeInput(key: "c2", value: Payment(card: "c2", amount: -1, paidAt: 200), timestamp: 9)
+        try driver.advanceWallClockTime(by: .seconds(1))
+        let payments = try driver.createOutputTopic("payments", key: .string, value: .json(Payment.self)).readRecordsToList()
+        #expect(payments.map(\.timestamp) == [100, 300])
+        #expect(payments.map(\.value.amount) == [7, 5])
+    }
+
     @Test func theTestDriverExampleRuns() throws {
         let click = Click(user: "ada", kind: .pageView, page: "/products/42", userAgent: "Mozilla/5.0 (iPhone) Mobile")
         try testDriverExample(topology: try clickTopology(), click: click)

@@ -36,6 +36,21 @@ func runClicks(bootstrapServers: String, logger: Logger) async throws {
     try await ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm], logger: logger).run()
 }
 
+// MARK: README, "Event time"
+
+struct Payment: Codable { var card: String; var amount: Int64; var paidAt: Int64 }
+
+func paymentsTopology() throws -> Topology {
+    let builder = StreamsBuilder()
+    let byTime = TimestampExtractor<String, Payment>.field { _, payment, _ in payment.paidAt }
+    let web = builder.stream("payments-web", key: .string, value: .json(Payment.self), timestamp: byTime)
+    let shop = builder.stream("payments-shop", key: .string, value: .json(Payment.self), timestamp: byTime)
+    web.merge(shop)                                      // one task reads both, in event-time order
+        .filter { _, payment in payment.amount > 0 }
+        .to("payments")
+    return try builder.build()
+}
+
 // MARK: README, "State"
 
 func wordCountExample() throws -> Topology {

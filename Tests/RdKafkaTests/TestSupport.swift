@@ -88,3 +88,32 @@ func produceNumbered(_ cluster: MockCluster, topic: String, count: Int, prefix: 
 }
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+/// How `task` ended, or `nil` when it had not ended after `timeout`: a test that waits on
+/// something which might never finish fails instead of hanging the suite. (A task group
+/// would not do: it waits for its children, and a continuation never resumed ignores
+/// cancellation.)
+func result<T: Sendable>(of task: Task<T, any Error>, within timeout: Duration) async -> Result<T, any Error>? {
+    await withCheckedContinuation { continuation in
+        let outcome = FirstOutcome(continuation)
+        Task { outcome.finish(await task.result) }
+        Task {
+            try? await Task.sleep(for: timeout)
+            outcome.finish(nil)
+        }
+    }
+}
+
+/// Resumes a continuation with whichever outcome comes first.
+private final class FirstOutcome<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Result<T, any Error>?, Never>?>
+
+    init(_ continuation: CheckedContinuation<Result<T, any Error>?, Never>) { self.continuation = Mutex(continuation) }
+
+    func finish(_ outcome: Result<T, any Error>?) {
+        continuation.withLock { pending in
+            pending?.resume(returning: outcome)
+            pending = nil
+        }
+    }
+}

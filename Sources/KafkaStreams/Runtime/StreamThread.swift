@@ -323,6 +323,10 @@ final class StreamThread: @unchecked Sendable {
             collector.skippedCount = 0
         }
         if skipped > 0 { metrics.skipped.increment(by: skipped) }
+        if counters.droppedLate > 0 {
+            metrics.droppedLate.increment(by: counters.droppedLate)
+            counters.droppedLate = 0
+        }
         if counters.enforcedProcessing > 0 {
             metrics.enforcedProcessing.increment(by: counters.enforcedProcessing)
             counters.enforcedProcessing = 0

@@ -14,6 +14,8 @@ struct StreamsMetrics {
     let commitLatency: Timer
     /// Records processed without waiting any longer for an empty input partition.
     let enforcedProcessing: Counter
+    /// Records dropped because all their windows had closed.
+    let droppedLate: Counter
 
     init(applicationID: String, thread: String) {
         let dimensions = [("application_id", applicationID), ("thread", thread)]
@@ -26,6 +28,7 @@ struct StreamsMetrics {
         processLatency = Timer(label: "kafka_streams_process_latency", dimensions: dimensions)
         commitLatency = Timer(label: "kafka_streams_commit_latency", dimensions: dimensions)
         enforcedProcessing = Counter(label: "kafka_streams_enforced_processing_total", dimensions: dimensions)
+        droppedLate = Counter(label: "kafka_streams_dropped_records_total", dimensions: dimensions + [("reason", "late")])
     }
 }
 

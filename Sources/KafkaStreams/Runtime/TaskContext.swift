@@ -102,6 +102,7 @@ struct WallClock: Sendable {
 }
 
 /// Counts of one stream thread's tasks since the thread last read them.
+@usableFromInline
 final class ThreadCounters {
     // Counted per record on the thread's own loop: no dynamic exclusivity check.
     @exclusivity(unchecked) var processed = 0
@@ -110,6 +111,8 @@ final class ThreadCounters {
     /// Records processed while some input partition of their task had none buffered and
     /// the task had stopped waiting for it (``StreamsConfiguration/maxTaskIdle``).
     var enforcedProcessing = 0
+    /// Records dropped because every window they belong to had closed.
+    @usableFromInline var droppedLate = 0
     /// Set when a processor asks for a commit.
     var commitRequested = false
     /// Tasks with wall-clock punctuations; the others need no visit per loop.

@@ -72,6 +72,18 @@ extension AnySerde {
     }
 }
 
+extension Serde {
+    /// Time-windowed keys (`[key][start]`) over `key`, for windows of `windowSize`.
+    public static func timeWindowed<Key>(_ key: some Serde<Key>, windowSize: Duration) -> Self where Self == TimeWindowedSerde<Key> {
+        TimeWindowedSerde(key, windowSize: windowSize.wholeMilliseconds)
+    }
+
+    /// Session-windowed keys (`[key][end][start]`) over `key`.
+    public static func sessionWindowed<Key>(_ key: some Serde<Key>) -> Self where Self == SessionWindowedSerde<Key> {
+        SessionWindowedSerde(key)
+    }
+}
+
 func appendBigEndian(_ value: Int64, to bytes: inout [UInt8]) {
     withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
 }

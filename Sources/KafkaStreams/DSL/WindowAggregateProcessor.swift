@@ -1,0 +1,151 @@
+import RdKafka
+
+/// Folds each record into the aggregate of its key in every time window that holds it and
+/// is still open, then emits the update (``EmitStrategy/onUpdate``) or, once stream time
+/// closes a window, its final value (``EmitStrategy/onWindowClose``). Results carry the
+/// largest record time of their window.
+///
+/// A window `[start, end)` closes when the operator's observed stream time (the largest
+/// record time it has seen; it never goes back) reaches `end + grace`. A record whose
+/// windows are all closed is late: dropped (or sent to the late-record topic), logged and
+/// counted. Windows of a hopping record that are still open take it even when others have
+/// closed.
+@usableFromInline
+final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
+    @usableFromInline typealias Fold = @Sendable (Key, Value, Aggregate?) throws -> Aggregate
+
+    @usableFromInline let context: ProcessorContext<Windowed<Key>, Aggregate?>
+    @usableFromInline let store: TypedWindowStore<Key, Aggregate>
+    @usableFromInline let windows: TimeWindows
+    @usableFromInline let emit: EmitStrategy
+    @usableFromInline let retention: Int64
+    @usableFromInline let lateRecords: LateRecordHandling
+    @usableFromInline let fold: Fold
+    /// Whether the store's cache forwards the updates (on flush) rather than this processor.
+    @usableFromInline let forwardsOnFlush: Bool
+    /// The serdes of the input records, for the late-record topic.
+    @usableFromInline let recordSerdes: (key: AnySerde<Key>, value: AnySerde<Value>)?
+    @usableFromInline var state: TypedWindowStore<Key, Aggregate>.OperatorState
+
+    @inlinable
+    init(
+        context: ProcessorContext<Windowed<Key>, Aggregate?>, storeName: String, windows: TimeWindows, emit: EmitStrategy, retention: Int64,
+        lateRecords: LateRecordHandling, recordSerdes: (key: AnySerde<Key>?, value: AnySerde<Value>?), fold: @escaping Fold
+    ) throws {
+        self.context = context
+        let store: TypedWindowStore<Key, Aggregate> = try context.windowStore(named: storeName)
+        self.store = store
+        self.windows = windows
+        self.emit = emit
+        self.retention = retention
+        self.lateRecords = lateRecords
+        self.fold = fold
+        if case .deadLetter = lateRecords {
+            let node = context.nodeName
+            self.recordSerdes = (
+                try context.task.defaultSerdes.resolve(recordSerdes.key, key: true, node: node),
+                try context.task.defaultSerdes.resolve(recordSerdes.value, key: false, node: node)
+            )
+        } else {
+            self.recordSerdes = nil
+        }
+        state = try store.readOperatorState()
+        if emit == .onUpdate {
+            let windows = windows
+            forwardsOnFlush = store.inner.setFlushListener { record in
+                // Expired windows leave as deletions, and the operator's own state passes
+                // through the cache too: neither is a result.
+                guard !record.key.isOperatorState, let bytes = record.value else { return }
+                let stored = try TimestampedBytes(decoding: bytes)
+                let key = try record.key.key.withUnsafeBytes { try store.keySerde.decode($0) }
+                let value = try stored.value.withUnsafeBytes { try store.valueSerde.decode($0) }
+                try context.forward(Record(
+                    key: Windowed(key: key, window: windows.window(startingAt: record.key.start)), value: value, timestamp: stored.timestamp,
+                    headers: record.headers))
+            }
+        } else {
+            forwardsOnFlush = false
+        }
+    }
+
+    @inlinable
+    func process(_ record: Record<Key, Value>) throws {
+        guard let keyBytes = try store.keyBytes(record.key) else {
+            context.skipNullKey(reason: "it cannot be aggregated in a window")
+            return
+        }
+        let before = state
+        if record.timestamp > state.observedStreamTime { state.observedStreamTime = record.timestamp }
+        let closeTime = state.observedStreamTime - windows.grace
+        var updated = false
+        var missed: Int64?
+        for start in windows.windowStarts(containing: record.timestamp) {
+            guard start + windows.size > closeTime else {
+                missed = start
+                continue
+            }
+            let (key, current) = try store.readForUpdate(keyBytes, start: start)
+            let aggregate = try fold(record.key, record.value, current?.value)
+            let time = max(current?.timestamp ?? record.timestamp, record.timestamp)
+            try store.write(key, aggregate, timestamp: time, headers: record.headers)
+            updated = true
+            if emit == .onUpdate && !forwardsOnFlush {
+                try context.forward(Record(
+                    key: Windowed(key: record.key, window: windows.window(startingAt: start)), value: aggregate, timestamp: time, headers: record.headers))
+            }
+        }
+        if !updated, let missed { try dropLate(record, window: windows.window(startingAt: missed)) }
+        if state.observedStreamTime > before.observedStreamTime {
+            // Final results first: a window that closed is emitted before retention may drop it.
+            if emit == .onWindowClose { try emitClosedWindows() }
+            try store.expire(before: state.observedStreamTime - retention)
+        }
+        if state != before { try store.writeOperatorState(state) }
+    }
+
+    /// Emits every window closed since the last one emitted, in (start, key) order.
+    @usableFromInline
+    func emitClosedWindows() throws {
+        let lastClosed = state.observedStreamTime - windows.grace - windows.size
+        guard lastClosed > state.lastEmittedStart else { return }
+        for window in try store.windows(from: state.lastEmittedStart + 1, through: lastClosed) {
+            let key = try window.key.withUnsafeBytes { try store.keySerde.decode($0) }
+            let value = try window.stored.value.withUnsafeBytes { try store.valueSerde.decode($0) }
+            try context.forward(Record(
+                key: Windowed(key: key, window: windows.window(startingAt: window.start)), value: value, timestamp: window.stored.timestamp))
+        }
+        state.lastEmittedStart = lastClosed
+    }
+
+    /// A record all of whose windows have closed (`window`: the latest of them).
+    @usableFromInline
+    func dropLate(_ record: Record<Key, Value>, window: Window) throws {
+        let lateness = state.observedStreamTime - windows.grace - window.end
+        context.logger.warning(
+            "skipping a record late for its windows",
+            metadata: [
+                "node": "\(context.nodeName)", "record_time": "\(record.timestamp)", "window": "\(window)",
+                "stream_time": "\(state.observedStreamTime)", "grace_ms": "\(windows.grace)",
+            ])
+        context.task.counters.droppedLate += 1
+        guard case .deadLetter(let topic) = lateRecords, let recordSerdes else { return }
+        var keyBytes: [UInt8] = []
+        var valueBytes: [UInt8] = []
+        let keyIsNull = try !recordSerdes.key.encode(record.key, &keyBytes)
+        let valueIsNull = try !recordSerdes.value.encode(record.value, &valueBytes)
+        let headers = record.headers + [
+            RecordHeader(key: LateRecordHeaders.windowStart, string: String(window.start)),
+            RecordHeader(key: LateRecordHeaders.windowEnd, string: String(window.end)),
+            RecordHeader(key: LateRecordHeaders.streamTime, string: String(state.observedStreamTime)),
+            RecordHeader(key: LateRecordHeaders.lateness, string: String(lateness)),
+            RecordHeader(key: LateRecordHeaders.node, string: context.nodeName),
+        ]
+        try keyBytes.withUnsafeBytes { key in
+            try valueBytes.withUnsafeBytes { value in
+                try context.task.collector.send(
+                    topic: topic, key: keyIsNull ? nil : key, value: valueIsNull ? nil : value, headers: headers, timestamp: record.timestamp,
+                    source: { [task = context.task] in task.currentRecord.map { SourceCoordinates(topic: $0.topic, partition: $0.partition, offset: $0.offset) } })
+            }
+        }
+    }
+}

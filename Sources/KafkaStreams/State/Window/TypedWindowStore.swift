@@ -1,0 +1,150 @@
+/// A window store: each key's aggregate per window start, kept until its segment of time
+/// is older than the retention. It lies over a key-value store of ``WindowStoreKey``s, so
+/// it has that store's layers (record cache, changelog, RocksDB or memory), restore and
+/// exactly-once rules; expired windows are deleted there (tombstones in the changelog, so a
+/// restore agrees), a segment at a time.
+///
+/// Beside the windows it keeps its operator's state (observed stream time, the last window
+/// emitted as final), written with them, so a restart resumes exactly where the state is.
+@usableFromInline
+final class TypedWindowStore<Key, Value>: ManagedStore, @unchecked Sendable {
+    @usableFromInline let name: String
+    @usableFromInline let inner: TypedKeyValueStore<WindowStoreKey, [UInt8]>
+    @usableFromInline let keySerde: AnySerde<Key>
+    @usableFromInline let valueSerde: AnySerde<Value>
+    /// The span of window starts one segment holds, in milliseconds.
+    @usableFromInline let segmentInterval: Int64
+    /// How long a window is kept after its start, at least (whole segments go at once).
+    let retention: Int64
+    /// Segments below this one are known to be empty (deleted, or never written).
+    private var firstLiveSegment: Int64 = 0
+
+    init(name: String, inner: TypedKeyValueStore<WindowStoreKey, [UInt8]>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, retention: Int64) {
+        self.name = name
+        self.inner = inner
+        self.keySerde = keySerde
+        self.valueSerde = valueSerde
+        self.retention = retention
+        // As Kafka Streams: two or so segments per retention, none shorter than a minute.
+        segmentInterval = max(retention / 2, 60_000)
+    }
+
+    // MARK: ManagedStore
+
+    func locked<T>(_ body: () throws -> T) throws -> T { try inner.locked(body) }
+    func flushCache() throws { try inner.flushCache() }
+    func close(_ closeLayers: () -> Void) { inner.close(closeLayers) }
+
+    // MARK: Windows, for the windowed processors
+
+    /// `key`'s bytes, or `nil` when its serde encodes it as null (no window holds it).
+    @inlinable
+    func keyBytes(_ key: Key) throws -> [UInt8]? {
+        var bytes: [UInt8] = []
+        return try keySerde.encode(key, &bytes) ? bytes : nil
+    }
+
+    @inlinable
+    func storeKey(_ key: [UInt8], start: Int64) -> WindowStoreKey {
+        WindowStoreKey(segment: start / segmentInterval, key: key, start: start)
+    }
+
+    /// Reads a window's aggregate and time for a ``write(_:_:timestamp:headers:)`` that follows.
+    @inlinable
+    func readForUpdate(_ key: [UInt8], start: Int64) throws -> (key: TypedKeyValueStore<WindowStoreKey, [UInt8]>.PreparedKey, current: (value: Value, timestamp: Int64)?) {
+        guard let prepared = try inner.readForUpdate(storeKey(key, start: start)) else {
+            throw StreamsError(.topology, "window store \(name) cannot key a window")
+        }
+        guard let bytes = prepared.value else { return (prepared, nil) }
+        let stored = try TimestampedBytes(decoding: bytes)
+        return (prepared, (try stored.value.withUnsafeBytes { try valueSerde.decode($0) }, stored.timestamp))
+    }
+
+    @inlinable
+    func write(_ key: TypedKeyValueStore<WindowStoreKey, [UInt8]>.PreparedKey, _ value: Value, timestamp: Int64, headers: [RecordHeader]) throws {
+        var bytes: [UInt8] = []
+        guard try valueSerde.encode(value, &bytes) else { throw StreamsError(.topology, "window store \(name) cannot hold a null aggregate") }
+        try inner.write(key, TimestampedBytes(timestamp: timestamp, value: bytes).encoded, timestamp: timestamp, headers: headers)
+    }
+
+    /// Every window with a start in `lower...upper`, in (start, key) order.
+    @usableFromInline
+    func windows(from lower: Int64, through upper: Int64) throws -> [(key: [UInt8], start: Int64, stored: TimestampedBytes)] {
+        guard lower <= upper else { return [] }
+        var found: [(key: [UInt8], start: Int64, stored: TimestampedBytes)] = []
+        for segment in segments(from: lower, through: upper) {
+            for (key, value) in try segmentEntries(segment) where key.start >= lower && key.start <= upper {
+                found.append((key.key, key.start, try TimestampedBytes(decoding: value)))
+            }
+        }
+        return found.sorted { $0.start != $1.start ? $0.start < $1.start : $0.key.lexicographicallyPrecedes($1.key) }
+    }
+
+    /// `key`'s windows with a start in `lower...upper`, in start order.
+    func fetch(_ key: Key, from lower: Int64, through upper: Int64) throws -> [(window: Int64, value: Value, timestamp: Int64)] {
+        guard lower <= upper, let keyBytes = try keyBytes(key) else { return [] }
+        var found: [(window: Int64, value: Value, timestamp: Int64)] = []
+        for segment in segments(from: lower, through: upper) {
+            let entries = try inner.range(
+                from: WindowStoreKey(segment: segment, key: keyBytes, start: lower), to: WindowStoreKey(segment: segment, key: keyBytes, start: upper))
+            for (storeKey, value) in entries where storeKey.key == keyBytes && storeKey.segment == segment {
+                let stored = try TimestampedBytes(decoding: value)
+                found.append((storeKey.start, try stored.value.withUnsafeBytes { try valueSerde.decode($0) }, stored.timestamp))
+            }
+        }
+        return found
+    }
+
+    /// Deletes the windows of every segment that ends before `cutoff` (a window start):
+    /// what retention no longer keeps.
+    @usableFromInline
+    func expire(before cutoff: Int64) throws {
+        let firstKept = max(cutoff, 0) / segmentInterval
+        guard firstKept > firstLiveSegment else { return }
+        // Up to the first key of the first kept segment: keys of any bytes sort below it.
+        let entries = try inner.range(
+            from: WindowStoreKey(segment: firstLiveSegment, key: [], start: 0), to: WindowStoreKey(segment: firstKept, key: [], start: 0))
+        for (key, _) in entries where key.segment < firstKept { _ = try inner.delete(key) }
+        firstLiveSegment = firstKept
+    }
+
+    /// The live segments that may hold windows starting in `lower...upper`.
+    private func segments(from lower: Int64, through upper: Int64) -> StrideThrough<Int64> {
+        stride(from: max(lower / segmentInterval, firstLiveSegment), through: upper / segmentInterval, by: 1)
+    }
+
+    private func segmentEntries(_ segment: Int64) throws -> [(key: WindowStoreKey, value: [UInt8])] {
+        try inner.range(from: WindowStoreKey(segment: segment, key: [], start: 0), to: WindowStoreKey(segment: segment + 1, key: [], start: 0))
+            .filter { $0.key.segment == segment }
+    }
+
+    // MARK: The operator's own state
+
+    /// What a windowed operator had seen and emitted when it last wrote its state.
+    @usableFromInline
+    struct OperatorState: Equatable {
+        /// The largest record time the operator has seen (-1: none).
+        @usableFromInline var observedStreamTime: Int64 = -1
+        /// The start of the last window emitted as final (-1: none).
+        @usableFromInline var lastEmittedStart: Int64 = -1
+
+        @usableFromInline init(observedStreamTime: Int64 = -1, lastEmittedStart: Int64 = -1) {
+            self.observedStreamTime = observedStreamTime
+            self.lastEmittedStart = lastEmittedStart
+        }
+    }
+
+    @usableFromInline
+    func readOperatorState() throws -> OperatorState {
+        guard let bytes = try inner.get(.operatorState), bytes.count == 16 else { return OperatorState() }
+        return bytes.withUnsafeBytes { OperatorState(observedStreamTime: readBigEndian($0, at: 0), lastEmittedStart: readBigEndian($0, at: 8)) }
+    }
+
+    @usableFromInline
+    func writeOperatorState(_ state: OperatorState) throws {
+        var bytes: [UInt8] = []
+        appendBigEndian(state.observedStreamTime, to: &bytes)
+        appendBigEndian(state.lastEmittedStart, to: &bytes)
+        try inner.put(.operatorState, bytes)
+    }
+}

@@ -1,0 +1,74 @@
+/// How a window store keys a window's aggregate: `[segment][key][start]`, each number a
+/// big-endian i64. The segment (start / segment interval) comes first so the windows of an
+/// expired span of time are contiguous, and within a segment a key's windows are in start
+/// order: a key's windows over a time range are a few short range scans.
+@usableFromInline
+struct WindowStoreKey: Hashable, Sendable {
+    @usableFromInline var segment: Int64
+    /// The record key, serialized.
+    @usableFromInline var key: [UInt8]
+    @usableFromInline var start: Int64
+
+    @inlinable
+    init(segment: Int64, key: [UInt8], start: Int64) {
+        self.segment = segment
+        self.key = key
+        self.start = start
+    }
+
+    /// Where a windowed operator keeps its own state (observed stream time, last emitted
+    /// window) beside its windows: in a segment that never expires.
+    static let operatorState = WindowStoreKey(segment: .max, key: [], start: 0)
+
+    @usableFromInline var isOperatorState: Bool { segment == .max }
+}
+
+/// The bytes of a ``WindowStoreKey``.
+@usableFromInline
+struct WindowStoreKeySerde: Serde {
+    @usableFromInline init() {}
+
+    @usableFromInline
+    func serialize(_ value: WindowStoreKey, into bytes: inout [UInt8]) throws {
+        appendBigEndian(value.segment, to: &bytes)
+        bytes.append(contentsOf: value.key)
+        appendBigEndian(value.start, to: &bytes)
+    }
+
+    @usableFromInline
+    func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> WindowStoreKey {
+        guard bytes.count >= 16 else { throw SerdeError.wrongSize(expected: 16, actual: bytes.count) }
+        return WindowStoreKey(
+            segment: readBigEndian(bytes, at: 0), key: Array(bytes[8..<(bytes.count - 8)]), start: readBigEndian(bytes, at: bytes.count - 8))
+    }
+}
+
+/// A window's stored aggregate: the largest record time in the window (the time its
+/// results carry), then the aggregate's bytes.
+@usableFromInline
+struct TimestampedBytes {
+    @usableFromInline var timestamp: Int64
+    @usableFromInline var value: [UInt8]
+
+    @inlinable
+    init(timestamp: Int64, value: [UInt8]) {
+        self.timestamp = timestamp
+        self.value = value
+    }
+
+    @usableFromInline
+    init(decoding bytes: [UInt8]) throws {
+        guard bytes.count >= 8 else { throw SerdeError.wrongSize(expected: 8, actual: bytes.count) }
+        timestamp = bytes.withUnsafeBytes { readBigEndian($0, at: 0) }
+        value = Array(bytes[8...])
+    }
+
+    @usableFromInline
+    var encoded: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(8 + value.count)
+        appendBigEndian(timestamp, to: &bytes)
+        bytes.append(contentsOf: value)
+        return bytes
+    }
+}

@@ -9,7 +9,9 @@ import Synchronization
 /// after a repartition topic. With the record cache off every update of an aggregate is an
 /// output record, so the output is a function of the input alone; with it on, updates are
 /// coalesced, and each key's outputs must be a subsequence of its updates ending with the
-/// last. Either way a lost or repeated input shows as a wrong or missing record.
+/// last. Either way a lost or repeated input shows as a wrong or missing record. A windowed
+/// count (tumbling, emitted when each window closes) must emit each closed window once,
+/// with its exact count.
 ///
 /// Processing failures (``ProcessingFailures``) make a record throw under the `.fail`
 /// handler after some of its effects happened: after the echo was sent, or after the
@@ -27,6 +29,12 @@ public struct CountSumMinMax: Sendable {
     public static let mergedQueueBound = 4
     public static let echo = "echo"
     public static let aggregates = ["count", "sum", "min", "max"]
+    /// Each key's count per tumbling window, emitted once per window as it closes.
+    public static let windowedCount = "windowed-count"
+    /// The windowed count's windows: every record's time is its place in the input plus
+    /// 1,000, so a window holds about `windowSize` consecutive inputs.
+    public static let windowSize: Int64 = 20
+    public static let windowGrace: Int64 = 5
     /// A record cache budget that holds some of the keys' aggregates, not all: the caches
     /// then write through when full, between commits, as well as at commits.
     public static let smallRecordCache = 2_048
@@ -73,6 +81,10 @@ public struct CountSumMinMax: Sendable {
         grouped.reduce(materialized: .as("sum")) { $0 + $1 }.toStream().to("sum", value: .optional(.int64))
         grouped.reduce(materialized: .as("min")) { min($0, $1) }.toStream().to("min", value: .optional(.int64))
         grouped.reduce(materialized: .as("max")) { max($0, $1) }.toStream().to("max", value: .optional(.int64))
+        grouped.windowedBy(.tumbling(size: .milliseconds(windowSize), grace: .milliseconds(windowGrace)))
+            .count(materialized: .as(windowedCount), emit: .onWindowClose)
+            .toStream()
+            .to(windowedCount, key: .timeWindowed(.string, windowSize: .milliseconds(windowSize)), value: .optional(.int64))
         return try builder.build()
     }
 
@@ -84,14 +96,17 @@ public struct CountSumMinMax: Sendable {
         }
     }
 
-    /// Creates the topics and writes the input; in the merged variant, each record to one
-    /// of the two input topics at random, with its index as its time.
+    /// The event time of the input record at `index`.
+    static func time(ofInput index: Int) -> Int64 { 1_000 + Int64(index) }
+
+    /// Creates the topics and writes the input, each record with its index as its time;
+    /// in the merged variant, each record to one of the two input topics at random.
     public func prepare(_ cluster: SimulatedCluster, seed: UInt64) throws {
-        for topic in inputTopics + [Self.echo] + Self.aggregates { cluster.createTopic(topic, partitions: partitions) }
+        for topic in inputTopics + [Self.echo, Self.windowedCount] + Self.aggregates { cluster.createTopic(topic, partitions: partitions) }
         var random = SeededRandom(seed: seed ^ 0x70B1C)
         for (index, (key, value)) in input(seed: seed).enumerated() {
             let topic = inputTopics[Int(random.next() % UInt64(inputTopics.count))]
-            try cluster.produce(topic, key: Array(key.utf8), value: Self.bytes(value), timestamp: mergedInputs ? 1_000 + Int64(index) : nil)
+            try cluster.produce(topic, key: Array(key.utf8), value: Self.bytes(value), timestamp: Self.time(ofInput: index))
         }
     }
 
@@ -146,7 +161,40 @@ public struct CountSumMinMax: Sendable {
             let stored = stores.get(name)
             for (key, updates) in expected where stored[key] != updates.last?[index] { outcome.mismatched += 1 }
         }
+        compareWindowedCounts(seed: seed, actual: cluster.records(Self.windowedCount, isolation: .readCommitted), into: &outcome)
         return (outcome, report)
+    }
+
+    /// Each final window result must be the window's exact count, and come once; every
+    /// window its own key's records already closed (end + grace ≤ the key's last time; the
+    /// task's stream time is at least that) must have come.
+    private func compareWindowedCounts(seed: UInt64, actual: [SimulatedRecord], into outcome: inout Outcome) {
+        var expected: [String: Int64] = [:]
+        var lastTime: [String: Int64] = [:]
+        for (index, record) in input(seed: seed).enumerated() {
+            let time = Self.time(ofInput: index)
+            expected["\(record.key)@\(time / Self.windowSize * Self.windowSize)", default: 0] += 1
+            lastTime[record.key] = time
+        }
+        let serde = TimeWindowedSerde(StringSerde(), windowSize: Self.windowSize)
+        var seen: Set<String> = []
+        for record in actual {
+            guard let keyBytes = record.key, let windowed = try? serde.deserialize(keyBytes) else {
+                outcome.mismatched += 1
+                continue
+            }
+            let name = "\(windowed.key)@\(windowed.window.start)"
+            if !seen.insert(name).inserted {
+                outcome.duplicated += 1
+            } else if expected[name] != record.value.map(Self.int64(of:)) {
+                outcome.mismatched += 1
+            }
+        }
+        for (name, _) in expected where !seen.contains(name) {
+            let key = String(name[..<name.lastIndex(of: "@")!])
+            let start = Int64(name[name.index(after: name.lastIndex(of: "@")!)...])!
+            if start + Self.windowSize + Self.windowGrace <= lastTime[key, default: -1] { outcome.lost += 1 }
+        }
     }
 
     /// Per key: the values of its input records in order.

@@ -6,7 +6,8 @@ import Testing
 
 /// The test driver commits through the runtime's own commit sequence: for the same input
 /// it gives the same outputs (keys, values, timestamps, order) as a stream thread, here on
-/// the simulated cluster, through a repartition topic and four stores.
+/// the simulated cluster, through a repartition topic, four stores and a window store
+/// emitting on close.
 @Suite struct DriverMatchesRuntimeTests {
     @Test(arguments: [StreamsConfiguration.ProcessingGuarantee.atLeastOnce, .exactlyOnce])
     func theDriverAndAStreamThreadGiveTheSameOutputs(guarantee: StreamsConfiguration.ProcessingGuarantee) async throws {
@@ -22,9 +23,11 @@ import Testing
             driven[topic] = try driver.createOutputTopic(topic, key: .string, value: .optional(.int64)).readRecordsToList()
                 .map { "\($0.key)=\($0.value.map(String.init) ?? "null")@\($0.timestamp)" }
         }
+        let drivenWindows = try driver.createOutputTopic(CountSumMinMax.windowedCount, key: .bytes, value: .optional(.bytes)).readRecordsToList()
+            .map { "\($0.key)=\($0.value ?? [])@\($0.timestamp)" }
 
         let cluster = SimulatedCluster(seed: 5)
-        for topic in [CountSumMinMax.input] + topics { cluster.createTopic(topic, partitions: 1) }
+        for topic in [CountSumMinMax.input, CountSumMinMax.windowedCount] + topics { cluster.createTopic(topic, partitions: 1) }
         for (index, record) in input.enumerated() {
             var value: [UInt8] = []
             try BigEndianIntegerSerde<Int64>().serialize(record.value, into: &value)
@@ -48,5 +51,8 @@ import Testing
             #expect(ran == driven[topic], "topic \(topic)")
             #expect(ran.count >= input.count / 4)
         }
+        let ranWindows = cluster.records(CountSumMinMax.windowedCount, isolation: .readCommitted).map { "\($0.key ?? [])=\($0.value ?? [])@\($0.timestamp)" }
+        #expect(ranWindows == drivenWindows)
+        #expect(ranWindows.count >= 20, "60 records at times 0, 10, ... in windows of 20: most windows close")
     }
 }

@@ -148,6 +148,21 @@ import Testing
         #expect(try sums.readRecordsToList().map { $0.value ?? -1 } == [5, 12, 1])
     }
 
+    @Test func theWindowStoreAnswersQueriesByKeyAndTimeRange() throws {
+        let windows = TimeWindows.hopping(size: .milliseconds(10), advance: .milliseconds(5), grace: .milliseconds(100))
+        let driver = try TopologyTestDriver(Self.concatenation(windows))
+        try Topics(driver, windowSize: 10).pipe(Self.basicInput)
+        let store = try driver.windowStore(named: "windows", key: String.self, value: String.self)
+        #expect(try store.fetch("A", windowStart: 5) == "0+1+1")
+        #expect(try store.fetch("A", windowStart: 7) == nil)
+        #expect(try store.fetch("B", from: 0, to: 10).map { "\($0.window)=\($0.value)" } == ["0/10=0+2+2+2", "5/15=0+2+2+2+2", "10/20=0+2+2"])
+        #expect(try store.fetch("B", from: 1, to: 9).map(\.window) == [Window(start: 5, end: 15)])
+        #expect(try store.fetchAll(from: 10, to: 10).map { "\($0.key)=\($0.value)" } == [
+            "[A@10/20]=0+1", "[B@10/20]=0+2+2", "[C@10/20]=0+3", "[D@10/20]=0+4",
+        ])
+        #expect(throws: TestDriverError.self) { _ = try driver.windowStore(named: "windows", key: String.self, value: Int64.self) }
+    }
+
     @Test func expiredWindowsLeaveTheStoreWithTombstonesInItsChangelog() throws {
         // Segments of a minute (the shortest); a window expires with its whole segment.
         let windows = TimeWindows.tumbling(size: .milliseconds(10), grace: .zero)

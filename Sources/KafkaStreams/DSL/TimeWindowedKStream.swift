@@ -94,7 +94,8 @@ public struct TimeWindowedKStream<Key, Value> {
         let windows = windows
         let retentionMs = retention.map(Self.milliseconds) ?? windows.minimumRetention
         let store = WindowStoreBuilder<Key, Aggregate>(
-            name: storeName, materialized: materialized, keySerde: stream.keySerde, valueSerde: aggregateSerde, retention: retentionMs)
+            name: storeName, materialized: materialized, keySerde: stream.keySerde, valueSerde: aggregateSerde, retention: retentionMs,
+            windowSize: windows.size)
         let parent = stream.node
         let recordSerdes = (key: stream.keySerde, value: stream.valueSerde)
         builder.record { topology in

@@ -38,25 +38,40 @@ final class LocalKeyValueStoreView<Key, Value>: ReadOnlyKeyValueStore, @unchecke
         try readyStores().reduce(0) { $0 + (try $1.approximateCount()) }
     }
 
-    private func hostedStores() throws -> [LocalStoreRegistry.Hosted] {
-        let hosted = registry.hosting(name)
-        guard !hosted.isEmpty else { throw StoreUnavailableError(store: name, reason: .notHosted) }
-        return hosted
-    }
+    private func hostedStores() throws -> [LocalStoreRegistry.Hosted] { try registry.hostedStores(name) }
 
-    /// Every local store, all restored: a scan over a partly restored store would be wrong.
-    private func readyStores() throws -> [any ReadOnlyKeyValueStore<Key, Value>] {
-        let hosted = try hostedStores()
-        guard !hosted.contains(where: \.restoring) else { throw StoreUnavailableError(store: name, reason: .restoring) }
-        return try typed(hosted)
-    }
+    private func readyStores() throws -> [any ReadOnlyKeyValueStore<Key, Value>] { try typed(try registry.readyStores(name)) }
 
     private func typed(_ hosted: [LocalStoreRegistry.Hosted]) throws -> [any ReadOnlyKeyValueStore<Key, Value>] {
-        try hosted.map {
-            guard let store = $0.store.store as? any ReadOnlyKeyValueStore<Key, Value> else {
-                throw StreamsError(.topology, "store \(name) does not hold (\(Key.self), \(Value.self)); it is \(type(of: $0.store.store))")
-            }
-            return store
-        }
+        try registry.typed(hosted, name: name) { $0 as? any ReadOnlyKeyValueStore<Key, Value> }
+    }
+}
+
+/// An interactive query's view of one window store over every local task that holds it.
+/// A key lives in one partition, so a key's windows come from the one ready task that has
+/// them; ``fetchAll(from:to:)`` returns each task's windows in order, one task after another.
+final class LocalWindowStoreView<Key, Value>: ReadOnlyWindowStore, @unchecked Sendable {
+    let name: String
+    private let registry: LocalStoreRegistry
+
+    init(name: String, registry: LocalStoreRegistry) {
+        self.name = name
+        self.registry = registry
+    }
+
+    func fetch(_ key: Key, windowStart: Int64) throws -> Value? {
+        try fetch(key, from: windowStart, to: windowStart).first?.value
+    }
+
+    func fetch(_ key: Key, from: Int64, to: Int64) throws -> [(window: Window, value: Value)] {
+        try readyStores().flatMap { try $0.fetch(key, from: from, to: to) }
+    }
+
+    func fetchAll(from: Int64, to: Int64) throws -> [(key: Windowed<Key>, value: Value)] {
+        try readyStores().flatMap { try $0.fetchAll(from: from, to: to) }
+    }
+
+    private func readyStores() throws -> [any ReadOnlyWindowStore<Key, Value>] {
+        try registry.typed(try registry.readyStores(name), name: name) { $0 as? any ReadOnlyWindowStore<Key, Value> }
     }
 }

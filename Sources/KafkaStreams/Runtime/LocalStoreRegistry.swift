@@ -45,4 +45,29 @@ final class LocalStoreRegistry: Sendable {
         }
         .sorted { $0.task < $1.task }
     }
+
+    /// The local instances of store `name`; throws when this instance holds none.
+    func hostedStores(_ name: String) throws -> [Hosted] {
+        let hosted = hosting(name)
+        guard !hosted.isEmpty else { throw StoreUnavailableError(store: name, reason: .notHosted) }
+        return hosted
+    }
+
+    /// Every local instance of store `name`, all restored: a scan over a partly restored
+    /// store would be wrong.
+    func readyStores(_ name: String) throws -> [Hosted] {
+        let hosted = try hostedStores(name)
+        guard !hosted.contains(where: \.restoring) else { throw StoreUnavailableError(store: name, reason: .restoring) }
+        return hosted
+    }
+
+    /// The hosted stores as `cast` types them, or an error naming the store's actual type.
+    func typed<Typed>(_ hosted: [Hosted], name: String, _ cast: (AnyObject) -> Typed?) throws -> [Typed] {
+        try hosted.map {
+            guard let store = cast($0.store.store) else {
+                throw StreamsError(.topology, "store \(name) does not hold \(Typed.self); it is \(type(of: $0.store.store))")
+            }
+            return store
+        }
+    }
 }

@@ -140,6 +140,20 @@ public final class StreamsApp: Service, Sendable {
         return LocalKeyValueStoreView<Key, Value>(name: name, registry: registry)
     }
 
+    /// A read-only view of the window store called `name` (a windowed aggregation's) over
+    /// the tasks this instance runs, with the same availability errors as
+    /// ``store(named:key:value:)``.
+    ///
+    /// - Throws: ``StreamsError`` of kind `.topology` when the topology has no such store.
+    public func windowStore<Key, Value>(
+        named name: String, key: Key.Type = Key.self, value: Value.Type = Value.self
+    ) throws -> any ReadOnlyWindowStore<Key, Value> {
+        guard plan.topology.stores[name] != nil else {
+            throw StreamsError(.topology, "the topology has no store named \(name) (stores: \(plan.topology.stores.keys.sorted()))")
+        }
+        return LocalWindowStoreView<Key, Value>(name: name, registry: registry)
+    }
+
     /// Stops every stream thread as if the process died (no final commit or flush);
     /// ``run()`` then returns. For tests of crash recovery.
     package func simulateCrash() {

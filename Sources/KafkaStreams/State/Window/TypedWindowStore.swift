@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A window store: each key's aggregate per window start, kept until its segment of time
 /// is older than the retention. It lies over a key-value store of ``WindowStoreKey``s, so
 /// it has that store's layers (record cache, changelog, RocksDB or memory), restore and
@@ -16,10 +18,17 @@ final class TypedWindowStore<Key, Value>: ManagedStore, @unchecked Sendable {
     @usableFromInline let segmentInterval: Int64
     /// How long a window is kept after its start, at least (whole segments go at once).
     let retention: Int64
-    /// Segments below this one are known to be empty (deleted, or never written).
-    private var firstLiveSegment: Int64 = 0
+    /// The windows' length, which gives a window its end.
+    let windowSize: Int64
+    /// Segments below this one are known to be empty (deleted, or never written). Written
+    /// by the stream thread, read by queries too.
+    private let firstLiveSegment = Atomic<Int64>(0)
 
-    init(name: String, inner: TypedKeyValueStore<WindowStoreKey, [UInt8]>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, retention: Int64) {
+    init(
+        name: String, inner: TypedKeyValueStore<WindowStoreKey, [UInt8]>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, retention: Int64,
+        windowSize: Int64
+    ) {
+        self.windowSize = windowSize
         self.name = name
         self.inner = inner
         self.keySerde = keySerde
@@ -100,17 +109,18 @@ final class TypedWindowStore<Key, Value>: ManagedStore, @unchecked Sendable {
     @usableFromInline
     func expire(before cutoff: Int64) throws {
         let firstKept = max(cutoff, 0) / segmentInterval
-        guard firstKept > firstLiveSegment else { return }
+        let firstLive = firstLiveSegment.load(ordering: .relaxed)
+        guard firstKept > firstLive else { return }
         // Up to the first key of the first kept segment: keys of any bytes sort below it.
         let entries = try inner.range(
-            from: WindowStoreKey(segment: firstLiveSegment, key: [], start: 0), to: WindowStoreKey(segment: firstKept, key: [], start: 0))
+            from: WindowStoreKey(segment: firstLive, key: [], start: 0), to: WindowStoreKey(segment: firstKept, key: [], start: 0))
         for (key, _) in entries where key.segment < firstKept { _ = try inner.delete(key) }
-        firstLiveSegment = firstKept
+        firstLiveSegment.store(firstKept, ordering: .relaxed)
     }
 
     /// The live segments that may hold windows starting in `lower...upper`.
     private func segments(from lower: Int64, through upper: Int64) -> StrideThrough<Int64> {
-        stride(from: max(lower / segmentInterval, firstLiveSegment), through: upper / segmentInterval, by: 1)
+        stride(from: max(lower / segmentInterval, firstLiveSegment.load(ordering: .relaxed)), through: upper / segmentInterval, by: 1)
     }
 
     private func segmentEntries(_ segment: Int64) throws -> [(key: WindowStoreKey, value: [UInt8])] {

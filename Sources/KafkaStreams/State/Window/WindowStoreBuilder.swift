@@ -8,13 +8,18 @@ struct WindowStoreBuilder<Key, Value>: Sendable {
     let valueSerde: AnySerde<Value>?
     /// Milliseconds a window is kept after its start, at least.
     let retention: Int64
+    /// The windows' length in milliseconds.
+    let windowSize: Int64
     let loggingEnabled: Bool
     let cachingEnabled: Bool
     let changelogConfig: [String: String]
 
     @usableFromInline
-    init(name: String, materialized: Materialized, keySerde: AnySerde<Key>?, valueSerde: AnySerde<Value>?, retention: Int64) {
+    init(
+        name: String, materialized: Materialized, keySerde: AnySerde<Key>?, valueSerde: AnySerde<Value>?, retention: Int64, windowSize: Int64
+    ) {
         self.name = name
+        self.windowSize = windowSize
         kind = materialized.kind
         self.keySerde = keySerde
         self.valueSerde = valueSerde
@@ -39,7 +44,8 @@ struct WindowStoreBuilder<Key, Value>: Sendable {
             guard let inner = instance.typed as? TypedKeyValueStore<WindowStoreKey, [UInt8]> else {
                 preconditionFailure("a key-value store builder made \(type(of: instance.typed))")
             }
-            let store = TypedWindowStore(name: name, inner: inner, keySerde: keySerde, valueSerde: valueSerde, retention: retention)
+            let store = TypedWindowStore(
+                name: name, inner: inner, keySerde: keySerde, valueSerde: valueSerde, retention: retention, windowSize: windowSize)
             return StoreInstance(name: name, typed: store, root: instance.root, logging: instance.logging, changelog: instance.changelog)
         }
     }

@@ -92,6 +92,17 @@ public final class TopologyTestDriver {
         return typed
     }
 
+    /// The session store called `name` (a session aggregation's), to read in a test.
+    public func sessionStore<Key, Value>(
+        named name: String, key: Key.Type = Key.self, value: Value.Type = Value.self
+    ) throws -> any ReadOnlySessionStore<Key, Value> {
+        guard let store = runner.store(named: name) else { throw TestDriverError("the topology has no store named \(name)") }
+        guard let typed = store as? any ReadOnlySessionStore<Key, Value> else {
+            throw TestDriverError("store \(name) is not a session store of (\(Key.self), \(Value.self)); it is \(type(of: store))")
+        }
+        return typed
+    }
+
     /// A topic to pipe records into, serialized with these serdes.
     public func createInputTopic<Key, Value>(
         _ name: String, key: some Serde<Key>, value: some Serde<Value>

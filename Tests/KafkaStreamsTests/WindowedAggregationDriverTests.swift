@@ -157,6 +157,7 @@ import Testing
         #expect(try store.fetch("A", windowStart: 7) == nil)
         #expect(try store.fetch("B", from: 0, to: 10).map { "\($0.window)=\($0.value)" } == ["0/10=0+2+2+2", "5/15=0+2+2+2+2", "10/20=0+2+2"])
         #expect(try store.fetch("B", from: 1, to: 9).map(\.window) == [Window(start: 5, end: 15)])
+        #expect(try store.fetch("B", from: -100, to: 0).map(\.window) == [Window(start: 0, end: 10)])
         #expect(try store.fetchAll(from: 10, to: 10).map { "\($0.key)=\($0.value)" } == [
             "[A@10/20]=0+1", "[B@10/20]=0+2+2", "[C@10/20]=0+3", "[D@10/20]=0+4",
         ])

@@ -94,8 +94,8 @@ public struct TimeWindowedKStream<Key, Value> {
         let windows = windows
         let retentionMs = retention.map(Self.milliseconds) ?? windows.minimumRetention
         let store = WindowStoreBuilder<Key, Aggregate>(
-            name: storeName, materialized: materialized, keySerde: stream.keySerde, valueSerde: aggregateSerde, retention: retentionMs,
-            windowSize: windows.size)
+            name: storeName, windows: .time(size: windows.size), materialized: materialized, keySerde: stream.keySerde, valueSerde: aggregateSerde,
+            retention: retentionMs)
         let parent = stream.node
         let recordSerdes = (key: stream.keySerde, value: stream.valueSerde)
         builder.record { topology in

@@ -25,7 +25,7 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
     @usableFromInline let forwardsOnFlush: Bool
     /// The serdes of the input records, for the late-record topic.
     @usableFromInline let recordSerdes: (key: AnySerde<Key>, value: AnySerde<Value>)?
-    @usableFromInline var state: TypedWindowStore<Key, Aggregate>.OperatorState
+    @usableFromInline var state: WindowedOperatorState
 
     @inlinable
     init(
@@ -40,15 +40,7 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         self.retention = retention
         self.lateRecords = lateRecords
         self.fold = fold
-        if case .deadLetter = lateRecords {
-            let node = context.nodeName
-            self.recordSerdes = (
-                try context.task.defaultSerdes.resolve(recordSerdes.key, key: true, node: node),
-                try context.task.defaultSerdes.resolve(recordSerdes.value, key: false, node: node)
-            )
-        } else {
-            self.recordSerdes = nil
-        }
+        self.recordSerdes = try context.lateRecordSerdes(lateRecords, key: recordSerdes.key, value: recordSerdes.value)
         state = try store.readOperatorState()
         if emit == .onUpdate {
             let windows = windows
@@ -107,45 +99,65 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
     @usableFromInline
     func emitClosedWindows() throws {
         let lastClosed = state.observedStreamTime - windows.grace - windows.size
-        guard lastClosed > state.lastEmittedStart else { return }
-        for window in try store.windows(from: state.lastEmittedStart + 1, through: lastClosed) {
+        guard lastClosed > state.lastEmitted else { return }
+        for window in try store.windows(from: state.lastEmitted + 1, through: lastClosed) {
             let key = try window.key.withUnsafeBytes { try store.keySerde.decode($0) }
             let value = try window.stored.value.withUnsafeBytes { try store.valueSerde.decode($0) }
             try context.forward(Record(
                 key: Windowed(key: key, window: windows.window(startingAt: window.start)), value: value, timestamp: window.stored.timestamp))
         }
-        state.lastEmittedStart = lastClosed
+        state.lastEmitted = lastClosed
     }
 
     /// A record all of whose windows have closed (`window`: the latest of them).
     @usableFromInline
     func dropLate(_ record: Record<Key, Value>, window: Window) throws {
-        let lateness = state.observedStreamTime - windows.grace - window.end
-        context.logger.warning(
+        try context.dropLate(
+            record, window: window, streamTime: state.observedStreamTime, lateness: state.observedStreamTime - windows.grace - window.end,
+            handling: lateRecords, serdes: recordSerdes)
+    }
+}
+
+extension ProcessorContext {
+    /// Logs and counts a record late for every window it belongs to (`window`: the one it
+    /// missed last), and writes it to the late-record topic when there is one.
+    @usableFromInline
+    func dropLate<RecordKey, RecordValue>(
+        _ record: Record<RecordKey, RecordValue>, window: Window, streamTime: Int64, lateness: Int64, handling: LateRecordHandling,
+        serdes: (key: AnySerde<RecordKey>, value: AnySerde<RecordValue>)?
+    ) throws {
+        logger.warning(
             "skipping a record late for its windows",
-            metadata: [
-                "node": "\(context.nodeName)", "record_time": "\(record.timestamp)", "window": "\(window)",
-                "stream_time": "\(state.observedStreamTime)", "grace_ms": "\(windows.grace)",
-            ])
-        context.task.counters.droppedLate += 1
-        guard case .deadLetter(let topic) = lateRecords, let recordSerdes else { return }
+            metadata: ["node": "\(nodeName)", "record_time": "\(record.timestamp)", "window": "\(window)", "stream_time": "\(streamTime)"])
+        task.counters.droppedLate += 1
+        guard case .deadLetter(let topic) = handling, let serdes else { return }
         var keyBytes: [UInt8] = []
         var valueBytes: [UInt8] = []
-        let keyIsNull = try !recordSerdes.key.encode(record.key, &keyBytes)
-        let valueIsNull = try !recordSerdes.value.encode(record.value, &valueBytes)
+        let keyIsNull = try !serdes.key.encode(record.key, &keyBytes)
+        let valueIsNull = try !serdes.value.encode(record.value, &valueBytes)
         let headers = record.headers + [
             RecordHeader(key: LateRecordHeaders.windowStart, string: String(window.start)),
             RecordHeader(key: LateRecordHeaders.windowEnd, string: String(window.end)),
-            RecordHeader(key: LateRecordHeaders.streamTime, string: String(state.observedStreamTime)),
+            RecordHeader(key: LateRecordHeaders.streamTime, string: String(streamTime)),
             RecordHeader(key: LateRecordHeaders.lateness, string: String(lateness)),
-            RecordHeader(key: LateRecordHeaders.node, string: context.nodeName),
+            RecordHeader(key: LateRecordHeaders.node, string: nodeName),
         ]
         try keyBytes.withUnsafeBytes { key in
             try valueBytes.withUnsafeBytes { value in
-                try context.task.collector.send(
+                try task.collector.send(
                     topic: topic, key: keyIsNull ? nil : key, value: valueIsNull ? nil : value, headers: headers, timestamp: record.timestamp,
-                    source: { [task = context.task] in task.currentRecord.map { SourceCoordinates(topic: $0.topic, partition: $0.partition, offset: $0.offset) } })
+                    source: { [task] in task.currentRecord.map { SourceCoordinates(topic: $0.topic, partition: $0.partition, offset: $0.offset) } })
             }
         }
+    }
+
+    /// The serdes of a windowed operator's input records, resolved when late records go to
+    /// a topic (`nil` otherwise).
+    @usableFromInline
+    func lateRecordSerdes<RecordKey, RecordValue>(
+        _ handling: LateRecordHandling, key: AnySerde<RecordKey>?, value: AnySerde<RecordValue>?
+    ) throws -> (key: AnySerde<RecordKey>, value: AnySerde<RecordValue>)? {
+        guard case .deadLetter = handling else { return nil }
+        return (try task.defaultSerdes.resolve(key, key: true, node: nodeName), try task.defaultSerdes.resolve(value, key: false, node: nodeName))
     }
 }

@@ -75,3 +75,19 @@ final class LocalWindowStoreView<Key, Value>: ReadOnlyWindowStore, @unchecked Se
         try registry.typed(try registry.readyStores(name), name: name) { $0 as? any ReadOnlyWindowStore<Key, Value> }
     }
 }
+
+/// An interactive query's view of one session store over every local task that holds it.
+final class LocalSessionStoreView<Key, Value>: ReadOnlySessionStore, @unchecked Sendable {
+    let name: String
+    private let registry: LocalStoreRegistry
+
+    init(name: String, registry: LocalStoreRegistry) {
+        self.name = name
+        self.registry = registry
+    }
+
+    func findSessions(_ key: Key, earliestEnd: Int64, latestStart: Int64) throws -> [(window: Window, value: Value)] {
+        try registry.typed(try registry.readyStores(name), name: name) { $0 as? any ReadOnlySessionStore<Key, Value> }
+            .flatMap { try $0.findSessions(key, earliestEnd: earliestEnd, latestStart: latestStart) }
+    }
+}

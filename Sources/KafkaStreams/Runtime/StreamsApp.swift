@@ -154,6 +154,19 @@ public final class StreamsApp: Service, Sendable {
         return LocalWindowStoreView<Key, Value>(name: name, registry: registry)
     }
 
+    /// A read-only view of the session store called `name` (a session aggregation's), with
+    /// the same availability errors as ``store(named:key:value:)``.
+    ///
+    /// - Throws: ``StreamsError`` of kind `.topology` when the topology has no such store.
+    public func sessionStore<Key, Value>(
+        named name: String, key: Key.Type = Key.self, value: Value.Type = Value.self
+    ) throws -> any ReadOnlySessionStore<Key, Value> {
+        guard plan.topology.stores[name] != nil else {
+            throw StreamsError(.topology, "the topology has no store named \(name) (stores: \(plan.topology.stores.keys.sorted()))")
+        }
+        return LocalSessionStoreView<Key, Value>(name: name, registry: registry)
+    }
+
     /// Stops every stream thread as if the process died (no final commit or flush);
     /// ``run()`` then returns. For tests of crash recovery.
     package func simulateCrash() {

@@ -79,6 +79,8 @@ final class TypedWindowStore<Key, Value>: ManagedStore, @unchecked Sendable {
     /// Every window with a start in `lower...upper`, in (start, key) order.
     @usableFromInline
     func windows(from lower: Int64, through upper: Int64) throws -> [(key: [UInt8], start: Int64, stored: TimestampedBytes)] {
+        // Times are never negative; a negative bound would also sort after every key.
+        let lower = max(lower, 0)
         guard lower <= upper else { return [] }
         var found: [(key: [UInt8], start: Int64, stored: TimestampedBytes)] = []
         for segment in segments(from: lower, through: upper) {
@@ -91,6 +93,7 @@ final class TypedWindowStore<Key, Value>: ManagedStore, @unchecked Sendable {
 
     /// `key`'s windows with a start in `lower...upper`, in start order.
     func fetch(_ key: Key, from lower: Int64, through upper: Int64) throws -> [(window: Int64, value: Value, timestamp: Int64)] {
+        let lower = max(lower, 0)
         guard lower <= upper, let keyBytes = try keyBytes(key) else { return [] }
         var found: [(window: Int64, value: Value, timestamp: Int64)] = []
         for segment in segments(from: lower, through: upper) {
@@ -130,31 +133,9 @@ final class TypedWindowStore<Key, Value>: ManagedStore, @unchecked Sendable {
 
     // MARK: The operator's own state
 
-    /// What a windowed operator had seen and emitted when it last wrote its state.
     @usableFromInline
-    struct OperatorState: Equatable {
-        /// The largest record time the operator has seen (-1: none).
-        @usableFromInline var observedStreamTime: Int64 = -1
-        /// The start of the last window emitted as final (-1: none).
-        @usableFromInline var lastEmittedStart: Int64 = -1
-
-        @usableFromInline init(observedStreamTime: Int64 = -1, lastEmittedStart: Int64 = -1) {
-            self.observedStreamTime = observedStreamTime
-            self.lastEmittedStart = lastEmittedStart
-        }
-    }
+    func readOperatorState() throws -> WindowedOperatorState { WindowedOperatorState(decoding: try inner.get(.operatorState)) }
 
     @usableFromInline
-    func readOperatorState() throws -> OperatorState {
-        guard let bytes = try inner.get(.operatorState), bytes.count == 16 else { return OperatorState() }
-        return bytes.withUnsafeBytes { OperatorState(observedStreamTime: readBigEndian($0, at: 0), lastEmittedStart: readBigEndian($0, at: 8)) }
-    }
-
-    @usableFromInline
-    func writeOperatorState(_ state: OperatorState) throws {
-        var bytes: [UInt8] = []
-        appendBigEndian(state.observedStreamTime, to: &bytes)
-        appendBigEndian(state.lastEmittedStart, to: &bytes)
-        try inner.put(.operatorState, bytes)
-    }
+    func writeOperatorState(_ state: WindowedOperatorState) throws { try inner.put(.operatorState, state.encoded) }
 }

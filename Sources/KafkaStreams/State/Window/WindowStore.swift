@@ -38,3 +38,34 @@ extension TypedWindowStore: ReadOnlyWindowStore {
         }
     }
 }
+
+/// What interactive queries read from a session store: each key's sessions with their
+/// aggregates. Sessions older than the store's retention may be gone.
+public protocol ReadOnlySessionStore<Key, Value>: AnyObject {
+    associatedtype Key
+    associatedtype Value
+
+    /// The store's name (unique in a topology).
+    var name: String { get }
+
+    /// `key`'s sessions that end at or after `earliestEnd` and start at or before
+    /// `latestStart`, by end then start.
+    func findSessions(_ key: Key, earliestEnd: Int64, latestStart: Int64) throws -> [(window: Window, value: Value)]
+}
+
+extension ReadOnlySessionStore {
+    /// Every session of `key` the store holds, by end then start.
+    public func sessions(of key: Key) throws -> [(window: Window, value: Value)] {
+        try findSessions(key, earliestEnd: 0, latestStart: .max)
+    }
+}
+
+extension TypedSessionStore: ReadOnlySessionStore {
+    @usableFromInline
+    func findSessions(_ key: Key, earliestEnd: Int64, latestStart: Int64) throws -> [(window: Window, value: Value)] {
+        guard let keyBytes = try keyBytes(key) else { return [] }
+        // No session ends after the operator's stream time.
+        let latestEnd = try readOperatorState().observedStreamTime
+        return try findSessions(keyBytes, earliestEnd: earliestEnd, latestStart: latestStart, latestEnd: latestEnd).map { ($0.window, $0.value) }
+    }
+}

@@ -1,52 +1,64 @@
-/// How each task builds one window store: a key-value store of ``WindowStoreKey``s with its
-/// usual layers (cache, changelog, RocksDB or memory), under a ``TypedWindowStore``.
+/// How each task builds one window or session store: a key-value store of segmented keys
+/// with its usual layers (cache, changelog, RocksDB or memory), under a typed store of its
+/// own (``TypedWindowStore``, ``TypedSessionStore``).
 @usableFromInline
 struct WindowStoreBuilder<Key, Value>: Sendable {
+    /// The kind of windows the store holds.
+    @usableFromInline
+    enum Windows: Sendable {
+        /// Time windows of this size in milliseconds.
+        case time(size: Int64)
+        case sessions
+    }
+
     let name: String
-    let kind: StoreKind
+    let windows: Windows
+    let materialized: Materialized
     let keySerde: AnySerde<Key>?
     let valueSerde: AnySerde<Value>?
-    /// Milliseconds a window is kept after its start, at least.
+    /// Milliseconds a window is kept after its start (a session after its end), at least.
     let retention: Int64
-    /// The windows' length in milliseconds.
-    let windowSize: Int64
-    let loggingEnabled: Bool
-    let cachingEnabled: Bool
-    let changelogConfig: [String: String]
 
     @usableFromInline
-    init(
-        name: String, materialized: Materialized, keySerde: AnySerde<Key>?, valueSerde: AnySerde<Value>?, retention: Int64, windowSize: Int64
-    ) {
+    init(name: String, windows: Windows, materialized: Materialized, keySerde: AnySerde<Key>?, valueSerde: AnySerde<Value>?, retention: Int64) {
         self.name = name
-        self.windowSize = windowSize
-        kind = materialized.kind
+        self.windows = windows
+        self.materialized = materialized
         self.keySerde = keySerde
         self.valueSerde = valueSerde
         self.retention = retention
-        loggingEnabled = materialized.loggingEnabled
-        cachingEnabled = materialized.cachingEnabled
-        changelogConfig = materialized.changelogConfig
     }
 
     func definition() -> StoreDefinition {
-        var windows = KeyValueStoreBuilder<WindowStoreKey, [UInt8]>(name: name, kind: kind, keySerde: WindowStoreKeySerde(), valueSerde: BytesSerde())
-        windows.loggingEnabled = loggingEnabled
-        windows.cachingEnabled = cachingEnabled
-        windows.changelogConfig = changelogConfig
-        let base = windows.definition()
+        switch windows {
+        case .time(let size):
+            wrapping(WindowStoreKeySerde()) { inner, keySerde, valueSerde in
+                TypedWindowStore(name: name, inner: inner, keySerde: keySerde, valueSerde: valueSerde, retention: retention, windowSize: size)
+            }
+        case .sessions:
+            wrapping(SessionStoreKeySerde()) { inner, keySerde, valueSerde in
+                TypedSessionStore(name: name, inner: inner, keySerde: keySerde, valueSerde: valueSerde, retention: retention)
+            }
+        }
+    }
+
+    /// The definition of a key-value store of `StoreKey`s whose typed view `wrap` wraps.
+    private func wrapping<StoreKey: Hashable & Sendable>(
+        _ storeKeySerde: some Serde<StoreKey>,
+        _ wrap: @escaping @Sendable (TypedKeyValueStore<StoreKey, [UInt8]>, AnySerde<Key>, AnySerde<Value>) -> AnyObject & ManagedStore
+    ) -> StoreDefinition {
+        let base = materialized.builder(named: name, key: AnySerde(storeKeySerde), value: AnySerde(BytesSerde())).definition()
         return StoreDefinition(name: name, persistent: base.persistent, changelog: base.changelog, changelogConfig: base.changelogConfig) {
             [self] creation in
             let node = "store \(name)"
             let keySerde = try creation.task.defaultSerdes.resolve(keySerde, key: true, node: node)
             let valueSerde = try creation.task.defaultSerdes.resolve(valueSerde, key: false, node: node)
             let instance = try base.make(creation)
-            guard let inner = instance.typed as? TypedKeyValueStore<WindowStoreKey, [UInt8]> else {
+            guard let inner = instance.typed as? TypedKeyValueStore<StoreKey, [UInt8]> else {
                 preconditionFailure("a key-value store builder made \(type(of: instance.typed))")
             }
-            let store = TypedWindowStore(
-                name: name, inner: inner, keySerde: keySerde, valueSerde: valueSerde, retention: retention, windowSize: windowSize)
-            return StoreInstance(name: name, typed: store, root: instance.root, logging: instance.logging, changelog: instance.changelog)
+            return StoreInstance(
+                name: name, typed: wrap(inner, keySerde, valueSerde), root: instance.root, logging: instance.logging, changelog: instance.changelog)
         }
     }
 }
@@ -64,6 +76,15 @@ extension ProcessorContext {
     func windowStore<StoreKey, StoreValue>(named name: String) throws -> TypedWindowStore<StoreKey, StoreValue> {
         guard let store = task.stores[name] as? TypedWindowStore<StoreKey, StoreValue> else {
             throw StreamsError(.topology, "store \(name) is not a window store of (\(StoreKey.self), \(StoreValue.self))")
+        }
+        return store
+    }
+
+    /// The task's session store `name`, as the session processors hold it.
+    @usableFromInline
+    func sessionStore<StoreKey, StoreValue>(named name: String) throws -> TypedSessionStore<StoreKey, StoreValue> {
+        guard let store = task.stores[name] as? TypedSessionStore<StoreKey, StoreValue> else {
+            throw StreamsError(.topology, "store \(name) is not a session store of (\(StoreKey.self), \(StoreValue.self))")
         }
         return store
     }

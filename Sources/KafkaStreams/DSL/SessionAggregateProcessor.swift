@@ -1,0 +1,119 @@
+/// Folds each record into its key's session: the open sessions within `gap` of it are
+/// merged with it (their aggregates combined by the merger), the merged sessions deleted
+/// and the new one stored. Emits every change (``EmitStrategy/onUpdate``: a deletion of
+/// each merged session, then the new one) or each session once it closes
+/// (``EmitStrategy/onWindowClose``), at the session's end time.
+///
+/// A session closes when the operator's observed stream time passes its end plus gap plus
+/// grace; a closed session is never reopened, and a record that would only make a session
+/// of its own that is already closed is late.
+@usableFromInline
+final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
+    @usableFromInline typealias Fold = @Sendable (Key, Value, Aggregate?) throws -> Aggregate
+    /// Combines the aggregate so far (`nil`: none yet) with a merged session's.
+    @usableFromInline typealias Merge = @Sendable (Key, Aggregate?, Aggregate) throws -> Aggregate
+
+    @usableFromInline let context: ProcessorContext<Windowed<Key>, Aggregate?>
+    @usableFromInline let store: TypedSessionStore<Key, Aggregate>
+    @usableFromInline let windows: SessionWindows
+    @usableFromInline let emit: EmitStrategy
+    @usableFromInline let retention: Int64
+    @usableFromInline let lateRecords: LateRecordHandling
+    @usableFromInline let add: Fold
+    @usableFromInline let merge: Merge
+    @usableFromInline let forwardsOnFlush: Bool
+    @usableFromInline let recordSerdes: (key: AnySerde<Key>, value: AnySerde<Value>)?
+    @usableFromInline var state: WindowedOperatorState
+
+    @inlinable
+    init(
+        context: ProcessorContext<Windowed<Key>, Aggregate?>, storeName: String, windows: SessionWindows, emit: EmitStrategy, retention: Int64,
+        lateRecords: LateRecordHandling, recordSerdes: (key: AnySerde<Key>?, value: AnySerde<Value>?), add: @escaping Fold, merge: @escaping Merge
+    ) throws {
+        self.context = context
+        let store: TypedSessionStore<Key, Aggregate> = try context.sessionStore(named: storeName)
+        self.store = store
+        self.windows = windows
+        self.emit = emit
+        self.retention = retention
+        self.lateRecords = lateRecords
+        self.add = add
+        self.merge = merge
+        self.recordSerdes = try context.lateRecordSerdes(lateRecords, key: recordSerdes.key, value: recordSerdes.value)
+        state = try store.readOperatorState()
+        if emit == .onUpdate {
+            forwardsOnFlush = store.inner.setFlushListener { record in
+                // The operator's own state and expired sessions pass the cache too; neither
+                // is a result. A merged session's deletion is.
+                guard !record.key.isOperatorState, !record.headers.contains(TypedSessionStore<Key, Aggregate>.expiryHeader) else { return }
+                let key = try record.key.key.withUnsafeBytes { try store.keySerde.decode($0) }
+                try context.forward(Record(
+                    key: Windowed(key: key, window: Window(start: record.key.start, end: record.key.end)), value: try record.value.map(store.decode),
+                    timestamp: record.key.end, headers: record.headers.filter { $0 != TypedSessionStore<Key, Aggregate>.expiryHeader }))
+            }
+        } else {
+            forwardsOnFlush = false
+        }
+    }
+
+    @inlinable
+    func process(_ record: Record<Key, Value>) throws {
+        guard let keyBytes = try store.keyBytes(record.key) else {
+            context.skipNullKey(reason: "it cannot be aggregated in a session")
+            return
+        }
+        let before = state
+        let time = record.timestamp
+        if time > state.observedStreamTime { state.observedStreamTime = time }
+        let closeTime = state.observedStreamTime - windows.gap - windows.grace
+        // Open sessions only: a closed one is never reopened.
+        let merged = try store.findSessions(
+            keyBytes, earliestEnd: max(time - windows.gap, closeTime), latestStart: time + windows.gap, latestEnd: state.observedStreamTime)
+        var window = Window(start: time, end: time)
+        var aggregate: Aggregate?
+        for session in merged {
+            aggregate = try merge(record.key, aggregate, session.value)
+            window = Window(start: min(window.start, session.window.start), end: max(window.end, session.window.end))
+        }
+        if window.end < closeTime {
+            try context.dropLate(
+                record, window: window, streamTime: state.observedStreamTime, lateness: closeTime - window.end, handling: lateRecords,
+                serdes: recordSerdes)
+        } else {
+            let updated = try add(record.key, record.value, aggregate)
+            if window != Window(start: time, end: time) {
+                for session in merged {
+                    try store.remove(keyBytes, session.window, headers: record.headers)
+                    try forwardUpdate(record.key, session.window, nil, headers: record.headers)
+                }
+            }
+            try store.put(keyBytes, window, updated, headers: record.headers)
+            try forwardUpdate(record.key, window, updated, headers: record.headers)
+        }
+        if state.observedStreamTime > before.observedStreamTime {
+            // Final results first: a session that closed is emitted before retention may drop it.
+            if emit == .onWindowClose { try emitClosedSessions() }
+            try store.expire(before: state.observedStreamTime - retention)
+        }
+        if state != before { try store.writeOperatorState(state) }
+    }
+
+    @inlinable
+    func forwardUpdate(_ key: Key, _ window: Window, _ value: Aggregate?, headers: [RecordHeader]) throws {
+        guard emit == .onUpdate && !forwardsOnFlush else { return }
+        try context.forward(Record(key: Windowed(key: key, window: window), value: value, timestamp: window.end, headers: headers))
+    }
+
+    /// Emits every session closed since the last one emitted, in (end, start, key) order.
+    @usableFromInline
+    func emitClosedSessions() throws {
+        // Closed: end + gap + grace < stream time.
+        let lastClosed = state.observedStreamTime - windows.gap - windows.grace - 1
+        guard lastClosed > state.lastEmitted else { return }
+        for session in try store.sessions(endingFrom: state.lastEmitted + 1, through: lastClosed) {
+            let key = try session.key.withUnsafeBytes { try store.keySerde.decode($0) }
+            try context.forward(Record(key: Windowed(key: key, window: session.window), value: session.value, timestamp: session.window.end))
+        }
+        state.lastEmitted = lastClosed
+    }
+}

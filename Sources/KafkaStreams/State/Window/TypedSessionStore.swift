@@ -1,0 +1,140 @@
+import Synchronization
+
+/// A session store: each key's sessions (`[start, end]`, inclusive) with their aggregates,
+/// kept until their segment of end times is older than the retention. Like the window
+/// store it lies over a key-value store (of ``SessionStoreKey``s) with that store's layers,
+/// restore and exactly-once rules, and keeps its operator's state beside the sessions.
+@usableFromInline
+final class TypedSessionStore<Key, Value>: ManagedStore, @unchecked Sendable {
+    @usableFromInline let name: String
+    @usableFromInline let inner: TypedKeyValueStore<SessionStoreKey, [UInt8]>
+    @usableFromInline let keySerde: AnySerde<Key>
+    @usableFromInline let valueSerde: AnySerde<Value>
+    @usableFromInline let segmentInterval: Int64
+    let retention: Int64
+    /// Segments below this one are known to be empty. Written by the stream thread, read by
+    /// queries too.
+    private let firstLiveSegment = Atomic<Int64>(0)
+    /// Marks the deletions of expired sessions as they pass the record cache, which must not
+    /// forward them as results.
+    @usableFromInline static var expiryHeader: RecordHeader { RecordHeader(key: "__streams.session.expired", value: nil) }
+
+    init(name: String, inner: TypedKeyValueStore<SessionStoreKey, [UInt8]>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, retention: Int64) {
+        self.name = name
+        self.inner = inner
+        self.keySerde = keySerde
+        self.valueSerde = valueSerde
+        self.retention = retention
+        segmentInterval = max(retention / 2, 60_000)
+    }
+
+    // MARK: ManagedStore
+
+    func locked<T>(_ body: () throws -> T) throws -> T { try inner.locked(body) }
+    func flushCache() throws { try inner.flushCache() }
+    func close(_ closeLayers: () -> Void) { inner.close(closeLayers) }
+
+    // MARK: Sessions, for the session processor
+
+    /// A session as stored: its key's bytes, its span, its aggregate.
+    @usableFromInline
+    struct Session {
+        @usableFromInline let key: [UInt8]
+        @usableFromInline let window: Window
+        @usableFromInline let value: Value
+    }
+
+    @inlinable
+    func keyBytes(_ key: Key) throws -> [UInt8]? {
+        var bytes: [UInt8] = []
+        return try keySerde.encode(key, &bytes) ? bytes : nil
+    }
+
+    @inlinable
+    func storeKey(_ key: [UInt8], _ window: Window) -> SessionStoreKey {
+        SessionStoreKey(segment: window.end / segmentInterval, key: key, end: window.end, start: window.start)
+    }
+
+    /// `key`'s sessions that end at or after `earliestEnd` and start at or before
+    /// `latestStart`, by end then start. No session ends after `latestEnd` (the operator's
+    /// stream time), which bounds the segments to read.
+    @usableFromInline
+    func findSessions(_ key: [UInt8], earliestEnd: Int64, latestStart: Int64, latestEnd: Int64) throws -> [Session] {
+        // Times are never negative; a negative bound would also sort after every key.
+        let earliestEnd = max(earliestEnd, 0)
+        guard earliestEnd <= latestEnd else { return [] }
+        var found: [Session] = []
+        for segment in segments(from: earliestEnd, through: latestEnd) {
+            let entries = try inner.range(
+                from: SessionStoreKey(segment: segment, key: key, end: earliestEnd, start: 0),
+                to: SessionStoreKey(segment: segment, key: key, end: latestEnd, start: .max))
+            for (storeKey, value) in entries where storeKey.segment == segment && storeKey.key == key && storeKey.start <= latestStart {
+                found.append(Session(key: key, window: Window(start: storeKey.start, end: storeKey.end), value: try decode(value)))
+            }
+        }
+        return found
+    }
+
+    @usableFromInline
+    func put(_ key: [UInt8], _ window: Window, _ value: Value, headers: [RecordHeader]) throws {
+        var bytes: [UInt8] = []
+        guard try valueSerde.encode(value, &bytes) else { throw StreamsError(.topology, "session store \(name) cannot hold a null aggregate") }
+        try write(storeKey(key, window), bytes, headers: headers)
+    }
+
+    @usableFromInline
+    func remove(_ key: [UInt8], _ window: Window, headers: [RecordHeader]) throws {
+        try write(storeKey(key, window), nil, headers: headers)
+    }
+
+    private func write(_ key: SessionStoreKey, _ bytes: [UInt8]?, headers: [RecordHeader]) throws {
+        guard let prepared = try inner.prepareWrite(key) else { throw StreamsError(.topology, "session store \(name) cannot key a session") }
+        try inner.write(prepared, bytes, timestamp: key.end, headers: headers)
+    }
+
+    /// Every session that ends in `lower...upper`, by end, start, then key bytes.
+    @usableFromInline
+    func sessions(endingFrom lower: Int64, through upper: Int64) throws -> [Session] {
+        let lower = max(lower, 0)
+        guard lower <= upper else { return [] }
+        var found: [Session] = []
+        for segment in segments(from: lower, through: upper) {
+            let entries = try inner.range(
+                from: SessionStoreKey(segment: segment, key: [], end: 0, start: 0), to: SessionStoreKey(segment: segment + 1, key: [], end: 0, start: 0))
+            for (storeKey, value) in entries where storeKey.segment == segment && storeKey.end >= lower && storeKey.end <= upper {
+                found.append(Session(key: storeKey.key, window: Window(start: storeKey.start, end: storeKey.end), value: try decode(value)))
+            }
+        }
+        return found.sorted {
+            ($0.window.end, $0.window.start) != ($1.window.end, $1.window.start)
+                ? ($0.window.end, $0.window.start) < ($1.window.end, $1.window.start) : $0.key.lexicographicallyPrecedes($1.key)
+        }
+    }
+
+    /// Deletes the sessions of every segment that ends before `cutoff` (a session end).
+    @usableFromInline
+    func expire(before cutoff: Int64) throws {
+        let firstKept = max(cutoff, 0) / segmentInterval
+        let firstLive = firstLiveSegment.load(ordering: .relaxed)
+        guard firstKept > firstLive else { return }
+        let entries = try inner.range(
+            from: SessionStoreKey(segment: firstLive, key: [], end: 0, start: 0), to: SessionStoreKey(segment: firstKept, key: [], end: 0, start: 0))
+        for (key, _) in entries where key.segment < firstKept { try write(key, nil, headers: [Self.expiryHeader]) }
+        firstLiveSegment.store(firstKept, ordering: .relaxed)
+    }
+
+    private func segments(from lower: Int64, through upper: Int64) -> StrideThrough<Int64> {
+        stride(from: max(lower / segmentInterval, firstLiveSegment.load(ordering: .relaxed)), through: upper / segmentInterval, by: 1)
+    }
+
+    @usableFromInline
+    func decode(_ bytes: [UInt8]) throws -> Value { try bytes.withUnsafeBytes { try valueSerde.decode($0) } }
+
+    // MARK: The operator's own state
+
+    @usableFromInline
+    func readOperatorState() throws -> WindowedOperatorState { WindowedOperatorState(decoding: try inner.get(.operatorState)) }
+
+    @usableFromInline
+    func writeOperatorState(_ state: WindowedOperatorState) throws { try inner.put(.operatorState, state.encoded) }
+}

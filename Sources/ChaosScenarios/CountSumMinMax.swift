@@ -10,8 +10,8 @@ import Synchronization
 /// output record, so the output is a function of the input alone; with it on, updates are
 /// coalesced, and each key's outputs must be a subsequence of its updates ending with the
 /// last. Either way a lost or repeated input shows as a wrong or missing record. A windowed
-/// count (tumbling, emitted when each window closes) must emit each closed window once,
-/// with its exact count.
+/// count (tumbling) and a session count, both emitted as their windows close, must emit
+/// each closed window or session once, with its exact count.
 ///
 /// Processing failures (``ProcessingFailures``) make a record throw under the `.fail`
 /// handler after some of its effects happened: after the echo was sent, or after the
@@ -35,6 +35,9 @@ public struct CountSumMinMax: Sendable {
     /// 1,000, so a window holds about `windowSize` consecutive inputs.
     public static let windowSize: Int64 = 20
     public static let windowGrace: Int64 = 5
+    /// Each key's count per session (gap 15 ms), emitted once per session as it closes.
+    public static let sessionCount = "session-count"
+    public static let sessionGap: Int64 = 15
     /// A record cache budget that holds some of the keys' aggregates, not all: the caches
     /// then write through when full, between commits, as well as at commits.
     public static let smallRecordCache = 2_048
@@ -85,6 +88,10 @@ public struct CountSumMinMax: Sendable {
             .count(materialized: .as(windowedCount), emit: .onWindowClose)
             .toStream()
             .to(windowedCount, key: .timeWindowed(.string, windowSize: .milliseconds(windowSize)), value: .optional(.int64))
+        grouped.windowedBy(.session(gap: .milliseconds(sessionGap), grace: .milliseconds(windowGrace)))
+            .count(materialized: .as(sessionCount), emit: .onWindowClose)
+            .toStream()
+            .to(sessionCount, key: .sessionWindowed(.string), value: .optional(.int64))
         return try builder.build()
     }
 
@@ -102,7 +109,7 @@ public struct CountSumMinMax: Sendable {
     /// Creates the topics and writes the input, each record with its index as its time;
     /// in the merged variant, each record to one of the two input topics at random.
     public func prepare(_ cluster: SimulatedCluster, seed: UInt64) throws {
-        for topic in inputTopics + [Self.echo, Self.windowedCount] + Self.aggregates { cluster.createTopic(topic, partitions: partitions) }
+        for topic in inputTopics + [Self.echo, Self.windowedCount, Self.sessionCount] + Self.aggregates { cluster.createTopic(topic, partitions: partitions) }
         var random = SeededRandom(seed: seed ^ 0x70B1C)
         for (index, (key, value)) in input(seed: seed).enumerated() {
             let topic = inputTopics[Int(random.next() % UInt64(inputTopics.count))]
@@ -162,7 +169,45 @@ public struct CountSumMinMax: Sendable {
             for (key, updates) in expected where stored[key] != updates.last?[index] { outcome.mismatched += 1 }
         }
         compareWindowedCounts(seed: seed, actual: cluster.records(Self.windowedCount, isolation: .readCommitted), into: &outcome)
+        compareSessionCounts(seed: seed, actual: cluster.records(Self.sessionCount, isolation: .readCommitted), into: &outcome)
         return (outcome, report)
+    }
+
+    /// Each final session result must be an exact session of its key (records no more than
+    /// the gap apart) with its count, and come once; every session its own key's later
+    /// records closed (end + gap + grace < the key's last time) must have come.
+    private func compareSessionCounts(seed: UInt64, actual: [SimulatedRecord], into outcome: inout Outcome) {
+        var sessions: [String: [(start: Int64, end: Int64, count: Int64)]] = [:]
+        for (index, record) in input(seed: seed).enumerated() {
+            let time = Self.time(ofInput: index)
+            if let last = sessions[record.key]?.last, time - last.end <= Self.sessionGap {
+                sessions[record.key]![sessions[record.key]!.count - 1] = (last.start, time, last.count + 1)
+            } else {
+                sessions[record.key, default: []].append((time, time, 1))
+            }
+        }
+        var expected: [String: Int64] = [:]
+        for (key, list) in sessions { for session in list { expected["\(key)@\(session.start)/\(session.end)"] = session.count } }
+        let serde = SessionWindowedSerde(StringSerde())
+        var seen: Set<String> = []
+        for record in actual {
+            guard let keyBytes = record.key, let windowed = try? serde.deserialize(keyBytes) else {
+                outcome.mismatched += 1
+                continue
+            }
+            let name = "\(windowed.key)@\(windowed.window.start)/\(windowed.window.end)"
+            if !seen.insert(name).inserted {
+                outcome.duplicated += 1
+            } else if expected[name] != record.value.map(Self.int64(of:)) {
+                outcome.mismatched += 1
+            }
+        }
+        for (key, list) in sessions {
+            let last = list.last?.end ?? -1
+            for session in list where session.end + Self.sessionGap + Self.windowGrace < last && !seen.contains("\(key)@\(session.start)/\(session.end)") {
+                outcome.lost += 1
+            }
+        }
     }
 
     /// Each final window result must be the window's exact count, and come once; every

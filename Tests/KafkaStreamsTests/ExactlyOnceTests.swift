@@ -39,18 +39,21 @@ import Testing
         var crashes = 0
         var aborts = 0
         var finalWindows = 0
+        var finalSessions = 0
         for seed in UInt64(1)...16 {
             let (outcome, report, cluster) = try await run(seed: seed)
             #expect(outcome.isExact, "seed \(seed): \(outcome)")
             crashes += report.crashes
             aborts += cluster.statistics.abortedTransactions
             finalWindows += cluster.records(CountSumMinMax.windowedCount, isolation: .readCommitted).count
+            finalSessions += cluster.records(CountSumMinMax.sessionCount, isolation: .readCommitted).count
         }
         // The proof means something only if crashes and aborts happened, and windows closed
         // (150 records over 10 keys in windows of 20: about 70 per seed).
         #expect(crashes >= 16)
         #expect(aborts >= 16)
         #expect(finalWindows >= 16 * 50)
+        #expect(finalSessions >= 16 * 10)
     }
 
     @Test func processingFailuresAndCrashesWithTheRecordCacheLoseAndRepeatNothing() async throws {

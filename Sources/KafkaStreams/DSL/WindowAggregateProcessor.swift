@@ -42,21 +42,23 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         self.fold = fold
         self.recordSerdes = try context.lateRecordSerdes(lateRecords, key: recordSerdes.key, value: recordSerdes.value)
         state = try store.readOperatorState()
-        if emit == .onUpdate {
-            let windows = windows
-            forwardsOnFlush = store.inner.setFlushListener { record in
-                // Expired windows leave as deletions, and the operator's own state passes
-                // through the cache too: neither is a result.
-                guard !record.key.isOperatorState, let bytes = record.value else { return }
-                let stored = try TimestampedBytes(decoding: bytes)
-                let key = try record.key.key.withUnsafeBytes { try store.keySerde.decode($0) }
-                let value = try stored.value.withUnsafeBytes { try store.valueSerde.decode($0) }
-                try context.forward(Record(
-                    key: Windowed(key: key, window: windows.window(startingAt: record.key.start)), value: value, timestamp: stored.timestamp,
-                    headers: record.headers))
-            }
-        } else {
-            forwardsOnFlush = false
+        forwardsOnFlush = emit == .onUpdate && Self.forwardFlushes(of: store, to: context)
+    }
+
+    /// Has the store's record cache forward each window update it writes below; returns
+    /// false (the processor forwards) when the store has no cache.
+    @usableFromInline
+    static func forwardFlushes(of store: TypedWindowStore<Key, Aggregate>, to context: ProcessorContext<Windowed<Key>, Aggregate?>) -> Bool {
+        store.inner.setFlushListener { record in
+            // Expired windows leave as deletions, and the operator's own state passes
+            // through the cache too: neither is a result.
+            guard !record.key.isOperatorState, let bytes = record.value else { return }
+            let stored = try TimestampedBytes(decoding: bytes)
+            let key = try record.key.key.withUnsafeBytes { try store.keySerde.decode($0) }
+            let value = try stored.value.withUnsafeBytes { try store.valueSerde.decode($0) }
+            try context.forward(Record(
+                key: Windowed(key: key, window: Window(start: record.key.start, end: record.key.start + store.windowSize)), value: value,
+                timestamp: stored.timestamp, headers: record.headers))
         }
     }
 

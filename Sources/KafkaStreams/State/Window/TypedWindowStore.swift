@@ -19,7 +19,7 @@ final class TypedWindowStore<Key, Value>: ManagedStore, @unchecked Sendable {
     /// How long a window is kept after its start, at least (whole segments go at once).
     let retention: Int64
     /// The windows' length, which gives a window its end.
-    let windowSize: Int64
+    @usableFromInline let windowSize: Int64
     /// Segments below this one are known to be empty (deleted, or never written). Written
     /// by the stream thread, read by queries too.
     private let firstLiveSegment = Atomic<Int64>(0)
@@ -92,6 +92,7 @@ final class TypedWindowStore<Key, Value>: ManagedStore, @unchecked Sendable {
     }
 
     /// `key`'s windows with a start in `lower...upper`, in start order.
+    @usableFromInline
     func fetch(_ key: Key, from lower: Int64, through upper: Int64) throws -> [(window: Int64, value: Value, timestamp: Int64)] {
         let lower = max(lower, 0)
         guard lower <= upper, let keyBytes = try keyBytes(key) else { return [] }

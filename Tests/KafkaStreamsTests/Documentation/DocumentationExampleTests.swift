@@ -116,6 +116,21 @@ import Testing
         #expect(payments.map(\.value.amount) == [7, 5])
     }
 
+    @Test func revenuePerMinuteIsFinalPerWindowAndKeepsLatePurchases() throws {
+        let driver = try TopologyTestDriver(revenuePerMinute())
+        let purchases = driver.createInputTopic("purchases", key: .string, value: .json(Purchase.self))
+        for (category, amount, second) in [("books", 12, 5), ("games", 30, 20), ("books", 8, 59), ("books", 4, 75), ("games", 1, 50), ("books", 9, 140)] {
+            try purchases.pipeInput(key: "order", value: Purchase(category: category, amount: Int64(amount), paidAt: Int64(second) * 1_000))
+        }
+        let revenue = driver.createOutputTopic("revenue-per-minute", key: .timeWindowed(.string, windowSize: .seconds(60)), value: .optional(.int64))
+        // The first minute closes at 70 s, the second at 130 s; the games purchase at 50 s
+        // came after 75 s: late.
+        #expect(try revenue.readRecordsToList().map { "\($0.key)=\($0.value ?? -1)" } == [
+            "[books@0/60000]=20", "[games@0/60000]=30", "[books@60000/120000]=4",
+        ])
+        #expect(try driver.createOutputTopic("late-purchases", key: .string, value: .json(Purchase.self)).readValuesToList().map(\.amount) == [Int64(1)])
+    }
+
     @Test func theTestDriverExampleRuns() throws {
         let click = Click(user: "ada", kind: .pageView, page: "/products/42", userAgent: "Mozilla/5.0 (iPhone) Mobile")
         try testDriverExample(topology: try clickTopology(), click: click)

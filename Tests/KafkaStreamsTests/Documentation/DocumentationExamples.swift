@@ -51,6 +51,24 @@ func paymentsTopology() throws -> Topology {
     return try builder.build()
 }
 
+// MARK: README, "Windows"
+
+struct Purchase: Codable { var category: String; var amount: Int64; var paidAt: Int64 }
+
+func revenuePerMinute() throws -> Topology {
+    let builder = StreamsBuilder()
+    builder.stream("purchases", key: .string, value: .json(Purchase.self),
+                   timestamp: .field { _, purchase, _ in purchase.paidAt })
+        .groupBy(key: .string) { _, purchase in purchase.category }
+        .windowedBy(.tumbling(size: .seconds(60), grace: .seconds(10)))
+        .aggregate(materialized: .as("revenue-per-minute"), emit: .onWindowClose,
+                   lateRecords: .deadLetter(topic: "late-purchases"), value: .int64,
+                   initializer: { 0 }) { _, purchase, total in total + purchase.amount }
+        .toStream()   // KStream<Windowed<String>, Int64?>: [category@start/end] -> revenue
+        .to("revenue-per-minute", key: .timeWindowed(.string, windowSize: .seconds(60)), value: .optional(.int64))
+    return try builder.build()
+}
+
 // MARK: README, "State"
 
 func wordCountExample() throws -> Topology {

@@ -1,14 +1,17 @@
 # The two commands of the README, plus benchmarks. Each target installs the system
 # libraries it needs first (scripts/install-deps.sh: apt or Homebrew, only when missing).
-.PHONY: run test bench bench-wordcount-baseline deps embedded-kafka hello-kafka word-count click-events
+.PHONY: run test bench bench-wordcount-baseline deps embedded-kafka hello-kafka word-count click-events orders-dashboard
 
-# The samples through the embedded Kafka broker: click events (stateless), then word
-# count (RocksDB state, rebuilt from its changelog on the second run).
+# The samples through the embedded Kafka broker: click events (stateless), word count
+# (RocksDB state, rebuilt from its changelog on the second run), then the orders dashboard
+# (windows, late records, sessions).
 run: deps
 	swift build --product click-events
 	swift build --product word-count
+	swift build --product orders-dashboard
 	swift run --skip-build click-events
 	swift run --skip-build word-count
+	swift run --skip-build orders-dashboard
 
 # The first look at the Kafka layer alone.
 hello-kafka: deps
@@ -41,6 +44,9 @@ word-count: deps
 
 click-events: deps
 	swift run click-events
+
+orders-dashboard: deps
+	swift run orders-dashboard
 
 embedded-kafka: deps
 	swift run embedded-kafka --topic demo:3

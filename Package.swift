@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "hello-kafka", targets: ["HelloKafka"]),
         .executable(name: "click-events", targets: ["ClickEvents"]),
         .executable(name: "word-count", targets: ["WordCount"]),
+        .executable(name: "orders-dashboard", targets: ["OrdersDashboard"]),
         .executable(name: "streams-bench", targets: ["StreamsBench"]),
         .executable(name: "streams-chaos", targets: ["StreamsChaos"]),
     ],
@@ -107,6 +108,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Samples/WordCount"
+        ),
+        .executableTarget(
+            name: "OrdersDashboard",
+            dependencies: [
+                "KafkaStreams", "SampleSupport", "RdKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Samples/OrdersDashboard"
         ),
         .executableTarget(
             name: "ClickEvents",

@@ -33,12 +33,17 @@ public struct Broker: Sendable {
     }
 
     public func produce(_ topic: String, _ records: [(key: String, value: String)]) async throws {
+        try await produce(topic, records.map { (key: $0.key, value: $0.value, timestamp: nil) })
+    }
+
+    /// Writes records, each with its time (`nil`: now), in order.
+    public func produce(_ topic: String, _ records: [(key: String, value: String, timestamp: Int64?)]) async throws {
         var configuration = clientConfiguration
         configuration["linger.ms"] = "5"
         let producer = try Producer(configuration: configuration, logger: logger)
         defer { producer.close() }
-        for (key, value) in records {
-            _ = try await producer.send(ProducerRecord(topic: topic, key: Array(key.utf8), value: Array(value.utf8)))
+        for (key, value, timestamp) in records {
+            _ = try await producer.send(ProducerRecord(topic: topic, key: Array(key.utf8), value: Array(value.utf8), timestamp: timestamp))
         }
     }
 

@@ -63,14 +63,23 @@ final class TypedSessionStore<Key, Value>: ManagedStore, @unchecked Sendable {
         // Times are never negative; a negative bound would also sort after every key.
         let earliestEnd = max(earliestEnd, 0)
         guard earliestEnd <= latestEnd else { return [] }
-        var found: [Session] = []
-        for segment in segments(from: earliestEnd, through: latestEnd) {
-            let entries = try inner.range(
-                from: SessionStoreKey(segment: segment, key: key, end: earliestEnd, start: 0),
-                to: SessionStoreKey(segment: segment, key: key, end: latestEnd, start: .max))
-            for (storeKey, value) in entries where storeKey.segment == segment && storeKey.key == key && storeKey.start <= latestStart {
-                found.append(Session(key: key, window: Window(start: storeKey.start, end: storeKey.end), value: try decode(value)))
+        guard let segments = segments(from: earliestEnd, through: latestEnd) else { return [] }
+        var entries: [(key: SessionStoreKey, value: [UInt8])] = []
+        if segments.last - segments.first < TypedWindowStore<Key, Value>.keyScopedSegments {
+            // A few segments: a short scan of the key's sessions in each.
+            for segment in segments.first...segments.last {
+                entries += try inner.range(
+                    from: SessionStoreKey(segment: segment, key: key, end: earliestEnd, start: 0),
+                    to: SessionStoreKey(segment: segment, key: key, end: latestEnd, start: .max)
+                ).filter { $0.key.segment == segment }
             }
+        } else {
+            // A wide span (a query from the epoch): one scan of what is stored.
+            entries = try self.entries(of: segments)
+        }
+        var found: [Session] = []
+        for (storeKey, value) in entries where storeKey.key == key && storeKey.end >= earliestEnd && storeKey.end <= latestEnd && storeKey.start <= latestStart {
+            found.append(Session(key: key, window: Window(start: storeKey.start, end: storeKey.end), value: try decode(value)))
         }
         return found
     }
@@ -97,13 +106,10 @@ final class TypedSessionStore<Key, Value>: ManagedStore, @unchecked Sendable {
     func sessions(endingFrom lower: Int64, through upper: Int64) throws -> [Session] {
         let lower = max(lower, 0)
         guard lower <= upper else { return [] }
+        guard let segments = segments(from: lower, through: upper) else { return [] }
         var found: [Session] = []
-        for segment in segments(from: lower, through: upper) {
-            let entries = try inner.range(
-                from: SessionStoreKey(segment: segment, key: [], end: 0, start: 0), to: SessionStoreKey(segment: segment + 1, key: [], end: 0, start: 0))
-            for (storeKey, value) in entries where storeKey.segment == segment && storeKey.end >= lower && storeKey.end <= upper {
-                found.append(Session(key: storeKey.key, window: Window(start: storeKey.start, end: storeKey.end), value: try decode(value)))
-            }
+        for (storeKey, value) in try entries(of: segments) where storeKey.end >= lower && storeKey.end <= upper {
+            found.append(Session(key: storeKey.key, window: Window(start: storeKey.start, end: storeKey.end), value: try decode(value)))
         }
         return found.sorted {
             ($0.window.end, $0.window.start) != ($1.window.end, $1.window.start)
@@ -123,8 +129,17 @@ final class TypedSessionStore<Key, Value>: ManagedStore, @unchecked Sendable {
         firstLiveSegment.store(firstKept, ordering: .relaxed)
     }
 
-    private func segments(from lower: Int64, through upper: Int64) -> StrideThrough<Int64> {
-        stride(from: max(lower / segmentInterval, firstLiveSegment.load(ordering: .relaxed)), through: upper / segmentInterval, by: 1)
+    private func segments(from lower: Int64, through upper: Int64) -> (first: Int64, last: Int64)? {
+        let first = max(lower / segmentInterval, firstLiveSegment.load(ordering: .relaxed))
+        let last = upper / segmentInterval
+        return first <= last ? (first, last) : nil
+    }
+
+    /// Every session of these segments (one scan), in key order.
+    private func entries(of segments: (first: Int64, last: Int64)) throws -> [(key: SessionStoreKey, value: [UInt8])] {
+        try inner.range(
+            from: SessionStoreKey(segment: segments.first, key: [], end: 0, start: 0), to: SessionStoreKey(segment: segments.last + 1, key: [], end: 0, start: 0)
+        ).filter { $0.key.segment <= segments.last }
     }
 
     @usableFromInline

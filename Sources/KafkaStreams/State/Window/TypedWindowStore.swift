@@ -83,10 +83,9 @@ final class TypedWindowStore<Key, Value>: ManagedStore, @unchecked Sendable {
         let lower = max(lower, 0)
         guard lower <= upper else { return [] }
         var found: [(key: [UInt8], start: Int64, stored: TimestampedBytes)] = []
-        for segment in segments(from: lower, through: upper) {
-            for (key, value) in try segmentEntries(segment) where key.start >= lower && key.start <= upper {
-                found.append((key.key, key.start, try TimestampedBytes(decoding: value)))
-            }
+        guard let segments = segments(from: lower, through: upper) else { return [] }
+        for (key, value) in try entries(of: segments) where key.start >= lower && key.start <= upper {
+            found.append((key.key, key.start, try TimestampedBytes(decoding: value)))
         }
         return found.sorted { $0.start != $1.start ? $0.start < $1.start : $0.key.lexicographicallyPrecedes($1.key) }
     }
@@ -96,14 +95,24 @@ final class TypedWindowStore<Key, Value>: ManagedStore, @unchecked Sendable {
     func fetch(_ key: Key, from lower: Int64, through upper: Int64) throws -> [(window: Int64, value: Value, timestamp: Int64)] {
         let lower = max(lower, 0)
         guard lower <= upper, let keyBytes = try keyBytes(key) else { return [] }
-        var found: [(window: Int64, value: Value, timestamp: Int64)] = []
-        for segment in segments(from: lower, through: upper) {
-            let entries = try inner.range(
-                from: WindowStoreKey(segment: segment, key: keyBytes, start: lower), to: WindowStoreKey(segment: segment, key: keyBytes, start: upper))
-            for (storeKey, value) in entries where storeKey.key == keyBytes && storeKey.segment == segment {
-                let stored = try TimestampedBytes(decoding: value)
-                found.append((storeKey.start, try stored.value.withUnsafeBytes { try valueSerde.decode($0) }, stored.timestamp))
+        guard let segments = segments(from: lower, through: upper) else { return [] }
+        var entries: [(key: WindowStoreKey, value: [UInt8])] = []
+        if segments.last - segments.first < Self.keyScopedSegments {
+            // A few segments: a short scan of the key's windows in each.
+            for segment in segments.first...segments.last {
+                entries += try inner.range(
+                    from: WindowStoreKey(segment: segment, key: keyBytes, start: lower), to: WindowStoreKey(segment: segment, key: keyBytes, start: upper))
+                    .filter { $0.key.segment == segment }
             }
+        } else {
+            // A wide span (a query from the epoch): one scan of what is stored, rather than
+            // a scan per (mostly empty) segment.
+            entries = try self.entries(of: segments)
+        }
+        var found: [(window: Int64, value: Value, timestamp: Int64)] = []
+        for (storeKey, value) in entries where storeKey.key == keyBytes && storeKey.start >= lower && storeKey.start <= upper {
+            let stored = try TimestampedBytes(decoding: value)
+            found.append((storeKey.start, try stored.value.withUnsafeBytes { try valueSerde.decode($0) }, stored.timestamp))
         }
         return found
     }
@@ -123,13 +132,19 @@ final class TypedWindowStore<Key, Value>: ManagedStore, @unchecked Sendable {
     }
 
     /// The live segments that may hold windows starting in `lower...upper`.
-    private func segments(from lower: Int64, through upper: Int64) -> StrideThrough<Int64> {
-        stride(from: max(lower / segmentInterval, firstLiveSegment.load(ordering: .relaxed)), through: upper / segmentInterval, by: 1)
+    private func segments(from lower: Int64, through upper: Int64) -> (first: Int64, last: Int64)? {
+        let first = max(lower / segmentInterval, firstLiveSegment.load(ordering: .relaxed))
+        let last = upper / segmentInterval
+        return first <= last ? (first, last) : nil
     }
 
-    private func segmentEntries(_ segment: Int64) throws -> [(key: WindowStoreKey, value: [UInt8])] {
-        try inner.range(from: WindowStoreKey(segment: segment, key: [], start: 0), to: WindowStoreKey(segment: segment + 1, key: [], start: 0))
-            .filter { $0.key.segment == segment }
+    /// Above this many segments, reading a key's windows scans the segments once, whole.
+    static var keyScopedSegments: Int { 8 }
+
+    /// Every window of these segments (one scan), in key order.
+    private func entries(of segments: (first: Int64, last: Int64)) throws -> [(key: WindowStoreKey, value: [UInt8])] {
+        try inner.range(from: WindowStoreKey(segment: segments.first, key: [], start: 0), to: WindowStoreKey(segment: segments.last + 1, key: [], start: 0))
+            .filter { $0.key.segment <= segments.last }
     }
 
     // MARK: The operator's own state

@@ -93,7 +93,7 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
         if state.observedStreamTime > before.observedStreamTime {
             // Final results first: a session that closed is emitted before retention may drop it.
             if emit == .onWindowClose { try emitClosedSessions() }
-            try store.expire(before: state.observedStreamTime - retention)
+            try store.expire(before: state.observedStreamTime - retention, headers: [TypedSessionStore<Key, Aggregate>.expiryHeader])
         }
         if state != before { try store.writeOperatorState(state) }
     }

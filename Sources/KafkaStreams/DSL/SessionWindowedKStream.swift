@@ -66,29 +66,16 @@ public struct SessionWindowedKStream<Key, Value> {
         aggregateSerde: AnySerde<Aggregate>?, add: @escaping SessionAggregateProcessor<Key, Value, Aggregate>.Fold,
         merge: @escaping SessionAggregateProcessor<Key, Value, Aggregate>.Merge
     ) -> KTable<Windowed<Key>, Aggregate> {
-        let builder = stream.builder
-        let name = builder.nodeName(named, prefix: "KSTREAM-SESSIONWINDOWED-AGGREGATE-")
-        let storeName = materialized.storeName ?? builder.nodeName(nil, prefix: "KSTREAM-AGGREGATE-STATE-STORE-")
         let windows = windows
-        let retentionMs = retention.map(TimeWindowedKStream<Key, Value>.milliseconds) ?? windows.minimumRetention
-        let store = WindowStoreBuilder<Key, Aggregate>(
-            name: storeName, windows: .sessions, materialized: materialized, keySerde: stream.keySerde, valueSerde: aggregateSerde, retention: retentionMs)
-        let parent = stream.node
         let recordSerdes = (key: stream.keySerde, value: stream.valueSerde)
-        builder.record { topology in
-            if let problem = windows.problem { throw StreamsError(.topology, "session aggregation \(name): \(problem)") }
-            guard retentionMs >= windows.minimumRetention else {
-                throw StreamsError(
-                    .topology, "session aggregation \(name): retention \(retentionMs) ms is shorter than the gap plus grace (\(windows.minimumRetention) ms)")
-            }
-            try topology.addWindowStore(store)
-            try topology.addProcessor(name, parents: [parent], stores: [storeName]) { (context: ProcessorContext<Windowed<Key>, Aggregate?>) in
-                try SessionAggregateProcessor<Key, Value, Aggregate>(
-                    context: context, storeName: storeName, windows: windows, emit: emit, retention: retentionMs, lateRecords: lateRecords,
-                    recordSerdes: recordSerdes, add: add, merge: merge)
-            }
+        return stream.windowedAggregation(
+            kind: "session aggregation", prefix: "KSTREAM-SESSIONWINDOWED-AGGREGATE-", named: named, materialized: materialized, store: .sessions,
+            problem: windows.problem, minimumRetention: windows.minimumRetention, needs: "the gap plus grace", retention: retention,
+            aggregateSerde: aggregateSerde, windowedKey: stream.keySerde.map { .sessionWindowed($0) }
+        ) { context, storeName, retention in
+            try SessionAggregateProcessor<Key, Value, Aggregate>(
+                context: context, storeName: storeName, windows: windows, emit: emit, retention: retention, lateRecords: lateRecords,
+                recordSerdes: recordSerdes, add: add, merge: merge)
         }
-        let keySerde = stream.keySerde.map { AnySerde<Windowed<Key>>.sessionWindowed($0) }
-        return KTable(builder: builder, node: name, storeName: storeName, keySerde: keySerde, valueSerde: aggregateSerde)
     }
 }

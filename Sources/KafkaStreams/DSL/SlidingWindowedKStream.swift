@@ -59,31 +59,17 @@ public struct SlidingWindowedKStream<Key, Value> {
         named: String?, materialized: Materialized, emit: EmitStrategy, retention: Duration?, lateRecords: LateRecordHandling,
         aggregateSerde: AnySerde<Aggregate>?, _ fold: @escaping SlidingWindowAggregateProcessor<Key, Value, Aggregate>.Fold
     ) -> KTable<Windowed<Key>, Aggregate> {
-        let builder = stream.builder
-        let name = builder.nodeName(named, prefix: "KSTREAM-SLIDINGWINDOWAGGREGATE-")
-        let storeName = materialized.storeName ?? builder.nodeName(nil, prefix: "KSTREAM-AGGREGATE-STATE-STORE-")
         let windows = windows
-        let retentionMs = retention.map(TimeWindowedKStream<Key, Value>.milliseconds) ?? windows.minimumRetention
-        let store = WindowStoreBuilder<Key, Aggregate>(
-            name: storeName, windows: .time(size: windows.difference), materialized: materialized, keySerde: stream.keySerde,
-            valueSerde: aggregateSerde, retention: retentionMs)
-        let parent = stream.node
         let recordSerdes = (key: stream.keySerde, value: stream.valueSerde)
-        builder.record { topology in
-            if let problem = windows.problem { throw StreamsError(.topology, "sliding window aggregation \(name): \(problem)") }
-            guard retentionMs >= windows.minimumRetention else {
-                throw StreamsError(
-                    .topology,
-                    "sliding window aggregation \(name): retention \(retentionMs) ms is shorter than twice the difference plus grace (\(windows.minimumRetention) ms)")
-            }
-            try topology.addWindowStore(store)
-            try topology.addProcessor(name, parents: [parent], stores: [storeName]) { (context: ProcessorContext<Windowed<Key>, Aggregate?>) in
-                try SlidingWindowAggregateProcessor<Key, Value, Aggregate>(
-                    context: context, storeName: storeName, windows: windows, emit: emit, retention: retentionMs, lateRecords: lateRecords,
-                    recordSerdes: recordSerdes, fold: fold)
-            }
+        return stream.windowedAggregation(
+            kind: "sliding window aggregation", prefix: "KSTREAM-SLIDINGWINDOWAGGREGATE-", named: named, materialized: materialized,
+            store: .time(size: windows.difference), problem: windows.problem, minimumRetention: windows.minimumRetention,
+            needs: "twice the difference plus grace", retention: retention, aggregateSerde: aggregateSerde,
+            windowedKey: stream.keySerde.map { .timeWindowed($0, windowSize: .milliseconds(windows.difference)) }
+        ) { context, storeName, retention in
+            try SlidingWindowAggregateProcessor<Key, Value, Aggregate>(
+                context: context, storeName: storeName, windows: windows, emit: emit, retention: retention, lateRecords: lateRecords,
+                recordSerdes: recordSerdes, fold: fold)
         }
-        let keySerde = stream.keySerde.map { AnySerde<Windowed<Key>>.timeWindowed($0, windowSize: .milliseconds(windows.difference)) }
-        return KTable(builder: builder, node: name, storeName: storeName, keySerde: keySerde, valueSerde: aggregateSerde)
     }
 }

@@ -88,33 +88,16 @@ public struct TimeWindowedKStream<Key, Value> {
         named: String?, materialized: Materialized, emit: EmitStrategy, retention: Duration?, lateRecords: LateRecordHandling,
         aggregateSerde: AnySerde<Aggregate>?, _ fold: @escaping WindowAggregateProcessor<Key, Value, Aggregate>.Fold
     ) -> KTable<Windowed<Key>, Aggregate> {
-        let builder = stream.builder
-        let name = builder.nodeName(named, prefix: "KSTREAM-AGGREGATE-")
-        let storeName = materialized.storeName ?? builder.nodeName(nil, prefix: "KSTREAM-AGGREGATE-STATE-STORE-")
         let windows = windows
-        let retentionMs = retention.map(Self.milliseconds) ?? windows.minimumRetention
-        let store = WindowStoreBuilder<Key, Aggregate>(
-            name: storeName, windows: .time(size: windows.size), materialized: materialized, keySerde: stream.keySerde, valueSerde: aggregateSerde,
-            retention: retentionMs)
-        let parent = stream.node
         let recordSerdes = (key: stream.keySerde, value: stream.valueSerde)
-        builder.record { topology in
-            if let problem = windows.problem { throw StreamsError(.topology, "windowed aggregation \(name): \(problem)") }
-            guard retentionMs >= windows.minimumRetention else {
-                throw StreamsError(
-                    .topology, "windowed aggregation \(name): retention \(retentionMs) ms is shorter than the windows' size plus grace (\(windows.minimumRetention) ms)")
-            }
-            try topology.addWindowStore(store)
-            try topology.addProcessor(name, parents: [parent], stores: [storeName]) { (context: ProcessorContext<Windowed<Key>, Aggregate?>) in
-                try WindowAggregateProcessor<Key, Value, Aggregate>(
-                    context: context, storeName: storeName, windows: windows, emit: emit, retention: retentionMs, lateRecords: lateRecords,
-                    recordSerdes: recordSerdes, fold: fold)
-            }
+        return stream.windowedAggregation(
+            kind: "windowed aggregation", prefix: "KSTREAM-AGGREGATE-", named: named, materialized: materialized, store: .time(size: windows.size),
+            problem: windows.problem, minimumRetention: windows.minimumRetention, needs: "the windows' size plus grace", retention: retention,
+            aggregateSerde: aggregateSerde, windowedKey: stream.keySerde.map { .timeWindowed($0, windowSize: .milliseconds(windows.size)) }
+        ) { context, storeName, retention in
+            try WindowAggregateProcessor<Key, Value, Aggregate>(
+                context: context, storeName: storeName, windows: windows, emit: emit, retention: retention, lateRecords: lateRecords,
+                recordSerdes: recordSerdes, fold: fold)
         }
-        let keySerde = stream.keySerde.map { AnySerde<Windowed<Key>>.timeWindowed($0, windowSize: .milliseconds(windows.size)) }
-        return KTable(builder: builder, node: name, storeName: storeName, keySerde: keySerde, valueSerde: aggregateSerde)
     }
-
-    @usableFromInline
-    static func milliseconds(_ duration: Duration) -> Int64 { duration.wholeMilliseconds }
 }

@@ -49,6 +49,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         try lock.locked(body)
     }
 
+    @usableFromInline
     func close(_ closeLayers: () -> Void) {
         lock.close {
             cache?.discard()
@@ -272,6 +273,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
 
 /// The typed view of a task's store as its task manages it: the lock taken to commit,
 /// restore or close it while queries may read, and its record cache.
+@usableFromInline
 protocol ManagedStore: AnyObject {
     func locked<T>(_ body: () throws -> T) throws -> T
     /// Writes what the record cache holds below and downstream (nothing without a cache).

@@ -18,7 +18,7 @@ struct SessionStoreKey: Hashable, Sendable {
     }
 
     /// Where the session operator keeps its own state, in a segment that never expires.
-    static let operatorState = SessionStoreKey(segment: .max, key: [], end: 0, start: 0)
+    @usableFromInline static let operatorState = SessionStoreKey(segment: .max, key: [], end: 0, start: 0)
 
     @usableFromInline var isOperatorState: Bool { segment == .max }
 }

@@ -1,20 +1,16 @@
-import Synchronization
-
 /// A session store: each key's sessions (`[start, end]`, inclusive) with their aggregates,
 /// kept until their segment of end times is older than the retention. Like the window
 /// store it lies over a key-value store (of ``SessionStoreKey``s) with that store's layers,
 /// restore and exactly-once rules, and keeps its operator's state beside the sessions.
 @usableFromInline
-final class TypedSessionStore<Key, Value>: ManagedStore, @unchecked Sendable {
+final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     @usableFromInline let name: String
     @usableFromInline let inner: TypedKeyValueStore<SessionStoreKey, [UInt8]>
     @usableFromInline let keySerde: AnySerde<Key>
     @usableFromInline let valueSerde: AnySerde<Value>
     @usableFromInline let segmentInterval: Int64
     let retention: Int64
-    /// Segments below this one are known to be empty. Written by the stream thread, read by
-    /// queries too.
-    private let firstLiveSegment = Atomic<Int64>(0)
+    @usableFromInline let liveSegments = LiveSegments()
     /// Marks the deletions of expired sessions as they pass the record cache, which must not
     /// forward them as results.
     @usableFromInline static var expiryHeader: RecordHeader { RecordHeader(key: "__streams.session.expired", value: nil) }
@@ -25,14 +21,8 @@ final class TypedSessionStore<Key, Value>: ManagedStore, @unchecked Sendable {
         self.keySerde = keySerde
         self.valueSerde = valueSerde
         self.retention = retention
-        segmentInterval = max(retention / 2, 60_000)
+        segmentInterval = Self.segmentInterval(retention: retention)
     }
-
-    // MARK: ManagedStore
-
-    func locked<T>(_ body: () throws -> T) throws -> T { try inner.locked(body) }
-    func flushCache() throws { try inner.flushCache() }
-    func close(_ closeLayers: () -> Void) { inner.close(closeLayers) }
 
     // MARK: Sessions, for the session processor
 
@@ -42,12 +32,6 @@ final class TypedSessionStore<Key, Value>: ManagedStore, @unchecked Sendable {
         @usableFromInline let key: [UInt8]
         @usableFromInline let window: Window
         @usableFromInline let value: Value
-    }
-
-    @inlinable
-    func keyBytes(_ key: Key) throws -> [UInt8]? {
-        var bytes: [UInt8] = []
-        return try keySerde.encode(key, &bytes) ? bytes : nil
     }
 
     @inlinable
@@ -117,39 +101,6 @@ final class TypedSessionStore<Key, Value>: ManagedStore, @unchecked Sendable {
         }
     }
 
-    /// Deletes the sessions of every segment that ends before `cutoff` (a session end).
-    @usableFromInline
-    func expire(before cutoff: Int64) throws {
-        let firstKept = max(cutoff, 0) / segmentInterval
-        let firstLive = firstLiveSegment.load(ordering: .relaxed)
-        guard firstKept > firstLive else { return }
-        let entries = try inner.range(
-            from: SessionStoreKey(segment: firstLive, key: [], end: 0, start: 0), to: SessionStoreKey(segment: firstKept, key: [], end: 0, start: 0))
-        for (key, _) in entries where key.segment < firstKept { try write(key, nil, headers: [Self.expiryHeader]) }
-        firstLiveSegment.store(firstKept, ordering: .relaxed)
-    }
-
-    private func segments(from lower: Int64, through upper: Int64) -> (first: Int64, last: Int64)? {
-        let first = max(lower / segmentInterval, firstLiveSegment.load(ordering: .relaxed))
-        let last = upper / segmentInterval
-        return first <= last ? (first, last) : nil
-    }
-
-    /// Every session of these segments (one scan), in key order.
-    private func entries(of segments: (first: Int64, last: Int64)) throws -> [(key: SessionStoreKey, value: [UInt8])] {
-        try inner.range(
-            from: SessionStoreKey(segment: segments.first, key: [], end: 0, start: 0), to: SessionStoreKey(segment: segments.last + 1, key: [], end: 0, start: 0)
-        ).filter { $0.key.segment <= segments.last }
-    }
-
     @usableFromInline
     func decode(_ bytes: [UInt8]) throws -> Value { try bytes.withUnsafeBytes { try valueSerde.decode($0) } }
-
-    // MARK: The operator's own state
-
-    @usableFromInline
-    func readOperatorState() throws -> WindowedOperatorState { WindowedOperatorState(decoding: try inner.get(.operatorState)) }
-
-    @usableFromInline
-    func writeOperatorState(_ state: WindowedOperatorState) throws { try inner.put(.operatorState, state.encoded) }
 }

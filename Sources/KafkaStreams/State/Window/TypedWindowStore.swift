@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A window store: each key's aggregate per window start, kept until its segment of time
 /// is older than the retention. It lies over a key-value store of ``WindowStoreKey``s, so
 /// it has that store's layers (record cache, changelog, RocksDB or memory), restore and
@@ -9,7 +7,7 @@ import Synchronization
 /// Beside the windows it keeps its operator's state (observed stream time, the last window
 /// emitted as final), written with them, so a restart resumes exactly where the state is.
 @usableFromInline
-final class TypedWindowStore<Key, Value>: ManagedStore, @unchecked Sendable {
+final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     @usableFromInline let name: String
     @usableFromInline let inner: TypedKeyValueStore<WindowStoreKey, [UInt8]>
     @usableFromInline let keySerde: AnySerde<Key>
@@ -20,9 +18,7 @@ final class TypedWindowStore<Key, Value>: ManagedStore, @unchecked Sendable {
     let retention: Int64
     /// The windows' length, which gives a window its end.
     @usableFromInline let windowSize: Int64
-    /// Segments below this one are known to be empty (deleted, or never written). Written
-    /// by the stream thread, read by queries too.
-    private let firstLiveSegment = Atomic<Int64>(0)
+    @usableFromInline let liveSegments = LiveSegments()
 
     init(
         name: String, inner: TypedKeyValueStore<WindowStoreKey, [UInt8]>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, retention: Int64,
@@ -34,24 +30,10 @@ final class TypedWindowStore<Key, Value>: ManagedStore, @unchecked Sendable {
         self.keySerde = keySerde
         self.valueSerde = valueSerde
         self.retention = retention
-        // As Kafka Streams: two or so segments per retention, none shorter than a minute.
-        segmentInterval = max(retention / 2, 60_000)
+        segmentInterval = Self.segmentInterval(retention: retention)
     }
-
-    // MARK: ManagedStore
-
-    func locked<T>(_ body: () throws -> T) throws -> T { try inner.locked(body) }
-    func flushCache() throws { try inner.flushCache() }
-    func close(_ closeLayers: () -> Void) { inner.close(closeLayers) }
 
     // MARK: Windows, for the windowed processors
-
-    /// `key`'s bytes, or `nil` when its serde encodes it as null (no window holds it).
-    @inlinable
-    func keyBytes(_ key: Key) throws -> [UInt8]? {
-        var bytes: [UInt8] = []
-        return try keySerde.encode(key, &bytes) ? bytes : nil
-    }
 
     @inlinable
     func storeKey(_ key: [UInt8], start: Int64) -> WindowStoreKey {
@@ -117,41 +99,6 @@ final class TypedWindowStore<Key, Value>: ManagedStore, @unchecked Sendable {
         return found
     }
 
-    /// Deletes the windows of every segment that ends before `cutoff` (a window start):
-    /// what retention no longer keeps.
-    @usableFromInline
-    func expire(before cutoff: Int64) throws {
-        let firstKept = max(cutoff, 0) / segmentInterval
-        let firstLive = firstLiveSegment.load(ordering: .relaxed)
-        guard firstKept > firstLive else { return }
-        // Up to the first key of the first kept segment: keys of any bytes sort below it.
-        let entries = try inner.range(
-            from: WindowStoreKey(segment: firstLive, key: [], start: 0), to: WindowStoreKey(segment: firstKept, key: [], start: 0))
-        for (key, _) in entries where key.segment < firstKept { _ = try inner.delete(key) }
-        firstLiveSegment.store(firstKept, ordering: .relaxed)
-    }
-
-    /// The live segments that may hold windows starting in `lower...upper`.
-    private func segments(from lower: Int64, through upper: Int64) -> (first: Int64, last: Int64)? {
-        let first = max(lower / segmentInterval, firstLiveSegment.load(ordering: .relaxed))
-        let last = upper / segmentInterval
-        return first <= last ? (first, last) : nil
-    }
-
     /// Above this many segments, reading a key's windows scans the segments once, whole.
     static var keyScopedSegments: Int { 8 }
-
-    /// Every window of these segments (one scan), in key order.
-    private func entries(of segments: (first: Int64, last: Int64)) throws -> [(key: WindowStoreKey, value: [UInt8])] {
-        try inner.range(from: WindowStoreKey(segment: segments.first, key: [], start: 0), to: WindowStoreKey(segment: segments.last + 1, key: [], start: 0))
-            .filter { $0.key.segment <= segments.last }
-    }
-
-    // MARK: The operator's own state
-
-    @usableFromInline
-    func readOperatorState() throws -> WindowedOperatorState { WindowedOperatorState(decoding: try inner.get(.operatorState)) }
-
-    @usableFromInline
-    func writeOperatorState(_ state: WindowedOperatorState) throws { try inner.put(.operatorState, state.encoded) }
 }

@@ -18,7 +18,7 @@ struct WindowStoreKey: Hashable, Sendable {
 
     /// Where a windowed operator keeps its own state (observed stream time, last emitted
     /// window) beside its windows: in a segment that never expires.
-    static let operatorState = WindowStoreKey(segment: .max, key: [], start: 0)
+    @usableFromInline static let operatorState = WindowStoreKey(segment: .max, key: [], start: 0)
 
     @usableFromInline var isOperatorState: Bool { segment == .max }
 }

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import KafkaStreams
+import Logging
+import RdKafka
+
+/// Windowed counts through `StreamsApp` on the embedded broker against the plain key-value
+/// `count` of the same events in the same run: events over 1,000 keys, event time advancing
+/// ~100 events per second with up to 2 s of disorder (about 2.8 hours of event time per
+/// million events). Tumbling 60 s, hopping 60 s / 10 s and sessions (gap 30 s) count with
+/// the record cache on, emitting on update, at-least-once; the tumbling run keeps its windows
+/// 10 minutes, so its store expires segments as stream time moves through the hours. Each
+/// run is timed from the group's assignment of every task until every event is processed;
+/// after the tumbling run, its state directory's size is compared with what one retention
+/// of windows holds.
+struct WindowedBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "windowed", abstract: "Tumbling, hopping and session counts vs a key-value count of the same events.")
+
+    @Option(help: "Events.") var events = 1_000_000
+    @Option(help: "Distinct keys.") var keys = 1000
+    @Option(help: "Partitions of the input topic (the mock keeps ~5 MiB per partition).") var partitions = 16
+
+    func run() throws {
+        _ = ProcessedCounter.shared  // before any app creates its metrics
+        var logger = Logger(label: "streams-bench") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = .error
+        let cluster = try MockCluster(brokers: 1, logger: logger)
+        try cluster.createTopic("events", partitions: partitions)
+        try fill(cluster, logger: logger)
+        let runs: [(name: String, build: (KGroupedStream<String, [UInt8]>) -> Void)] = [
+            ("keyvalue", { $0.count(materialized: .as("counts")) }),
+            ("tumbling", { $0.windowedBy(.tumbling(size: .seconds(60), grace: .seconds(5))).count(materialized: .as("counts"), retention: .seconds(600)) }),
+            ("hopping", { $0.windowedBy(.hopping(size: .seconds(60), advance: .seconds(10), grace: .seconds(5))).count(materialized: .as("counts")) }),
+            ("session", { $0.windowedBy(.session(gap: .seconds(30), grace: .seconds(5))).count(materialized: .as("counts")) }),
+        ]
+        var rates: [String: Double] = [:]
+        var details: [String: Double] = ["events": Double(events), "keys": Double(keys), "partitions": Double(partitions)]
+        for (name, build) in runs {
+            let builder = StreamsBuilder()
+            build(builder.stream("events", key: .string, value: .bytes).groupByKey())
+            let stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("windowed-bench-\(getpid())-\(name)").path
+            defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
+            let run = try measure(try builder.build(), name: name, cluster: cluster, stateDirectory: stateDirectory, logger: logger)
+            rates[name] = run.rate
+            details["\(name)_events_per_second"] = run.rate.rounded()
+            details["\(name)_cpu_ns_per_event"] = run.cpuNanosecondsPerRecord.rounded()
+            if name == "tumbling" {
+                let bytes = directorySize(stateDirectory)
+                details["tumbling_state_mib"] = bytes / 1_048_576
+                let hours = Double(events) * 0.01 / 3600
+                progress("tumbling state after \(String(format: "%.1f", hours)) h of event time with 10 min retention: \(String(format: "%.1f", bytes / 1_048_576)) MiB")
+            }
+            progress("\(name): \(Int(run.rate)) events/s, \(Int(run.cpuNanosecondsPerRecord)) ns CPU/event")
+        }
+        let keyValue = rates["keyvalue"] ?? 0
+        for name in ["tumbling", "hopping", "session"] { details["\(name)_ratio"] = (rates[name] ?? 0) / max(keyValue, 1) }
+        details["peak_rss_mib"] = (ProcessMemory.peakResidentBytes / 1_048_576).rounded()
+        try BenchmarkReport(
+            bench: "windowed", records: events, rate: rates["tumbling"] ?? 0, baseline: "keyvalue-count", baselineRate: keyValue, details: details
+        ).print()
+    }
+
+    /// Events in key order of partition (by murmur2, as the app's producers place keys),
+    /// each ~10 ms of event time after the one before, less up to 2 s of disorder.
+    private func fill(_ cluster: MockCluster, logger: Logger) throws {
+        var base = KafkaConfiguration()
+        base.bootstrapServers = [cluster.bootstrapServers]
+        let start: Int64 = 1_700_000_000_000
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        progress("filling events with \(events) events over \(keys) keys")
+        try fillTopic("events", count: events, base: base, lingerMs: 5, logger: logger) { index in
+            let disorder = Int64(xorshift64(&state) % 2_000)
+            return ProducerRecord(
+                topic: "events", key: Array("k\(index % keys)".utf8), value: [UInt8(truncatingIfNeeded: index)],
+                timestamp: start + Int64(index) * 10 - disorder)
+        }
+    }
+
+    private func measure(_ topology: Topology, name: String, cluster: MockCluster, stateDirectory: String, logger: Logger) throws -> PipeRun {
+        var configuration = StreamsConfiguration(applicationID: "windowed-bench-\(name)", bootstrapServers: cluster.bootstrapServers)
+        configuration.stateDirectory = stateDirectory
+        configuration.consumerProperties = KafkaConfiguration(properties: [
+            "fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
+        ])
+        let app = try StreamsApp(topology: topology, configuration: configuration, logger: logger)
+        let running = BackgroundApp(app)
+        let clock = ContinuousClock()
+        let launched = clock.now
+        while app.activeTasks.count < partitions && clock.now - launched < .seconds(60) { Thread.sleep(forTimeInterval: 0.001) }
+        let processed = ProcessedCounter.shared
+        let before = processed.value
+        let run = try PipeRun.measure(records: events) {
+            let start = clock.now
+            while processed.value - before < Int64(events) && clock.now - start < .seconds(600) { Thread.sleep(forTimeInterval: 0.002) }
+            guard processed.value - before >= Int64(events) else { throw BenchmarkFailure("\(name) processed \(processed.value - before) of \(events) events") }
+            return Double(events) / (clock.now - start).fractionalSeconds
+        }
+        try running.stop()
+        return run
+    }
+
+    private func directorySize(_ path: String) -> Double {
+        guard let files = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total = 0.0
+        for case let file as String in files {
+            total += (try? FileManager.default.attributesOfItem(atPath: "\(path)/\(file)")[.size] as? NSNumber)?.doubleValue ?? 0
+        }
+        return total
+    }
+}

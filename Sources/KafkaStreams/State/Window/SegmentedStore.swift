@@ -1,0 +1,99 @@
+import Synchronization
+
+/// A key of a segmented store: it starts with its segment, so a segment's entries (and a run
+/// of segments) are one contiguous range, and one key, in a segment that never expires,
+/// holds the store's operator state.
+@usableFromInline
+protocol SegmentedStoreKey: Hashable, Sendable {
+    var segment: Int64 { get }
+    /// The smallest key of `segment`: every key of it sorts at or after this one, and every
+    /// key of the segments before it sorts before.
+    static func first(ofSegment segment: Int64) -> Self
+    /// Where the store keeps its operator's state.
+    static var operatorState: Self { get }
+}
+
+extension WindowStoreKey: SegmentedStoreKey {
+    @usableFromInline
+    static func first(ofSegment segment: Int64) -> WindowStoreKey { WindowStoreKey(segment: segment, key: [], start: 0) }
+}
+
+extension SessionStoreKey: SegmentedStoreKey {
+    @usableFromInline
+    static func first(ofSegment segment: Int64) -> SessionStoreKey { SessionStoreKey(segment: segment, key: [], end: 0, start: 0) }
+}
+
+/// Which segments of a store are known to be empty. Written by the stream thread, read by
+/// queries too.
+@usableFromInline
+final class LiveSegments: Sendable {
+    private let first = Atomic<Int64>(0)
+
+    /// Segments below this one are empty (expired, or never written).
+    var firstLive: Int64 { first.load(ordering: .relaxed) }
+
+    func expire(below segment: Int64) { first.store(segment, ordering: .relaxed) }
+}
+
+/// What window and session stores share: a key-value store of segmented keys under them,
+/// segments of time that expire whole, and their operator's state beside the data.
+@usableFromInline
+protocol SegmentedStore: ManagedStore {
+    associatedtype StoreKey: SegmentedStoreKey
+    associatedtype Key
+
+    var inner: TypedKeyValueStore<StoreKey, [UInt8]> { get }
+    var keySerde: AnySerde<Key> { get }
+    /// The span of times (window starts, session ends) one segment holds, in milliseconds.
+    var segmentInterval: Int64 { get }
+    var liveSegments: LiveSegments { get }
+}
+
+extension SegmentedStore {
+    /// Two or so segments per retention, none shorter than a minute, as in Kafka Streams.
+    static func segmentInterval(retention: Int64) -> Int64 { max(retention / 2, 60_000) }
+
+    @usableFromInline func locked<T>(_ body: () throws -> T) throws -> T { try inner.locked(body) }
+    @usableFromInline func flushCache() throws { try inner.flushCache() }
+    @usableFromInline func close(_ closeLayers: () -> Void) { inner.close(closeLayers) }
+
+    /// `key`'s bytes, or `nil` when its serde encodes it as null (no window holds it).
+    @inlinable
+    func keyBytes(_ key: Key) throws -> [UInt8]? {
+        var bytes: [UInt8] = []
+        return try keySerde.encode(key, &bytes) ? bytes : nil
+    }
+
+    /// The live segments that may hold times in `lower...upper`, if any.
+    func segments(from lower: Int64, through upper: Int64) -> (first: Int64, last: Int64)? {
+        let first = max(lower / segmentInterval, liveSegments.firstLive)
+        let last = upper / segmentInterval
+        return first <= last ? (first, last) : nil
+    }
+
+    /// Every entry of these segments (one scan), in key order.
+    func entries(of segments: (first: Int64, last: Int64)) throws -> [(key: StoreKey, value: [UInt8])] {
+        try inner.range(from: .first(ofSegment: segments.first), to: .first(ofSegment: segments.last + 1)).filter { $0.key.segment <= segments.last }
+    }
+
+    /// Deletes every entry of the segments that end before `cutoff` (a time), through the
+    /// store's layers: what retention no longer keeps. `headers` mark the deletions.
+    @usableFromInline
+    func expire(before cutoff: Int64, headers: [RecordHeader] = []) throws {
+        let firstKept = max(cutoff, 0) / segmentInterval
+        let firstLive = liveSegments.firstLive
+        guard firstKept > firstLive else { return }
+        // Up to the first key of the first kept segment: keys of any bytes sort below it.
+        for (key, _) in try inner.range(from: .first(ofSegment: firstLive), to: .first(ofSegment: firstKept)) where key.segment < firstKept {
+            guard let prepared = try inner.prepareWrite(key) else { continue }
+            try inner.write(prepared, nil, timestamp: max(cutoff, 0), headers: headers)
+        }
+        liveSegments.expire(below: firstKept)
+    }
+
+    @usableFromInline
+    func readOperatorState() throws -> WindowedOperatorState { WindowedOperatorState(decoding: try inner.get(.operatorState)) }
+
+    @usableFromInline
+    func writeOperatorState(_ state: WindowedOperatorState) throws { try inner.put(.operatorState, state.encoded) }
+}

@@ -89,6 +89,23 @@ import Testing
         #expect(wrong > 0)
     }
 
+    @Test func aWindowReadsItsOperatorStateOnlyAfterItsStoreIsRestored() async throws {
+        // streams-chaos sim's seed 562 (its defaults: 200 records, cache on, merged inputs):
+        // a crash left local state behind the changelog, and windowed processors that read
+        // their last emitted window while the task was built, before the restore, emitted
+        // six final results a second time.
+        let directory = Self.stateDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cluster = SimulatedCluster(seed: 562, injection: CrashInjection(crashProbability: 0.002, abortableErrorProbability: 0.001, maxCrashes: 8))
+        var logger = streamsTestLogger
+        logger.logLevel = .critical
+        let (outcome, report) = try await CountSumMinMax(records: 200, partitions: 2, mergedInputs: true).run(
+            on: cluster, seed: 562, stateDirectory: directory, logger: logger, recordCacheBytes: CountSumMinMax.smallRecordCache,
+            failures: ProcessingFailures(seed: 562, probability: 0.002, maxFailures: 4))
+        #expect(report.crashes > 0)
+        #expect(outcome.isExact, "\(outcome)")
+    }
+
     @Test func theCheckFindsTheRepeatsOfAtLeastOnce() async throws {
         // The control: the same crashes under at-least-once must show up as duplicates.
         var duplicated = 0

@@ -23,7 +23,11 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
     @usableFromInline let merge: Merge
     @usableFromInline let forwardsOnFlush: Bool
     @usableFromInline let recordSerdes: (key: AnySerde<Key>, value: AnySerde<Value>)?
-    @usableFromInline var state: WindowedOperatorState
+    /// Read from the store at the first record, not when the task is built: the store's
+    /// restore runs in between, and a state read before it could be behind the windows (a
+    /// final result sent again).
+    @usableFromInline var state = WindowedOperatorState()
+    @usableFromInline var stateLoaded = false
 
     @inlinable
     init(
@@ -40,7 +44,6 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
         self.add = add
         self.merge = merge
         self.recordSerdes = try context.lateRecordSerdes(lateRecords, key: recordSerdes.key, value: recordSerdes.value)
-        state = try store.readOperatorState()
         if emit == .onUpdate {
             forwardsOnFlush = store.inner.setFlushListener { record in
                 // The operator's own state and expired sessions pass the cache too; neither
@@ -61,6 +64,10 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
         guard let keyBytes = try store.keyBytes(record.key) else {
             context.skipNullKey(reason: "it cannot be aggregated in a session")
             return
+        }
+        if !stateLoaded {
+            state = try store.readOperatorState()
+            stateLoaded = true
         }
         let before = state
         let time = record.timestamp

@@ -18,7 +18,11 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
     @usableFromInline let fold: Fold
     @usableFromInline let forwardsOnFlush: Bool
     @usableFromInline let recordSerdes: (key: AnySerde<Key>, value: AnySerde<Value>)?
-    @usableFromInline var state: WindowedOperatorState
+    /// Read from the store at the first record, not when the task is built: the store's
+    /// restore runs in between, and a state read before it could be behind the windows (a
+    /// final result sent again).
+    @usableFromInline var state = WindowedOperatorState()
+    @usableFromInline var stateLoaded = false
 
     @inlinable
     init(
@@ -34,7 +38,6 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         self.lateRecords = lateRecords
         self.fold = fold
         self.recordSerdes = try context.lateRecordSerdes(lateRecords, key: recordSerdes.key, value: recordSerdes.value)
-        state = try store.readOperatorState()
         forwardsOnFlush = emit == .onUpdate && WindowAggregateProcessor<Key, Value, Aggregate>.forwardFlushes(of: store, to: context)
     }
 
@@ -43,6 +46,10 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         guard let keyBytes = try store.keyBytes(record.key) else {
             context.skipNullKey(reason: "it cannot be aggregated in a window")
             return
+        }
+        if !stateLoaded {
+            state = try store.readOperatorState()
+            stateLoaded = true
         }
         let before = state
         let time = record.timestamp

@@ -25,7 +25,11 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
     @usableFromInline let forwardsOnFlush: Bool
     /// The serdes of the input records, for the late-record topic.
     @usableFromInline let recordSerdes: (key: AnySerde<Key>, value: AnySerde<Value>)?
-    @usableFromInline var state: WindowedOperatorState
+    /// Read from the store at the first record, not when the task is built: the store's
+    /// restore runs in between, and a state read before it could be behind the windows (a
+    /// final result sent again).
+    @usableFromInline var state = WindowedOperatorState()
+    @usableFromInline var stateLoaded = false
 
     @inlinable
     init(
@@ -41,7 +45,6 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         self.lateRecords = lateRecords
         self.fold = fold
         self.recordSerdes = try context.lateRecordSerdes(lateRecords, key: recordSerdes.key, value: recordSerdes.value)
-        state = try store.readOperatorState()
         forwardsOnFlush = emit == .onUpdate && Self.forwardFlushes(of: store, to: context)
     }
 
@@ -67,6 +70,10 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         guard let keyBytes = try store.keyBytes(record.key) else {
             context.skipNullKey(reason: "it cannot be aggregated in a window")
             return
+        }
+        if !stateLoaded {
+            state = try store.readOperatorState()
+            stateLoaded = true
         }
         let before = state
         if record.timestamp > state.observedStreamTime { state.observedStreamTime = record.timestamp }

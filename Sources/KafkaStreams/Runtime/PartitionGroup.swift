@@ -29,11 +29,6 @@ final class PartitionGroup {
         self.maxBufferedPerPartition = max(maxBufferedPerPartition, 1)
     }
 
-    /// The queue of `topic` (the task's partition number is the same for all).
-    func queueIndex(of topic: String) -> Int? {
-        queues.firstIndex { $0.partition.topic == topic }
-    }
-
     /// Queues a record; returns true when its partition should now be paused (its queue
     /// passed the bound).
     func add(_ record: QueuedRecord, to index: Int) -> Bool {

@@ -5,10 +5,37 @@ import Synchronization
 /// A delivery outcome: where the record went, or why it did not get there.
 public typealias DeliveryResult = Result<RecordMetadata, KafkaError>
 
-/// Holds the per-record callback passed through librdkafka's message opaque.
-final class DeliveryCallbackBox {
-    let callback: @Sendable (DeliveryResult) -> Void
+/// Holds the per-record callback passed through librdkafka's message opaque. The callback
+/// runs once: from the delivery report, or from a close that gave up waiting for it.
+final class DeliveryCallbackBox: Sendable {
+    private let callback: @Sendable (DeliveryResult) -> Void
+    private let delivered = Atomic<Bool>(false)
+
     init(_ callback: @escaping @Sendable (DeliveryResult) -> Void) { self.callback = callback }
+
+    func deliver(_ result: DeliveryResult) {
+        guard !delivered.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        callback(result)
+    }
+}
+
+/// The async senders waiting for a delivery report, so that closing the producer can
+/// resume those whose report librdkafka has not served by then.
+final class AwaitingSenders: Sendable {
+    private let boxes = Mutex<[ObjectIdentifier: DeliveryCallbackBox]>([:])
+
+    func add(_ box: DeliveryCallbackBox) { boxes.withLock { $0[ObjectIdentifier(box)] = box } }
+
+    func remove(_ box: DeliveryCallbackBox) { boxes.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(box)) } }
+
+    /// Resumes every waiting sender with `error`; a report that comes later is ignored.
+    func failAll(_ error: KafkaError) {
+        let waiting = boxes.withLock { boxes in
+            defer { boxes = [:] }
+            return Array(boxes.values)
+        }
+        for box in waiting { box.deliver(.failure(error)) }
+    }
 }
 
 /// Receives delivery reports of records produced without their own callback, and
@@ -65,5 +92,5 @@ let deliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_mes
         result = .failure(KafkaError(code: code, context: "delivery to \(topic) [\(message.pointee.partition)] failed"))
     }
     context.delivery?.record(result, hadOwnCallback: box != nil, logger: context.logger)
-    box?.callback(result)
+    box?.deliver(result)
 }

@@ -15,6 +15,8 @@ public final class Producer: Sendable {
     let handle: KafkaHandle
     private let tracker: DeliveryTracker
     private let poller: PollingThread
+    /// ``send(_:)`` calls waiting for their delivery report.
+    private let awaitingSenders = AwaitingSenders()
     private let topics = TopicHandleCache()
     let logger: Logger
 
@@ -113,8 +115,12 @@ public final class Producer: Sendable {
     /// delivery reports in gathered turns.
     public func send(_ record: ProducerRecord) async throws(KafkaError) -> RecordMetadata {
         while true {
+            var registered: DeliveryCallbackBox?
             let outcome: DeliveryResult? = await withCheckedContinuation { continuation in
-                let box = Unmanaged.passRetained(DeliveryCallbackBox { continuation.resume(returning: $0) })
+                let callback = DeliveryCallbackBox { continuation.resume(returning: $0) }
+                registered = callback
+                awaitingSenders.add(callback)
+                let box = Unmanaged.passRetained(callback)
                 let code = enqueue(record, opaque: box.toOpaque(), blockWhenFull: false)
                 if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
                     box.release()
@@ -125,6 +131,7 @@ public final class Producer: Sendable {
                         code: code, handle: handle.pointer, context: "cannot produce to \(record.topic)")))
                 }
             }
+            if let registered { awaitingSenders.remove(registered) }
             if let outcome { return try outcome.get() }
             // The local queue is full: give the network threads a moment to drain it.
             try? await Task.sleep(for: .milliseconds(2))
@@ -183,9 +190,13 @@ public final class Producer: Sendable {
         }
         rd_kafka_yield(handle.pointer)
         // A record in flight to a broker that went away gets its purge report only when
-        // librdkafka fails the request, which may be after the flush above gave up: until
-        // then the polling thread keeps serving reports, so its sender is not left waiting.
+        // librdkafka fails the request, which may be after the flush above gave up (seen
+        // here: not within 30 s): until then the polling thread keeps serving reports, and
+        // the async senders still waiting get the purge's answer now, as librdkafka would
+        // give it (the broker's acknowledgement, if any, is void).
         if final || rd_kafka_outq_len(handle.pointer) == 0 { poller.stop() }
+        awaitingSenders.failAll(KafkaError(
+            code: .purgedInFlight, message: "the producer closed before the broker acknowledged the record", classification: .permanent))
         topics.destroyAll()
     }
 

@@ -61,6 +61,8 @@ import Testing
 
     @Test func closingWithUndeliverableRecordsFailsThemInsteadOfHanging() async throws {
         let cluster = try makeCluster(topics: ["unreachable": 1])
+        // A record in flight when the broker went away may get no purge report for longer
+        // than this test waits (seen: 2 runs in 12): close answers its sender itself.
         let producer = try Producer(configuration: producerConfiguration(cluster), logger: testLogger)
         _ = try await producer.send(ProducerRecord(topic: "unreachable", value: bytes("warm-up")))
         try cluster.setBrokerDown(1)

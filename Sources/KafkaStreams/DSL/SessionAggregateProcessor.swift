@@ -52,7 +52,7 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
                 let key = try record.key.key.withUnsafeBytes { try store.keySerde.decode($0) }
                 try context.forward(Record(
                     key: Windowed(key: key, window: Window(start: record.key.start, end: record.key.end)), value: try record.value.map(store.decode),
-                    timestamp: record.key.end, headers: record.headers.filter { $0 != TypedSessionStore<Key, Aggregate>.expiryHeader }))
+                    timestamp: record.key.end, headers: record.headers))
             }
         } else {
             forwardsOnFlush = false

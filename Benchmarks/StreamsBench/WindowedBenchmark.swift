@@ -20,6 +20,7 @@ struct WindowedBenchmark: ParsableCommand {
     @Option(help: "Events.") var events = 1_000_000
     @Option(help: "Distinct keys.") var keys = 1000
     @Option(help: "Partitions of the input topic (the mock keeps ~5 MiB per partition).") var partitions = 16
+    @Option(help: "Runs to make, comma-separated (keyvalue, tumbling, hopping, session).") var runs = "keyvalue,tumbling,hopping,session"
 
     func run() throws {
         _ = ProcessedCounter.shared  // before any app creates its metrics
@@ -28,12 +29,14 @@ struct WindowedBenchmark: ParsableCommand {
         let cluster = try MockCluster(brokers: 1, logger: logger)
         try cluster.createTopic("events", partitions: partitions)
         try fill(cluster, logger: logger)
-        let runs: [(name: String, build: (KGroupedStream<String, [UInt8]>) -> Void)] = [
+        let selected = Set(self.runs.split(separator: ",").map(String.init))
+        let all: [(name: String, build: (KGroupedStream<String, [UInt8]>) -> Void)] = [
             ("keyvalue", { $0.count(materialized: .as("counts")) }),
             ("tumbling", { $0.windowedBy(.tumbling(size: .seconds(60), grace: .seconds(5))).count(materialized: .as("counts"), retention: .seconds(600)) }),
             ("hopping", { $0.windowedBy(.hopping(size: .seconds(60), advance: .seconds(10), grace: .seconds(5))).count(materialized: .as("counts")) }),
             ("session", { $0.windowedBy(.session(gap: .seconds(30), grace: .seconds(5))).count(materialized: .as("counts")) }),
         ]
+        let runs = all.filter { selected.contains($0.name) }
         var rates: [String: Double] = [:]
         var details: [String: Double] = ["events": Double(events), "keys": Double(keys), "partitions": Double(partitions)]
         for (name, build) in runs {

@@ -52,24 +52,5 @@ extension RootBytesStore {
 }
 
 extension Array where Element == UInt8 {
-    /// Whether `self` lies in the inclusive byte range `lower...upper` (`nil`: unbounded).
-    func isWithin(_ lower: [UInt8]?, _ upper: [UInt8]?) -> Bool {
-        if let lower, lexicographicallyPrecedes(lower) { return false }
-        if let upper, upper.lexicographicallyPrecedes(self) { return false }
-        return true
-    }
-
     func hasBytePrefix(_ prefix: [UInt8]) -> Bool { count >= prefix.count && self[..<prefix.count].elementsEqual(prefix) }
-}
-
-extension Array where Element == (key: [UInt8], value: [UInt8]) {
-    /// These entries (in byte order) with `writes` applied on top (`nil` deletes), in byte order.
-    func overlaid(with writes: [StoreKeyBytes: [UInt8]?]) -> Self {
-        guard !writes.isEmpty else { return self }
-        var entries = self
-        entries.removeAll { writes[StoreKeyBytes($0.key)] != nil }
-        for (key, value) in writes { if let value { entries.append((key: key.bytes, value: value)) } }
-        entries.sort { $0.key.lexicographicallyPrecedes($1.key) }
-        return entries
-    }
 }

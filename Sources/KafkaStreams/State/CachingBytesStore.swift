@@ -46,6 +46,9 @@ final class CachingBytesStore: BytesStore {
     // other threads under the lock, which exclusivity checks do not cover anyway): no
     // dynamic exclusivity check per write.
     @exclusivity(unchecked) private var held: [StoreKeyBytes: Entry] = [:]
+    /// The held keys in byte order, for scans: built by the first scan after a flush, then
+    /// kept up to date until the next (a store nobody scans never pays for it).
+    @exclusivity(unchecked) private var heldOrder: SortedKeyIndex?
     /// Counts the changes of `held` that move or remove entries, so a ``Slot`` from before
     /// one is not used.
     @exclusivity(unchecked) private var generation = 0
@@ -120,6 +123,7 @@ final class CachingBytesStore: BytesStore {
             if held.isEmpty { held.reserveCapacity(lastFlushCount) }
             let copy = Array(key)
             held[StoreKeyBytes(copy)] = Entry(key: copy, value: value, context: context, sequence: sequence)
+            heldOrder?.insert(StoreKeyBytes(copy))
             generation += 1
             return .none
         }
@@ -129,12 +133,12 @@ final class CachingBytesStore: BytesStore {
 
     @usableFromInline
     func range(from lower: [UInt8]?, to upper: [UInt8]?) throws -> [(key: [UInt8], value: [UInt8])] {
-        try inner.range(from: lower, to: upper).overlaid(with: heldWrites { $0.isWithin(lower, upper) })
+        try inner.range(from: lower, to: upper).overlaid(with: heldWrites(orderedIndex().keys(from: lower, through: upper)))
     }
 
     @usableFromInline
     func prefixScan(_ prefix: [UInt8]) throws -> [(key: [UInt8], value: [UInt8])] {
-        try inner.prefixScan(prefix).overlaid(with: heldWrites { $0.hasBytePrefix(prefix) })
+        try inner.prefixScan(prefix).overlaid(with: heldWrites(orderedIndex().keys(withPrefix: prefix)))
     }
 
     @usableFromInline
@@ -167,13 +171,19 @@ final class CachingBytesStore: BytesStore {
                 written += 1
             }
         } catch {
-            try lock.locked { for entry in entries[..<written] { held[StoreKeyBytes(entry.key)] = nil } }
+            try lock.locked {
+                for entry in entries[..<written] { held[StoreKeyBytes(entry.key)] = nil }
+                heldOrder = nil
+            }
             generation += 1
             account(-entries[..<written].reduce(0) { $0 + Self.cost(key: $1.key, value: $1.value) })
             throw error
         }
         lastFlushCount = held.count
-        try lock.locked { held.removeAll() }
+        try lock.locked {
+            held.removeAll()
+            heldOrder = nil
+        }
         generation += 1
         account(-heldBytes)
         return entries
@@ -191,14 +201,21 @@ final class CachingBytesStore: BytesStore {
     /// Drops the held entries (a task closing without commit: the input is read again).
     func discard() {
         held = [:]
+        heldOrder = nil
         generation += 1
         account(-heldBytes)
     }
 
-    private func heldWrites(where includes: ([UInt8]) -> Bool) -> [StoreKeyBytes: [UInt8]?] {
-        var writes: [StoreKeyBytes: [UInt8]?] = [:]
-        for (key, entry) in held where includes(key.bytes) { writes[key] = .some(entry.value) }
-        return writes
+    /// The held keys in byte order. Called under the store's lock, as scans are.
+    private func orderedIndex() -> SortedKeyIndex {
+        if let heldOrder { return heldOrder }
+        let index = SortedKeyIndex(held.keys)
+        heldOrder = index
+        return index
+    }
+
+    private func heldWrites(_ keys: [StoreKeyBytes]) -> [(key: StoreKeyBytes, value: [UInt8]?)] {
+        keys.map { (key: $0, value: held[$0]?.value ?? nil) }
     }
 
     private func account(_ delta: Int) {

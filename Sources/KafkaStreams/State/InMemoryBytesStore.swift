@@ -1,24 +1,35 @@
 /// A store kept in a dictionary: fast, gone on restart, rebuilt fully from its changelog.
 final class InMemoryBytesStore: RootBytesStore {
     private var entries: [StoreKeyBytes: [UInt8]] = [:]
+    /// The keys in byte order, for scans: built by the first scan, then kept up to date.
+    private var order: SortedKeyIndex?
 
     var isPersistent: Bool { false }
 
     func get(_ key: [UInt8]) throws -> [UInt8]? { entries[StoreKeyBytes(key)] }
 
-    func put(_ key: [UInt8], _ value: [UInt8]?) throws { entries[StoreKeyBytes(key)] = value }
+    func put(_ key: [UInt8], _ value: [UInt8]?) throws { set(StoreKeyBytes(key), value) }
+
+    private func set(_ key: StoreKeyBytes, _ value: [UInt8]?) {
+        if let value {
+            if entries.updateValue(value, forKey: key) == nil { order?.insert(key) }
+        } else if entries.removeValue(forKey: key) != nil {
+            order?.remove(key)
+        }
+    }
 
     func range(from lower: [UInt8]?, to upper: [UInt8]?) throws -> [(key: [UInt8], value: [UInt8])] {
-        sortedEntries { $0.isWithin(lower, upper) }
+        sortedEntries { $0.keys(from: lower, through: upper) }
     }
 
     func prefixScan(_ prefix: [UInt8]) throws -> [(key: [UInt8], value: [UInt8])] {
-        sortedEntries { $0.hasBytePrefix(prefix) }
+        sortedEntries { $0.keys(withPrefix: prefix) }
     }
 
-    /// The entries whose key `includes` selects, in byte order.
-    private func sortedEntries(where includes: ([UInt8]) -> Bool) -> [(key: [UInt8], value: [UInt8])] {
-        entries.filter { includes($0.key.bytes) }.sorted { $0.key < $1.key }.map { (key: $0.key.bytes, value: $0.value) }
+    /// The entries of the keys `select` picks from the index, in byte order.
+    private func sortedEntries(select: (SortedKeyIndex) -> [StoreKeyBytes]) -> [(key: [UInt8], value: [UInt8])] {
+        if order == nil { order = SortedKeyIndex(entries.keys) }
+        return select(order!).compactMap { key in entries[key].map { (key: key.bytes, value: $0) } }
     }
 
     func approximateCount() throws -> Int { entries.count }
@@ -31,13 +42,19 @@ final class InMemoryBytesStore: RootBytesStore {
 
     func restore(_ batch: RestoreBatch, through offset: Int64) throws {
         guard let list = batch as? ChangeList else { preconditionFailure("a restore batch of another store") }
-        for change in list.changes { entries[StoreKeyBytes(change.key)] = change.value }
+        for change in list.changes { set(StoreKeyBytes(change.key), change.value) }
         list.changes.removeAll(keepingCapacity: true)
     }
 
-    func wipe() throws { entries = [:] }
+    func wipe() throws {
+        entries = [:]
+        order = nil
+    }
 
-    func close() { entries = [:] }
+    func close() {
+        entries = [:]
+        order = nil
+    }
 }
 
 /// A restore batch of copied keys and values.

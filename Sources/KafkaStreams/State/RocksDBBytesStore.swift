@@ -15,6 +15,9 @@ final class RocksDBBytesStore: RootBytesStore {
     private let database: Database
     /// Writes since the last commit (`nil`: deleted), read before the database.
     private var pending: [StoreKeyBytes: [UInt8]?] = [:]
+    /// The pending keys in byte order, for scans: built by the first scan after a commit,
+    /// then kept up to date until the next.
+    private var pendingOrder: SortedKeyIndex?
     /// How many writes the last commit made durable.
     private var lastCommitCount = 0
 
@@ -35,7 +38,8 @@ final class RocksDBBytesStore: RootBytesStore {
         // Room for as many writes as the last commit had: growing the table step by step
         // rehashes it each time.
         if pending.isEmpty { pending.reserveCapacity(lastCommitCount) }
-        pending[StoreKeyBytes(key)] = .some(value)
+        let key = StoreKeyBytes(key)
+        if pending.updateValue(value, forKey: key) == nil { pendingOrder?.insert(key) }
     }
 
     /// Calls `body` with `key` under the data prefix, built on the stack (a read of a key
@@ -53,11 +57,11 @@ final class RocksDBBytesStore: RootBytesStore {
         let stored = try database.range(
             from: Self.dataPrefix + (lower ?? []),
             to: upper.map { Self.dataPrefix + $0 + [0] } ?? [Self.dataPrefix[0] + 1])
-        return try merged(stored) { $0.isWithin(lower, upper) }
+        return try merged(stored) { $0.keys(from: lower, through: upper) }
     }
 
     func prefixScan(_ prefix: [UInt8]) throws -> [(key: [UInt8], value: [UInt8])] {
-        try merged(try database.prefix(Self.dataPrefix + prefix)) { $0.hasBytePrefix(prefix) }
+        try merged(try database.prefix(Self.dataPrefix + prefix)) { $0.keys(withPrefix: prefix) }
     }
 
     func approximateCount() throws -> Int {
@@ -85,6 +89,7 @@ final class RocksDBBytesStore: RootBytesStore {
         try database.write(batch)
         lastCommitCount = pending.count
         pending.removeAll()
+        pendingOrder = nil
     }
 
     func makeRestoreBatch() -> RestoreBatch { Batch() }
@@ -113,6 +118,7 @@ final class RocksDBBytesStore: RootBytesStore {
 
     func wipe() throws {
         pending = [:]
+        pendingOrder = nil
         let batch = WriteBatch()
         batch.deleteRange(from: [0x00], to: [0x02])
         try database.write(batch)
@@ -120,16 +126,21 @@ final class RocksDBBytesStore: RootBytesStore {
 
     func close() {
         pending = [:]
+        pendingOrder = nil
         database.close()
     }
 
-    /// Stored entries overlaid with the pending writes that `includes` selects, in byte order.
+    /// Stored entries overlaid with the pending writes of the keys `select` picks from the
+    /// pending ones, in byte order.
     private func merged(
-        _ stored: DatabaseIterator, includes: ([UInt8]) -> Bool
+        _ stored: DatabaseIterator, select: (SortedKeyIndex) -> [StoreKeyBytes]
     ) throws -> [(key: [UInt8], value: [UInt8])] {
         let entries = stored.map { (key: Array($0.key.dropFirst()), value: $0.value) }
         try stored.checkStatus()
-        return entries.overlaid(with: pending.filter { includes($0.key.bytes) })
+        guard !pending.isEmpty else { return entries }
+        if pendingOrder == nil { pendingOrder = SortedKeyIndex(pending.keys) }
+        let keys = select(pendingOrder!)
+        return entries.overlaid(with: keys.map { (key: $0, value: pending[$0] ?? nil) })
     }
 }
 

@@ -10,9 +10,9 @@ import Testing
 /// scans, built lazily and kept up to date, and must never disagree with the model.
 @Suite struct StoreScanTests {
     /// A short key over a few bytes, so prefixes, the empty key and 0xff bounds all occur.
-    private static func randomKey(_ random: inout SplitMix) -> [UInt8] {
+    private static func randomKey(_ random: inout SplitMix, maxLength: UInt64 = 3) -> [UInt8] {
         let alphabet: [UInt8] = [0, 1, 2, 0x7f, 0xff]
-        return (0..<Int(random.next() % 4)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }
+        return (0..<Int(random.next() % (maxLength + 1))).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }
     }
 
     private static func expected(_ model: [[UInt8]: [UInt8]], where includes: ([UInt8]) -> Bool) -> [[UInt8]] {
@@ -38,6 +38,15 @@ import Testing
         var random = SplitMix(seed: UInt64(budget) &+ (persistent ? 1 : 2) &+ (cached ? 10 : 20))
         var scans = 0
         for step in 0..<6000 {
+            if step % 2000 == 1000 {
+                // A burst of new keys with no scan between: an index kept for scans is
+                // dropped rather than updated, and rebuilt by the next scan.
+                for burst in 0..<1500 {
+                    let key = Self.randomKey(&random, maxLength: 7)
+                    try store.put(key, [UInt8(truncatingIfNeeded: burst)])
+                    model[key] = [UInt8(truncatingIfNeeded: burst)]
+                }
+            }
             let key = Self.randomKey(&random)
             switch random.next() % 100 {
             case 0..<45:

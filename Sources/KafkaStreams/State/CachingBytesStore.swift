@@ -46,9 +46,8 @@ final class CachingBytesStore: BytesStore {
     // other threads under the lock, which exclusivity checks do not cover anyway): no
     // dynamic exclusivity check per write.
     @exclusivity(unchecked) private var held: [StoreKeyBytes: Entry] = [:]
-    /// The held keys in byte order, for scans: built by the first scan after a flush, then
-    /// kept up to date until the next (a store nobody scans never pays for it).
-    @exclusivity(unchecked) private var heldOrder: SortedKeyIndex?
+    /// The held keys in byte order, for scans (a store nobody scans never pays for it).
+    @exclusivity(unchecked) private var heldOrder = ScanOrder()
     /// Counts the changes of `held` that move or remove entries, so a ``Slot`` from before
     /// one is not used.
     @exclusivity(unchecked) private var generation = 0
@@ -123,7 +122,7 @@ final class CachingBytesStore: BytesStore {
             if held.isEmpty { held.reserveCapacity(lastFlushCount) }
             let copy = Array(key)
             held[StoreKeyBytes(copy)] = Entry(key: copy, value: value, context: context, sequence: sequence)
-            heldOrder?.insert(StoreKeyBytes(copy))
+            heldOrder.inserted(StoreKeyBytes(copy))
             generation += 1
             return .none
         }
@@ -173,7 +172,7 @@ final class CachingBytesStore: BytesStore {
         } catch {
             try lock.locked {
                 for entry in entries[..<written] { held[StoreKeyBytes(entry.key)] = nil }
-                heldOrder = nil
+                heldOrder.reset()
             }
             generation += 1
             account(-entries[..<written].reduce(0) { $0 + Self.cost(key: $1.key, value: $1.value) })
@@ -182,7 +181,7 @@ final class CachingBytesStore: BytesStore {
         lastFlushCount = held.count
         try lock.locked {
             held.removeAll()
-            heldOrder = nil
+            heldOrder.reset()
         }
         generation += 1
         account(-heldBytes)
@@ -201,18 +200,13 @@ final class CachingBytesStore: BytesStore {
     /// Drops the held entries (a task closing without commit: the input is read again).
     func discard() {
         held = [:]
-        heldOrder = nil
+        heldOrder.reset()
         generation += 1
         account(-heldBytes)
     }
 
     /// The held keys in byte order. Called under the store's lock, as scans are.
-    private func orderedIndex() -> SortedKeyIndex {
-        if let heldOrder { return heldOrder }
-        let index = SortedKeyIndex(held.keys)
-        heldOrder = index
-        return index
-    }
+    private func orderedIndex() -> SortedKeyIndex { heldOrder.index { held.keys } }
 
     private func heldWrites(_ keys: [StoreKeyBytes]) -> [(key: StoreKeyBytes, value: [UInt8]?)] {
         keys.map { (key: $0, value: held[$0]?.value ?? nil) }

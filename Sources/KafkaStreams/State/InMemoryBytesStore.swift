@@ -1,8 +1,8 @@
 /// A store kept in a dictionary: fast, gone on restart, rebuilt fully from its changelog.
 final class InMemoryBytesStore: RootBytesStore {
     private var entries: [StoreKeyBytes: [UInt8]] = [:]
-    /// The keys in byte order, for scans: built by the first scan, then kept up to date.
-    private var order: SortedKeyIndex?
+    /// The keys in byte order, for scans.
+    private var order = ScanOrder()
 
     var isPersistent: Bool { false }
 
@@ -12,9 +12,9 @@ final class InMemoryBytesStore: RootBytesStore {
 
     private func set(_ key: StoreKeyBytes, _ value: [UInt8]?) {
         if let value {
-            if entries.updateValue(value, forKey: key) == nil { order?.insert(key) }
+            if entries.updateValue(value, forKey: key) == nil { order.inserted(key) }
         } else if entries.removeValue(forKey: key) != nil {
-            order?.remove(key)
+            order.removed(key)
         }
     }
 
@@ -28,8 +28,7 @@ final class InMemoryBytesStore: RootBytesStore {
 
     /// The entries of the keys `select` picks from the index, in byte order.
     private func sortedEntries(select: (SortedKeyIndex) -> [StoreKeyBytes]) -> [(key: [UInt8], value: [UInt8])] {
-        if order == nil { order = SortedKeyIndex(entries.keys) }
-        return select(order!).compactMap { key in entries[key].map { (key: key.bytes, value: $0) } }
+        return select(order.index { entries.keys }).compactMap { key in entries[key].map { (key: key.bytes, value: $0) } }
     }
 
     func approximateCount() throws -> Int { entries.count }
@@ -48,12 +47,12 @@ final class InMemoryBytesStore: RootBytesStore {
 
     func wipe() throws {
         entries = [:]
-        order = nil
+        order.reset()
     }
 
     func close() {
         entries = [:]
-        order = nil
+        order.reset()
     }
 }
 

@@ -15,9 +15,8 @@ final class RocksDBBytesStore: RootBytesStore {
     private let database: Database
     /// Writes since the last commit (`nil`: deleted), read before the database.
     private var pending: [StoreKeyBytes: [UInt8]?] = [:]
-    /// The pending keys in byte order, for scans: built by the first scan after a commit,
-    /// then kept up to date until the next.
-    private var pendingOrder: SortedKeyIndex?
+    /// The pending keys in byte order, for scans.
+    private var pendingOrder = ScanOrder()
     /// How many writes the last commit made durable.
     private var lastCommitCount = 0
 
@@ -39,7 +38,7 @@ final class RocksDBBytesStore: RootBytesStore {
         // rehashes it each time.
         if pending.isEmpty { pending.reserveCapacity(lastCommitCount) }
         let key = StoreKeyBytes(key)
-        if pending.updateValue(value, forKey: key) == nil { pendingOrder?.insert(key) }
+        if pending.updateValue(value, forKey: key) == nil { pendingOrder.inserted(key) }
     }
 
     /// Calls `body` with `key` under the data prefix, built on the stack (a read of a key
@@ -89,7 +88,7 @@ final class RocksDBBytesStore: RootBytesStore {
         try database.write(batch)
         lastCommitCount = pending.count
         pending.removeAll()
-        pendingOrder = nil
+        pendingOrder.reset()
     }
 
     func makeRestoreBatch() -> RestoreBatch { Batch() }
@@ -118,7 +117,7 @@ final class RocksDBBytesStore: RootBytesStore {
 
     func wipe() throws {
         pending = [:]
-        pendingOrder = nil
+        pendingOrder.reset()
         let batch = WriteBatch()
         batch.deleteRange(from: [0x00], to: [0x02])
         try database.write(batch)
@@ -126,7 +125,7 @@ final class RocksDBBytesStore: RootBytesStore {
 
     func close() {
         pending = [:]
-        pendingOrder = nil
+        pendingOrder.reset()
         database.close()
     }
 
@@ -138,8 +137,7 @@ final class RocksDBBytesStore: RootBytesStore {
         let entries = stored.map { (key: Array($0.key.dropFirst()), value: $0.value) }
         try stored.checkStatus()
         guard !pending.isEmpty else { return entries }
-        if pendingOrder == nil { pendingOrder = SortedKeyIndex(pending.keys) }
-        let keys = select(pendingOrder!)
+        let keys = select(pendingOrder.index { pending.keys })
         return entries.overlaid(with: keys.map { (key: $0, value: pending[$0] ?? nil) })
     }
 }

@@ -18,6 +18,9 @@ struct SortedKeyIndex {
         long = keys.sorted()
     }
 
+    /// How many keys the index holds.
+    var count: Int { long.count + recent.count - removed.count }
+
     /// Adds `key`, which the index does not hold.
     mutating func insert(_ key: StoreKeyBytes) {
         // A removed key is still in its run, in place.

@@ -102,7 +102,7 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
             if emit == .onWindowClose { try emitClosedSessions() }
             try store.expire(before: state.observedStreamTime - retention, headers: [TypedSessionStore<Key, Aggregate>.expiryHeader])
         }
-        if state != before { try store.writeOperatorState(state) }
+        if state != before { store.stageOperatorState(state) }
     }
 
     @inlinable

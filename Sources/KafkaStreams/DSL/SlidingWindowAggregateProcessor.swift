@@ -71,7 +71,7 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
             if emit == .onWindowClose { try emitClosedWindows() }
             try store.expire(before: state.observedStreamTime - retention)
         }
-        if state != before { try store.writeOperatorState(state) }
+        if state != before { store.stageOperatorState(state) }
     }
 
     /// The windows a record at `t` touches: existing ones that hold it, its left window, the

@@ -56,9 +56,9 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
             // Expired windows leave as deletions, and the operator's own state passes
             // through the cache too: neither is a result.
             guard !record.key.isOperatorState, let bytes = record.value else { return }
-            let stored = try TimestampedBytes(decoding: bytes)
+            let stored = try TimestampedBytes.decode(bytes, store.valueSerde)
             let key = try record.key.key.withUnsafeBytes { try store.keySerde.decode($0) }
-            let value = try stored.value.withUnsafeBytes { try store.valueSerde.decode($0) }
+            let value = stored.value
             try context.forward(Record(
                 key: Windowed(key: key, window: Window(start: record.key.start, end: record.key.start + store.windowSize)), value: value,
                 timestamp: stored.timestamp, headers: record.headers))
@@ -101,7 +101,7 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
             if emit == .onWindowClose { try emitClosedWindows() }
             try store.expire(before: state.observedStreamTime - retention)
         }
-        if state != before { try store.writeOperatorState(state) }
+        if state != before { store.stageOperatorState(state) }
     }
 
     /// Emits every window closed since the last one emitted, in (start, key) order.

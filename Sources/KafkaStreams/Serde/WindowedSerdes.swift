@@ -84,10 +84,10 @@ extension Serde {
     }
 }
 
-func appendBigEndian(_ value: Int64, to bytes: inout [UInt8]) {
+@inlinable func appendBigEndian(_ value: Int64, to bytes: inout [UInt8]) {
     withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
 }
 
-func readBigEndian(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int64 {
+@inlinable func readBigEndian(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int64 {
     Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self))
 }

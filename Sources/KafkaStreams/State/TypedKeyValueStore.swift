@@ -26,6 +26,9 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     // (a downstream node writing this store during a flush) finds the buffer shared and
     // copies it: no dynamic exclusivity check needed.
     @exclusivity(unchecked) @usableFromInline var keyBuffer: [UInt8] = []
+    /// Whether values are the stored bytes themselves (``BytesSerde``, as under window and
+    /// session stores): they then pass through without a copy each way.
+    @usableFromInline let valuesAreStoredBytes: Bool
 
     /// - Parameter lock: shared with the layers below that take it themselves (the cache,
     ///   the locked writes above the bottom store).
@@ -40,6 +43,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         self.inner = inner
         self.lock = lock
         self.cache = cache
+        valuesAreStoredBytes = Value.self == [UInt8].self && valueSerde.base is BytesSerde
     }
 
     /// Runs `body` under the store's lock, or throws if the store was closed (its task
@@ -247,6 +251,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     @inlinable
     func serializedValue(_ value: Value?) throws -> [UInt8]? {
         guard let value else { return nil }
+        if valuesAreStoredBytes, let bytes = value as? [UInt8] { return bytes }
         var bytes: [UInt8] = []
         // A value that serializes to null would read back as absent: store it as a delete.
         guard try valueSerde.encode(value, &bytes) else { throw nullValue() }
@@ -261,6 +266,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     @inlinable
     func decodeValue(_ bytes: [UInt8]?) throws -> Value? {
         guard let bytes else { return nil }
+        if valuesAreStoredBytes, let value = bytes as? Value { return value }
         return try bytes.withUnsafeBytes { try valueSerde.decode($0) }
     }
 

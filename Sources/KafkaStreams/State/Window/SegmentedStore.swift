@@ -28,11 +28,18 @@ extension SessionStoreKey: SegmentedStoreKey {
 @usableFromInline
 final class LiveSegments: Sendable {
     private let first = Atomic<Int64>(0)
+    private let observed = Atomic<Int64>(-1)
 
     /// Segments below this one are empty (expired, or never written).
     var firstLive: Int64 { first.load(ordering: .relaxed) }
 
     func expire(below segment: Int64) { first.store(segment, ordering: .relaxed) }
+
+    /// The operator's observed stream time as of its last record (-1: no record yet), which
+    /// may be ahead of what the store holds until the next flush writes it.
+    var observedStreamTime: Int64 { observed.load(ordering: .relaxed) }
+
+    func observe(_ time: Int64) { observed.store(time, ordering: .relaxed) }
 }
 
 /// What window and session stores share: a key-value store of segmented keys under them,
@@ -47,6 +54,9 @@ protocol SegmentedStore: ManagedStore {
     /// The span of times (window starts, session ends) one segment holds, in milliseconds.
     var segmentInterval: Int64 { get }
     var liveSegments: LiveSegments { get }
+    /// The operator's state as of its last record, when the store does not hold it yet:
+    /// written at the next flush, with the windows it describes, rather than per record.
+    var unwrittenOperatorState: WindowedOperatorState? { get set }
 }
 
 extension SegmentedStore {
@@ -54,7 +64,14 @@ extension SegmentedStore {
     static func segmentInterval(retention: Int64) -> Int64 { max(retention / 2, 60_000) }
 
     @usableFromInline func locked<T>(_ body: () throws -> T) throws -> T { try inner.locked(body) }
-    @usableFromInline func flushCache() throws { try inner.flushCache() }
+    @usableFromInline
+    func flushCache() throws {
+        if let state = unwrittenOperatorState {
+            try inner.put(.operatorState, state.encoded)
+            unwrittenOperatorState = nil
+        }
+        try inner.flushCache()
+    }
     @usableFromInline func close(_ closeLayers: () -> Void) { inner.close(closeLayers) }
 
     /// `key`'s bytes, or `nil` when its serde encodes it as null (no window holds it).
@@ -94,6 +111,13 @@ extension SegmentedStore {
     @usableFromInline
     func readOperatorState() throws -> WindowedOperatorState { WindowedOperatorState(decoding: try inner.get(.operatorState)) }
 
+    /// Keeps the operator's state for the next flush (every commit flushes first).
     @usableFromInline
-    func writeOperatorState(_ state: WindowedOperatorState) throws { try inner.put(.operatorState, state.encoded) }
+    func stageOperatorState(_ state: WindowedOperatorState) {
+        unwrittenOperatorState = state
+        liveSegments.observe(state.observedStreamTime)
+    }
+
+    /// The operator's observed stream time, whether the store holds it yet or not.
+    func observedStreamTime() throws -> Int64 { max(liveSegments.observedStreamTime, try readOperatorState().observedStreamTime) }
 }

@@ -11,6 +11,7 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     @usableFromInline let segmentInterval: Int64
     let retention: Int64
     @usableFromInline let liveSegments = LiveSegments()
+    @usableFromInline var unwrittenOperatorState: WindowedOperatorState?
     /// Marks the deletions of expired sessions as they pass the record cache, which must not
     /// forward them as results.
     @usableFromInline static var expiryHeader: RecordHeader { RecordHeader(key: "__streams.session.expired", value: nil) }

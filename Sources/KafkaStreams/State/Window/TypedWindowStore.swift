@@ -19,6 +19,7 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// The windows' length, which gives a window its end.
     @usableFromInline let windowSize: Int64
     @usableFromInline let liveSegments = LiveSegments()
+    @usableFromInline var unwrittenOperatorState: WindowedOperatorState?
 
     init(
         name: String, inner: TypedKeyValueStore<WindowStoreKey, [UInt8]>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, retention: Int64,
@@ -47,15 +48,16 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
             throw StreamsError(.topology, "window store \(name) cannot key a window")
         }
         guard let bytes = prepared.value else { return (prepared, nil) }
-        let stored = try TimestampedBytes(decoding: bytes)
-        return (prepared, (try stored.value.withUnsafeBytes { try valueSerde.decode($0) }, stored.timestamp))
+        let stored = try TimestampedBytes.decode(bytes, valueSerde)
+        return (prepared, (stored.value, stored.timestamp))
     }
 
     @inlinable
     func write(_ key: TypedKeyValueStore<WindowStoreKey, [UInt8]>.PreparedKey, _ value: Value, timestamp: Int64, headers: [RecordHeader]) throws {
-        var bytes: [UInt8] = []
-        guard try valueSerde.encode(value, &bytes) else { throw StreamsError(.topology, "window store \(name) cannot hold a null aggregate") }
-        try inner.write(key, TimestampedBytes(timestamp: timestamp, value: bytes).encoded, timestamp: timestamp, headers: headers)
+        guard let bytes = try TimestampedBytes.encode(value, timestamp: timestamp, valueSerde) else {
+            throw StreamsError(.topology, "window store \(name) cannot hold a null aggregate")
+        }
+        try inner.write(key, bytes, timestamp: timestamp, headers: headers)
     }
 
     /// Every window with a start in `lower...upper`, in (start, key) order.
@@ -93,8 +95,8 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         }
         var found: [(window: Int64, value: Value, timestamp: Int64)] = []
         for (storeKey, value) in entries where storeKey.key == keyBytes && storeKey.start >= lower && storeKey.start <= upper {
-            let stored = try TimestampedBytes(decoding: value)
-            found.append((storeKey.start, try stored.value.withUnsafeBytes { try valueSerde.decode($0) }, stored.timestamp))
+            let stored = try TimestampedBytes.decode(value, valueSerde)
+            found.append((storeKey.start, stored.value, stored.timestamp))
         }
         return found
     }

@@ -65,7 +65,7 @@ extension TypedSessionStore: ReadOnlySessionStore {
     func findSessions(_ key: Key, earliestEnd: Int64, latestStart: Int64) throws -> [(window: Window, value: Value)] {
         guard let keyBytes = try keyBytes(key) else { return [] }
         // No session ends after the operator's stream time.
-        let latestEnd = try readOperatorState().observedStreamTime
+        let latestEnd = try observedStreamTime()
         return try findSessions(keyBytes, earliestEnd: earliestEnd, latestStart: latestStart, latestEnd: latestEnd).map { ($0.window, $0.value) }
     }
 }

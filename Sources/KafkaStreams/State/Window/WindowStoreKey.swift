@@ -63,12 +63,23 @@ struct TimestampedBytes {
         value = Array(bytes[8...])
     }
 
-    @usableFromInline
-    var encoded: [UInt8] {
+    /// The time and aggregate stored in `bytes`, the aggregate decoded in place (a window
+    /// update copies no bytes to read its aggregate).
+    @inlinable
+    static func decode<Value>(_ bytes: [UInt8], _ serde: AnySerde<Value>) throws -> (timestamp: Int64, value: Value) {
+        guard bytes.count >= 8 else { throw SerdeError.wrongSize(expected: 8, actual: bytes.count) }
+        return try bytes.withUnsafeBytes { raw in
+            (readBigEndian(raw, at: 0), try serde.decode(UnsafeRawBufferPointer(rebasing: raw[8...])))
+        }
+    }
+
+    /// The bytes that store `value` with `timestamp`, encoded straight after the time;
+    /// `nil` when the serde encodes the value as null.
+    @inlinable
+    static func encode<Value>(_ value: Value, timestamp: Int64, _ serde: AnySerde<Value>) throws -> [UInt8]? {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(8 + value.count)
+        bytes.reserveCapacity(24)
         appendBigEndian(timestamp, to: &bytes)
-        bytes.append(contentsOf: value)
-        return bytes
+        return try serde.encode(value, &bytes) ? bytes : nil
     }
 }

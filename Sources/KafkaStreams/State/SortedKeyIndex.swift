@@ -3,36 +3,60 @@
 /// session stores scan a key's few windows on every record, with thousands of writes held
 /// in the record cache and pending for RocksDB.
 ///
-/// Two sorted runs: the long one, and a short one of recent insertions that is merged in
-/// once it outgrows the square root of the long one, so an insertion moves few references
-/// (amortized) and a scan searches two runs. Removed keys (``remove(_:)``) stay in the runs,
-/// skipped, until they are as many as the live ones.
+/// A sorted list of short sorted chunks (each under ``maximumChunk`` keys), found by their
+/// last keys: an insertion or removal searches twice and moves at most one chunk's
+/// references, whatever the number of keys.
 struct SortedKeyIndex {
-    private var long: [StoreKeyBytes]
-    private var recent: [StoreKeyBytes] = []
-    /// Keys still in the runs that the index no longer holds.
-    private var removed: Set<StoreKeyBytes> = []
+    private var chunks: [[StoreKeyBytes]] = []
+    /// The last key of each chunk.
+    private var lastKeys: [StoreKeyBytes] = []
+    private(set) var count = 0
+
+    private static let maximumChunk = 512
 
     /// An index of `keys`, which are distinct.
     init(_ keys: some Sequence<StoreKeyBytes>) {
-        long = keys.sorted()
+        let sorted = keys.sorted()
+        count = sorted.count
+        var start = 0
+        while start < sorted.count {
+            let end = min(start + Self.maximumChunk / 2, sorted.count)
+            chunks.append(Array(sorted[start..<end]))
+            lastKeys.append(sorted[end - 1])
+            start = end
+        }
     }
-
-    /// How many keys the index holds.
-    var count: Int { long.count + recent.count - removed.count }
 
     /// Adds `key`, which the index does not hold.
     mutating func insert(_ key: StoreKeyBytes) {
-        // A removed key is still in its run, in place.
-        if !removed.isEmpty, removed.remove(key) != nil { return }
-        recent.insert(key, at: Self.firstIndex(notBelow: key, in: recent))
-        if recent.count * recent.count > max(long.count, 4096) { mergeRecent() }
+        count += 1
+        guard !chunks.isEmpty else {
+            chunks = [[key]]
+            lastKeys = [key]
+            return
+        }
+        // The chunk that ends at or after the key, or the last one for a new largest key.
+        let chunk = min(Self.firstIndex(notBelow: key, in: lastKeys), chunks.count - 1)
+        let position = Self.firstIndex(notBelow: key, in: chunks[chunk])
+        chunks[chunk].insert(key, at: position)
+        if position == chunks[chunk].count - 1 { lastKeys[chunk] = key }
+        if chunks[chunk].count >= Self.maximumChunk { split(chunk) }
     }
 
     /// Drops `key`, which the index holds.
     mutating func remove(_ key: StoreKeyBytes) {
-        removed.insert(key)
-        if removed.count * 2 > long.count + recent.count { compact() }
+        let chunk = Self.firstIndex(notBelow: key, in: lastKeys)
+        guard chunk < chunks.count else { return }
+        let position = Self.firstIndex(notBelow: key, in: chunks[chunk])
+        guard position < chunks[chunk].count, chunks[chunk][position] == key else { return }
+        count -= 1
+        chunks[chunk].remove(at: position)
+        if chunks[chunk].isEmpty {
+            chunks.remove(at: chunk)
+            lastKeys.remove(at: chunk)
+        } else if position == chunks[chunk].count {
+            lastKeys[chunk] = chunks[chunk][position - 1]
+        }
     }
 
     /// The keys with `lower <= key <= upper` (`nil`: unbounded), in byte order.
@@ -46,51 +70,33 @@ struct SortedKeyIndex {
         keys(from: prefix) { $0.bytes.hasBytePrefix(prefix) }
     }
 
-    /// The keys from `lower` on while `continues` holds, merged from both runs.
+    /// The keys from `lower` on while `continues` holds.
     private func keys(from lower: [UInt8]?, while continues: (StoreKeyBytes) -> Bool) -> [StoreKeyBytes] {
         let start = lower.map(StoreKeyBytes.init)
-        var l = start.map { Self.firstIndex(notBelow: $0, in: long) } ?? 0
-        var r = start.map { Self.firstIndex(notBelow: $0, in: recent) } ?? 0
+        var chunk = start.map { Self.firstIndex(notBelow: $0, in: lastKeys) } ?? 0
+        guard chunk < chunks.count else { return [] }
+        var position = start.map { Self.firstIndex(notBelow: $0, in: chunks[chunk]) } ?? 0
         var found: [StoreKeyBytes] = []
-        while true {
-            let next: StoreKeyBytes
-            if l < long.count, r == recent.count || long[l] < recent[r] {
-                next = long[l]
-                l += 1
-            } else if r < recent.count {
-                next = recent[r]
-                r += 1
-            } else {
-                break
+        while chunk < chunks.count {
+            let keys = chunks[chunk]
+            while position < keys.count {
+                guard continues(keys[position]) else { return found }
+                found.append(keys[position])
+                position += 1
             }
-            guard continues(next) else { break }
-            if removed.isEmpty || !removed.contains(next) { found.append(next) }
+            chunk += 1
+            position = 0
         }
         return found
     }
 
-    private mutating func mergeRecent() {
-        var merged: [StoreKeyBytes] = []
-        merged.reserveCapacity(long.count + recent.count)
-        var l = 0
-        var r = 0
-        while l < long.count || r < recent.count {
-            if l < long.count, r == recent.count || long[l] < recent[r] {
-                merged.append(long[l])
-                l += 1
-            } else {
-                merged.append(recent[r])
-                r += 1
-            }
-        }
-        long = merged
-        recent.removeAll(keepingCapacity: true)
-    }
-
-    private mutating func compact() {
-        mergeRecent()
-        long.removeAll { removed.contains($0) }
-        removed.removeAll()
+    private mutating func split(_ chunk: Int) {
+        let half = chunks[chunk].count / 2
+        let upper = Array(chunks[chunk][half...])
+        chunks[chunk].removeSubrange(half...)
+        lastKeys[chunk] = chunks[chunk][half - 1]
+        chunks.insert(upper, at: chunk + 1)
+        lastKeys.insert(upper[upper.count - 1], at: chunk + 1)
     }
 
     /// The position of the first key of `run` at or after `key`.

@@ -61,3 +61,38 @@ import Testing
         #expect(throws: WindowedSerdeError.self) { _ = try serde.serialize(Windowed(key: nil, window: Window(start: 0, end: 1000))) }
     }
 }
+
+/// How a windowed topology describes itself: Kafka Streams' text, and stores that say
+/// what they hold.
+@Suite struct WindowedDescriptionTests {
+    @Test func describeAndMermaidShowTheWindowedNodesAndTheirStores() throws {
+        let builder = StreamsBuilder()
+        let grouped = builder.stream("clicks", key: .string, value: .string).groupByKey()
+        grouped.windowedBy(.tumbling(size: .seconds(60), grace: .seconds(10)))
+            .count(named: "clicks-per-minute", materialized: .as("per-minute"), retention: .seconds(600))
+        grouped.windowedBy(.session(gap: .seconds(30), grace: .zero)).count(named: "sessions", materialized: .as("sessions", kind: .inMemory))
+        grouped.count(named: "totals", materialized: .as("totals"))
+        let description = try builder.build().describe()
+
+        #expect(description.description.contains("""
+                Processor: clicks-per-minute (stores: [per-minute])
+                  --> none
+                  <-- KSTREAM-SOURCE-0000000000
+            """))
+        #expect(description.description.contains("Processor: sessions (stores: [sessions])"))
+        let stores = description.stores
+        #expect(stores.map(\.name) == ["per-minute", "sessions", "totals"])
+        #expect(stores.map(\.kind) == [.window(sizeMs: 60_000, retentionMs: 600_000), .session(retentionMs: 30_000), .keyValue])
+        #expect(stores.map(\.persistent) == [true, false, true])
+        #expect(stores.map(\.changelog) == ["per-minute-changelog", "sessions-changelog", "totals-changelog"])
+        #expect(stores.map(\.summary) == [
+            "window store, RocksDB: 1 min windows kept 10 min", "session store, in memory: sessions kept 30 s", "key-value store, RocksDB",
+        ])
+
+        let mermaid = description.mermaid
+        #expect(mermaid.contains("    store_per_minute[(\"per-minute<br/>window store, RocksDB: 1 min windows kept 10 min\")]\n"))
+        #expect(mermaid.contains("    clicks_per_minute -.- store_per_minute\n"))
+        #expect(mermaid.contains("    sessions -.- store_sessions\n"))
+        #expect(mermaid.contains("    totals -.- store_totals\n"))
+    }
+}

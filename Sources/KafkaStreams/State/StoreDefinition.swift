@@ -12,6 +12,8 @@ struct StoreDefinition: Sendable {
     let changelog: TopicName?
     let changelogConfig: [String: String]
     let make: @Sendable (StoreCreation) throws -> StoreInstance
+    /// What the store holds, for descriptions of the topology.
+    var kind: TopologyDescription.Store.Kind = .keyValue
 }
 
 /// What a task gives a store definition to build its store.

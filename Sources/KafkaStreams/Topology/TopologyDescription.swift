@@ -23,9 +23,51 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
         public let nodes: [Node]
     }
 
+    /// A state store: its name, what it holds, and where it is kept.
+    public struct Store: Sendable, Hashable {
+        public enum Kind: Sendable, Hashable {
+            case keyValue
+            /// Time windows of this size, each kept this long after its start.
+            case window(sizeMs: Int64, retentionMs: Int64)
+            /// Sessions, each kept this long after its end.
+            case session(retentionMs: Int64)
+        }
+
+        public let name: String
+        public let kind: Kind
+        /// In RocksDB (rather than in memory).
+        public let persistent: Bool
+        /// The topic it is restored from, if any (internal ones without the application id).
+        public let changelog: String?
+
+        /// What the store is, in a few words: "window store (60 s windows, kept 10 min)".
+        public var summary: String {
+            let medium = persistent ? "RocksDB" : "in memory"
+            switch kind {
+            case .keyValue: return "key-value store, \(medium)"
+            case .window(let size, let retention):
+                return "window store, \(medium): \(Self.span(size)) windows kept \(Self.span(retention))"
+            case .session(let retention): return "session store, \(medium): sessions kept \(Self.span(retention))"
+            }
+        }
+
+        /// Milliseconds in the largest whole unit that states them exactly.
+        static func span(_ milliseconds: Int64) -> String {
+            for (unit, size) in [("h", Int64(3_600_000)), ("min", 60_000), ("s", 1000)] where milliseconds >= size && milliseconds % size == 0 {
+                return "\(milliseconds / size) \(unit)"
+            }
+            return "\(milliseconds) ms"
+        }
+    }
+
     public let subtopologies: [Subtopology]
+    /// Every state store of the topology, by name.
+    public let stores: [Store]
 
     init(_ topology: Topology) {
+        stores = topology.stores.values.sorted { $0.name < $1.name }.map { definition in
+            Store(name: definition.name, kind: definition.kind, persistent: definition.persistent, changelog: definition.changelog?.description)
+        }
         subtopologies = topology.subtopologies().map { subtopology in
             Subtopology(id: subtopology.id, nodes: subtopology.nodeNames.compactMap(topology.node(named:)).map { node in
                 let kind: Node.Kind
@@ -63,7 +105,8 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
     }
 
     /// The topology as a Mermaid flowchart: one subgraph per sub-topology, topics as
-    /// stadium-shaped nodes between them.
+    /// stadium-shaped nodes between them, stores as cylinders (saying what they hold) tied
+    /// to their processors by dotted lines.
     public var mermaid: String {
         var lines = ["flowchart TD"]
         var topics: Set<String> = []
@@ -89,6 +132,9 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
                 }
                 lines.append("        \(id(node.name))\(shape)")
                 for successor in node.successors { edges.append("    \(id(node.name)) --> \(id(successor))") }
+                if case .processor(let names) = node.kind {
+                    for name in names { edges.append("    \(id(node.name)) -.- store_\(id(name))") }
+                }
             }
             lines.append("    end")
         }
@@ -101,6 +147,7 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
                 }
             }
         }
+        for store in stores { lines.append("    store_\(id(store.name))[(\"\(store.name)<br/>\(store.summary)\")]") }
         return (lines + edges).joined(separator: "\n") + "\n"
     }
 }

@@ -30,16 +30,20 @@ struct WindowStoreBuilder<Key, Value>: Sendable {
     }
 
     func definition() -> StoreDefinition {
+        var definition: StoreDefinition
         switch windows {
         case .time(let size):
-            wrapping(WindowStoreKeySerde()) { inner, keySerde, valueSerde in
+            definition = wrapping(WindowStoreKeySerde()) { inner, keySerde, valueSerde in
                 TypedWindowStore(name: name, inner: inner, keySerde: keySerde, valueSerde: valueSerde, retention: retention, windowSize: size)
             }
+            definition.kind = .window(sizeMs: size, retentionMs: retention)
         case .sessions:
-            wrapping(SessionStoreKeySerde()) { inner, keySerde, valueSerde in
+            definition = wrapping(SessionStoreKeySerde()) { inner, keySerde, valueSerde in
                 TypedSessionStore(name: name, inner: inner, keySerde: keySerde, valueSerde: valueSerde, retention: retention)
             }
+            definition.kind = .session(retentionMs: retention)
         }
+        return definition
     }
 
     /// The definition of a key-value store of `StoreKey`s whose typed view `wrap` wraps.

@@ -49,6 +49,9 @@ struct WindowedBenchmark: ParsableCommand {
             details["\(name)_events_per_second"] = run.rate.rounded()
             details["\(name)_cpu_ns_per_event"] = run.cpuNanosecondsPerRecord.rounded()
             if name == "tumbling" {
+                for (suffix, bytes) in directorySizes(stateDirectory).sorted(by: { $0.key < $1.key }) {
+                    progress("  \(suffix): \(String(format: "%.2f", bytes / 1_048_576)) MiB")
+                }
                 let bytes = directorySize(stateDirectory)
                 details["tumbling_state_mib"] = bytes / 1_048_576
                 let hours = Double(events) * 0.01 / 3600
@@ -104,6 +107,16 @@ struct WindowedBenchmark: ParsableCommand {
         }
         try running.stop()
         return run
+    }
+
+    private func directorySizes(_ path: String) -> [String: Double] {
+        guard let files = FileManager.default.enumerator(atPath: path) else { return [:] }
+        var sizes: [String: Double] = [:]
+        for case let file as String in files {
+            let kind = file.split(separator: "/").last.map { $0.contains(".") ? String($0.split(separator: ".").last!) : String($0.prefix(8)) } ?? "?"
+            sizes[kind, default: 0] += (try? FileManager.default.attributesOfItem(atPath: "\(path)/\(file)")[.size] as? NSNumber)?.doubleValue ?? 0
+        }
+        return sizes
     }
 
     private func directorySize(_ path: String) -> Double {

@@ -1,5 +1,5 @@
 import Foundation
-import KafkaStreams
+@testable import KafkaStreams
 import KafkaStreamsTesting
 import Testing
 
@@ -164,16 +164,40 @@ import Testing
         #expect(throws: TestDriverError.self) { _ = try driver.windowStore(named: "windows", key: String.self, value: Int64.self) }
     }
 
-    @Test func expiredWindowsLeaveTheStoreWithTombstonesInItsChangelog() throws {
+    @Test func expiredSegmentsLeaveTheStoreWholeWithoutChangelogRecords() throws {
         // Segments of a minute (the shortest); a window expires with its whole segment.
         let windows = TimeWindows.tumbling(size: .milliseconds(10), grace: .zero)
-        let driver = try TopologyTestDriver(Self.concatenation(windows), applicationID: "expiry")
-        let topics = Topics(driver, windowSize: 10)
-        try topics.pipe([("k", "old", 1), ("k", "new", 200_000)])
-        let changelog = try driver.createOutputTopic("expiry-windows-changelog", key: .bytes, value: .optional(.bytes)).readRecordsToList()
-        // Keys are [segment][key][start]; the last change of the old window is its deletion.
-        let oldWindow: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0] + Array("k".utf8) + [0, 0, 0, 0, 0, 0, 0, 0]
-        #expect(changelog.filter { $0.key == oldWindow }.map { $0.value == nil } == [false, true])
+        for materialized in [Materialized.as("windows").withCachingDisabled(), Materialized.as("windows"), Materialized.as("windows", kind: .inMemory)] {
+            let driver = try TopologyTestDriver(Self.concatenation(windows, materialized: materialized), applicationID: "expiry")
+            let topics = Topics(driver, windowSize: 10)
+            try topics.pipe([("k", "old", 1), ("j", "old", 30_000), ("k", "new", 200_000)])
+            let store = try driver.windowStore(named: "windows", key: String.self, value: String.self)
+            // The first segment ([0, 60 s)) went when stream time passed 60 s + retention.
+            #expect(try store.fetchAll(from: 0, to: 300_000).map { "\($0.key.key)@\($0.key.window.start)=\($0.value)" } == ["k@200000=0+new"])
+            // The changelog holds each window's writes and no deletion: its topic's
+            // retention drops the records of expired segments.
+            let changelog = try driver.createOutputTopic("expiry-windows-changelog", key: .bytes, value: .optional(.bytes)).readRecordsToList()
+            #expect(!changelog.isEmpty && changelog.allSatisfy { $0.value != nil })
+            let oldWindow: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0] + Array("k".utf8) + [0, 0, 0, 0, 0, 0, 0, 0]
+            #expect(changelog.contains { $0.key == oldWindow })
+            driver.close()
+        }
+    }
+
+    @Test func windowedChangelogsAreKeptByTimeADayLongerThanTheStore() throws {
+        let builder = StreamsBuilder()
+        builder.stream("input", key: .string, value: .string).groupByKey()
+            .windowedBy(.tumbling(size: .seconds(60), grace: .seconds(5))).count(materialized: .as("counts"), retention: .seconds(600))
+        builder.stream("other", key: .string, value: .string).groupByKey()
+            .windowedBy(.session(gap: .seconds(30), grace: .zero))
+            .count(materialized: Materialized(storeName: "sessions", changelogConfig: ["retention.ms": "1"]))
+        let stores = try builder.build().stores
+        let counts = try #require(stores["counts"]?.changelogConfig)
+        #expect(counts["cleanup.policy"] == "compact,delete")
+        #expect(counts["retention.ms"] == String(600_000 + 86_400_000))
+        // The user's settings win.
+        #expect(stores["sessions"]?.changelogConfig["retention.ms"] == "1")
+        #expect(stores["sessions"]?.changelogConfig["cleanup.policy"] == "compact,delete")
     }
 
     @Test func invalidWindowsAndShortRetentionFailTheBuild() {

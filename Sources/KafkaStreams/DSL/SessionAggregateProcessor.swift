@@ -46,9 +46,9 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
         self.recordSerdes = try context.lateRecordSerdes(lateRecords, key: recordSerdes.key, value: recordSerdes.value)
         if emit == .onUpdate {
             forwardsOnFlush = store.inner.setFlushListener { record in
-                // The operator's own state and expired sessions pass the cache too; neither
-                // is a result. A merged session's deletion is.
-                guard !record.key.isOperatorState, !record.headers.contains(TypedSessionStore<Key, Aggregate>.expiryHeader) else { return }
+                // The operator's own state passes the cache too, and is no result. A merged
+                // session's deletion is.
+                guard !record.key.isOperatorState else { return }
                 let key = try record.key.key.withUnsafeBytes { try store.keySerde.decode($0) }
                 try context.forward(Record(
                     key: Windowed(key: key, window: Window(start: record.key.start, end: record.key.end)), value: try record.value.map(store.decode),
@@ -66,7 +66,7 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
             return
         }
         if !stateLoaded {
-            state = try store.readOperatorState()
+            state = try store.loadOperatorState(retention: retention)
             stateLoaded = true
         }
         let before = state
@@ -100,7 +100,7 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
         if state.observedStreamTime > before.observedStreamTime {
             // Final results first: a session that closed is emitted before retention may drop it.
             if emit == .onWindowClose { try emitClosedSessions() }
-            try store.expire(before: state.observedStreamTime - retention, headers: [TypedSessionStore<Key, Aggregate>.expiryHeader])
+            try store.expire(before: state.observedStreamTime - retention)
         }
         if state != before { store.stageOperatorState(state) }
     }

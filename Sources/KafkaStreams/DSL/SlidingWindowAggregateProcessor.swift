@@ -48,7 +48,7 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
             return
         }
         if !stateLoaded {
-            state = try store.readOperatorState()
+            state = try store.loadOperatorState(retention: retention)
             stateLoaded = true
         }
         let before = state

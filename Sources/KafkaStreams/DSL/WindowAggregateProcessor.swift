@@ -53,8 +53,8 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
     @usableFromInline
     static func forwardFlushes(of store: TypedWindowStore<Key, Aggregate>, to context: ProcessorContext<Windowed<Key>, Aggregate?>) -> Bool {
         store.inner.setFlushListener { record in
-            // Expired windows leave as deletions, and the operator's own state passes
-            // through the cache too: neither is a result.
+            // The operator's own state passes through the cache too, and is no result.
+            // (No window is deleted on its own: expiry drops whole segments, unseen here.)
             guard !record.key.isOperatorState, let bytes = record.value else { return }
             let stored = try TimestampedBytes.decode(bytes, store.valueSerde)
             let key = try record.key.key.withUnsafeBytes { try store.keySerde.decode($0) }
@@ -72,7 +72,7 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
             return
         }
         if !stateLoaded {
-            state = try store.readOperatorState()
+            state = try store.loadOperatorState(retention: retention)
             stateLoaded = true
         }
         let before = state

@@ -9,6 +9,11 @@ protocol BytesStore: AnyObject {
     func range(from lower: [UInt8]?, to upper: [UInt8]?) throws -> [(key: [UInt8], value: [UInt8])]
     func prefixScan(_ prefix: [UInt8]) throws -> [(key: [UInt8], value: [UInt8])]
     func approximateCount() throws -> Int
+    /// Deletes every entry with `lower <= key < upper` at once: what a window store's
+    /// retention no longer keeps. No layer sends it to the changelog, whose topic's own
+    /// retention drops the same records; a restore brings them back until the store's
+    /// owner deletes the range again.
+    func deleteRange(from lower: [UInt8], to upper: [UInt8]) throws
 }
 
 /// The bottom layer: where the bytes live, and the changelog offset they are complete up to.

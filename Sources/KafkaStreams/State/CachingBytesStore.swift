@@ -152,6 +152,24 @@ final class CachingBytesStore: BytesStore {
         return max(0, count)
     }
 
+    /// Drops the held writes in the range (expired: nothing downstream gets them) and
+    /// deletes it below.
+    @usableFromInline
+    func deleteRange(from lower: [UInt8], to upper: [UInt8]) throws {
+        try lock.locked {
+            let dropped = orderedIndex().keys(from: lower, before: upper)
+            guard !dropped.isEmpty else { return }
+            var bytes = 0
+            for key in dropped {
+                if let entry = held.removeValue(forKey: key) { bytes += Self.cost(key: entry.key, value: entry.value) }
+            }
+            heldOrder.reset()
+            generation += 1
+            account(-bytes)
+        }
+        try inner.deleteRange(from: lower, to: upper)
+    }
+
     /// Writes the held entries to the layer below in the order of their latest write and
     /// empties the cache; returns them for ``deliver(_:)``. An entry leaves the cache only
     /// once written: when a write fails (the changelog send, say), it and the entries after

@@ -31,4 +31,6 @@ final class ChangeLoggingBytesStore: BytesStore {
     func prefixScan(_ prefix: [UInt8]) throws -> [(key: [UInt8], value: [UInt8])] { try inner.prefixScan(prefix) }
 
     func approximateCount() throws -> Int { try inner.approximateCount() }
+
+    func deleteRange(from lower: [UInt8], to upper: [UInt8]) throws { try inner.deleteRange(from: lower, to: upper) }
 }

@@ -33,6 +33,10 @@ final class InMemoryBytesStore: RootBytesStore {
 
     func approximateCount() throws -> Int { entries.count }
 
+    func deleteRange(from lower: [UInt8], to upper: [UInt8]) throws {
+        for key in order.index(of: { entries.keys }).keys(from: lower, before: upper) { set(key, nil) }
+    }
+
     func storedChangelogOffset() throws -> Int64 { -1 }
 
     func commit(changelogOffset: Int64?) throws {}

@@ -23,4 +23,8 @@ final class LockedWritesBytesStore: BytesStore {
     func prefixScan(_ prefix: [UInt8]) throws -> [(key: [UInt8], value: [UInt8])] { try inner.prefixScan(prefix) }
 
     func approximateCount() throws -> Int { try inner.approximateCount() }
+
+    func deleteRange(from lower: [UInt8], to upper: [UInt8]) throws {
+        try lock.locked { try inner.deleteRange(from: lower, to: upper) }
+    }
 }

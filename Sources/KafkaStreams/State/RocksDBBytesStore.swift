@@ -17,6 +17,9 @@ final class RocksDBBytesStore: RootBytesStore {
     private var pending: [StoreKeyBytes: [UInt8]?] = [:]
     /// The pending keys in byte order, for scans.
     private var pendingOrder = ScanOrder()
+    /// Ranges deleted since the last commit (`lower..<upper`): applied first at the
+    /// commit, so the pending writes made after them stand.
+    private var deletedRanges: [(lower: StoreKeyBytes, upper: StoreKeyBytes)] = []
     /// How many writes the last commit made durable.
     private var lastCommitCount = 0
 
@@ -30,6 +33,7 @@ final class RocksDBBytesStore: RootBytesStore {
 
     func get(_ key: [UInt8]) throws -> [UInt8]? {
         if let write = pending[StoreKeyBytes(key)] { return write }
+        if !deletedRanges.isEmpty, isDeleted(StoreKeyBytes(key)) { return nil }
         return try withDataKey(key) { try database.get($0) }
     }
 
@@ -68,14 +72,28 @@ final class RocksDBBytesStore: RootBytesStore {
         max(0, try database.approximateCount() - 1)
     }
 
+    func deleteRange(from lower: [UInt8], to upper: [UInt8]) throws {
+        let range = (lower: StoreKeyBytes(lower), upper: StoreKeyBytes(upper))
+        guard range.lower < range.upper else { return }
+        for key in pendingOrder.index(of: { pending.keys }).keys(from: lower, before: upper) { pending[key] = nil }
+        pendingOrder.reset()
+        deletedRanges.append(range)
+    }
+
+    /// Whether a range deleted since the last commit holds `key`.
+    private func isDeleted(_ key: StoreKeyBytes) -> Bool {
+        deletedRanges.contains { !(key < $0.lower) && key < $0.upper }
+    }
+
     func storedChangelogOffset() throws -> Int64 {
         guard let bytes = try database.get(Self.offsetKey) else { return -1 }
         return Int64(bigEndianBytes: bytes) ?? -1
     }
 
     func commit(changelogOffset: Int64?) throws {
-        guard !pending.isEmpty || changelogOffset != nil else { return }
+        guard !pending.isEmpty || !deletedRanges.isEmpty || changelogOffset != nil else { return }
         let batch = WriteBatch()
+        for range in deletedRanges { batch.deleteRange(from: Self.dataPrefix + range.lower.bytes, to: Self.dataPrefix + range.upper.bytes) }
         // In key order: RocksDB's memtable inserts a batch's keys through one skip-list
         // position it moves forward, so ascending keys each cost a short step, where
         // keys in hash order each cost a search from the top.
@@ -88,6 +106,7 @@ final class RocksDBBytesStore: RootBytesStore {
         try database.write(batch)
         lastCommitCount = pending.count
         pending.removeAll()
+        deletedRanges.removeAll()
         pendingOrder.reset()
     }
 
@@ -118,6 +137,7 @@ final class RocksDBBytesStore: RootBytesStore {
     func wipe() throws {
         pending = [:]
         pendingOrder.reset()
+        deletedRanges = []
         let batch = WriteBatch()
         batch.deleteRange(from: [0x00], to: [0x02])
         try database.write(batch)
@@ -126,6 +146,7 @@ final class RocksDBBytesStore: RootBytesStore {
     func close() {
         pending = [:]
         pendingOrder.reset()
+        deletedRanges = []
         database.close()
     }
 
@@ -134,8 +155,9 @@ final class RocksDBBytesStore: RootBytesStore {
     private func merged(
         _ stored: DatabaseIterator, select: (SortedKeyIndex) -> [StoreKeyBytes]
     ) throws -> [(key: [UInt8], value: [UInt8])] {
-        let entries = stored.map { (key: Array($0.key.dropFirst()), value: $0.value) }
+        var entries = stored.map { (key: Array($0.key.dropFirst()), value: $0.value) }
         try stored.checkStatus()
+        if !deletedRanges.isEmpty { entries.removeAll { isDeleted(StoreKeyBytes($0.key)) } }
         guard !pending.isEmpty else { return entries }
         let keys = select(pendingOrder.index { pending.keys })
         return entries.overlaid(with: keys.map { (key: $0, value: pending[$0] ?? nil) })

@@ -65,6 +65,12 @@ struct SortedKeyIndex {
         return keys(from: lower) { key in last.map { !($0 < key) } ?? true }
     }
 
+    /// The keys with `lower <= key < upper`, in byte order.
+    func keys(from lower: [UInt8], before upper: [UInt8]) -> [StoreKeyBytes] {
+        let end = StoreKeyBytes(upper)
+        return keys(from: lower) { $0 < end }
+    }
+
     /// The keys that start with `prefix`, in byte order.
     func keys(withPrefix prefix: [UInt8]) -> [StoreKeyBytes] {
         keys(from: prefix) { $0.bytes.hasBytePrefix(prefix) }

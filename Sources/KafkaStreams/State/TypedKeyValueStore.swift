@@ -186,6 +186,13 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         }
     }
 
+    /// Deletes every key in `lower..<upper` at once, with no changelog record (see
+    /// ``BytesStore/deleteRange(from:to:)``).
+    @usableFromInline
+    func deleteRange(from lower: Key, to upper: Key) throws {
+        try inner.deleteRange(from: try serializedKey(lower), to: try serializedKey(upper))
+    }
+
     // MARK: Scans
 
     @usableFromInline

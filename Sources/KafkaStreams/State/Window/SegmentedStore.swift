@@ -93,23 +93,33 @@ extension SegmentedStore {
         try inner.range(from: .first(ofSegment: segments.first), to: .first(ofSegment: segments.last + 1)).filter { $0.key.segment <= segments.last }
     }
 
-    /// Deletes every entry of the segments that end before `cutoff` (a time), through the
-    /// store's layers: what retention no longer keeps. `headers` mark the deletions.
+    /// Drops the segments that end before `cutoff` (a time), whole: what retention no
+    /// longer keeps. One range deletion, whatever the segments held: the record cache
+    /// drops its writes of them, RocksDB deletes the range at the commit, and the
+    /// changelog gets nothing (its topic's retention drops the same records; a restore
+    /// brings them back until the operator's first record expires them again).
     @usableFromInline
-    func expire(before cutoff: Int64, headers: [RecordHeader] = []) throws {
+    func expire(before cutoff: Int64) throws {
         let firstKept = max(cutoff, 0) / segmentInterval
         let firstLive = liveSegments.firstLive
         guard firstKept > firstLive else { return }
         // Up to the first key of the first kept segment: keys of any bytes sort below it.
-        for (key, _) in try inner.range(from: .first(ofSegment: firstLive), to: .first(ofSegment: firstKept)) where key.segment < firstKept {
-            guard let prepared = try inner.prepareWrite(key) else { continue }
-            try inner.write(prepared, nil, timestamp: max(cutoff, 0), headers: headers)
-        }
+        try inner.deleteRange(from: .first(ofSegment: firstLive), to: .first(ofSegment: firstKept))
         liveSegments.expire(below: firstKept)
     }
 
     @usableFromInline
     func readOperatorState() throws -> WindowedOperatorState { WindowedOperatorState(decoding: try inner.get(.operatorState)) }
+
+    /// The operator's state as the store holds it, read at the operator's first record
+    /// (after any restore), with the segments the state says have expired dropped: a
+    /// restore brings back what the changelog topic still holds of them.
+    @usableFromInline
+    func loadOperatorState(retention: Int64) throws -> WindowedOperatorState {
+        let state = try readOperatorState()
+        if state.observedStreamTime >= 0 { try expire(before: state.observedStreamTime - retention) }
+        return state
+    }
 
     /// Keeps the operator's state for the next flush (every commit flushes first).
     @usableFromInline

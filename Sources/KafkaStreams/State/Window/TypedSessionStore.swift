@@ -12,9 +12,6 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     let retention: Int64
     @usableFromInline let liveSegments = LiveSegments()
     @usableFromInline var unwrittenOperatorState: WindowedOperatorState?
-    /// Marks the deletions of expired sessions as they pass the record cache, which must not
-    /// forward them as results.
-    @usableFromInline static var expiryHeader: RecordHeader { RecordHeader(key: "__streams.session.expired", value: nil) }
 
     init(name: String, inner: TypedKeyValueStore<SessionStoreKey, [UInt8]>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, retention: Int64) {
         self.name = name

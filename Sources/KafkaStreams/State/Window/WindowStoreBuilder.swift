@@ -29,6 +29,9 @@ struct WindowStoreBuilder<Key, Value>: Sendable {
         self.retention = retention
     }
 
+    /// How much longer than the store the changelog topic keeps records: one day.
+    static var additionalChangelogRetention: Int64 { 86_400_000 }
+
     func definition() -> StoreDefinition {
         var definition: StoreDefinition
         switch windows {
@@ -52,7 +55,13 @@ struct WindowStoreBuilder<Key, Value>: Sendable {
         _ wrap: @escaping @Sendable (TypedKeyValueStore<StoreKey, [UInt8]>, AnySerde<Key>, AnySerde<Value>) -> AnyObject & ManagedStore
     ) -> StoreDefinition {
         let base = materialized.builder(named: name, key: AnySerde(storeKeySerde), value: AnySerde(BytesSerde())).definition()
-        return StoreDefinition(name: name, persistent: base.persistent, changelog: base.changelog, changelogConfig: base.changelogConfig) {
+        // Expired segments leave the store without changelog records: the changelog topic
+        // drops them by time, a day after the store would (Kafka Streams'
+        // `windowstore.changelog.additional.retention.ms`). The user's settings win.
+        let changelogConfig = base.changelogConfig.merging([
+            "cleanup.policy": "compact,delete", "retention.ms": String(retention + Self.additionalChangelogRetention),
+        ]) { own, _ in own }
+        return StoreDefinition(name: name, persistent: base.persistent, changelog: base.changelog, changelogConfig: changelogConfig) {
             [self] creation in
             let node = "store \(name)"
             let keySerde = try creation.task.defaultSerdes.resolve(keySerde, key: true, node: node)

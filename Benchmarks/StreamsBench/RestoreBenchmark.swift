@@ -127,7 +127,7 @@ struct RestoreBenchmark: ParsableCommand {
 }
 
 /// The restore listener timing a restore: first start to last end, and records applied.
-private final class RestoreTiming: StateRestoreListener {
+final class RestoreTiming: StateRestoreListener {
     private struct State {
         var firstStart: ContinuousClock.Instant?
         var lastEnd: ContinuousClock.Instant?

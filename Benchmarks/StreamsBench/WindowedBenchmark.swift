@@ -20,7 +20,11 @@ struct WindowedBenchmark: ParsableCommand {
     @Option(help: "Events.") var events = 1_000_000
     @Option(help: "Distinct keys.") var keys = 1000
     @Option(help: "Partitions of the input topic (the mock keeps ~5 MiB per partition).") var partitions = 16
+    @Option(help: "Windows in the changelog the restore run restores (0: no restore run).") var restoreRecords = 1_000_000
     @Option(help: "Runs to make, comma-separated (keyvalue, tumbling, hopping, session).") var runs = "keyvalue,tumbling,hopping,session"
+
+    /// How long the tumbling run keeps its windows: 10 minutes.
+    static let tumblingRetention: Int64 = 600_000
 
     func run() throws {
         _ = ProcessedCounter.shared  // before any app creates its metrics
@@ -32,7 +36,7 @@ struct WindowedBenchmark: ParsableCommand {
         let selected = Set(self.runs.split(separator: ",").map(String.init))
         let all: [(name: String, build: (KGroupedStream<String, [UInt8]>) -> Void)] = [
             ("keyvalue", { $0.count(materialized: .as("counts")) }),
-            ("tumbling", { $0.windowedBy(.tumbling(size: .seconds(60), grace: .seconds(5))).count(materialized: .as("counts"), retention: .seconds(600)) }),
+            ("tumbling", { $0.windowedBy(.tumbling(size: .seconds(60), grace: .seconds(5))).count(materialized: .as("counts"), retention: .milliseconds(Self.tumblingRetention)) }),
             ("hopping", { $0.windowedBy(.hopping(size: .seconds(60), advance: .seconds(10), grace: .seconds(5))).count(materialized: .as("counts")) }),
             ("session", { $0.windowedBy(.session(gap: .seconds(30), grace: .seconds(5))).count(materialized: .as("counts")) }),
         ]
@@ -49,15 +53,32 @@ struct WindowedBenchmark: ParsableCommand {
             details["\(name)_events_per_second"] = run.rate.rounded()
             details["\(name)_cpu_ns_per_event"] = run.cpuNanosecondsPerRecord.rounded()
             if name == "tumbling" {
-                for (suffix, bytes) in directorySizes(stateDirectory).sorted(by: { $0.key < $1.key }) {
-                    progress("  \(suffix): \(String(format: "%.2f", bytes / 1_048_576)) MiB")
-                }
-                let bytes = directorySize(stateDirectory)
-                details["tumbling_state_mib"] = bytes / 1_048_576
                 let hours = Double(events) * 0.01 / 3600
-                progress("tumbling state after \(String(format: "%.1f", hours)) h of event time with 10 min retention: \(String(format: "%.1f", bytes / 1_048_576)) MiB")
+                let rawBytes = directorySize(stateDirectory)
+                let state = try compactedState(
+                    stateDirectory: stateDirectory, applicationID: "windowed-bench-tumbling", store: "counts", retention: Self.tumblingRetention)
+                details["tumbling_state_mib"] = (rawBytes / 1_048_576 * 100).rounded() / 100
+                details["tumbling_compacted_mib"] = (state.tableBytes / 1_048_576 * 100).rounded() / 100
+                details["tumbling_retention_mib"] = (state.retainedBytes / 1_048_576 * 100).rounded() / 100
+                details["tumbling_state_ratio"] = state.tableBytes / max(state.retainedBytes, 1)
+                progress(
+                    "tumbling state after \(String(format: "%.1f", hours)) h of event time with 10 min retention: "
+                        + "\(String(format: "%.2f", rawBytes / 1_048_576)) MiB on disk (WAL included), "
+                        + "\(String(format: "%.2f", state.tableBytes / 1_048_576)) MiB compacted, holding \(state.windows) windows; "
+                        + "one retention's windows (\(state.windowsInLastRetention)) are \(String(format: "%.2f", state.retainedBytes / 1_048_576)) MiB")
             }
             progress("\(name): \(Int(run.rate)) events/s, \(Int(run.cpuNanosecondsPerRecord)) ns CPU/event")
+        }
+        if restoreRecords > 0 {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("windowed-bench-\(getpid())-restore").path
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let rate = try restoreRate(records: restoreRecords, cluster: cluster, stateDirectory: directory, logger: logger)
+            let floor = try batchedPutRate(records: restoreRecords, path: directory + "-c-floor")
+            details["restore_records"] = Double(restoreRecords)
+            details["restore_records_per_second"] = rate.rounded()
+            details["restore_floor_records_per_second"] = floor.rounded()
+            details["restore_ratio"] = rate / floor
+            progress("window store restore: \(restoreRecords) windows at \(Int(rate))/s; RocksDB batched puts in C \(Int(floor))/s")
         }
         let keyValue = rates["keyvalue"] ?? 0
         for name in ["tumbling", "hopping", "session"] { details["\(name)_ratio"] = (rates[name] ?? 0) / max(keyValue, 1) }
@@ -107,16 +128,6 @@ struct WindowedBenchmark: ParsableCommand {
         }
         try running.stop()
         return run
-    }
-
-    private func directorySizes(_ path: String) -> [String: Double] {
-        guard let files = FileManager.default.enumerator(atPath: path) else { return [:] }
-        var sizes: [String: Double] = [:]
-        for case let file as String in files {
-            let kind = file.split(separator: "/").last.map { $0.contains(".") ? String($0.split(separator: ".").last!) : String($0.prefix(8)) } ?? "?"
-            sizes[kind, default: 0] += (try? FileManager.default.attributesOfItem(atPath: "\(path)/\(file)")[.size] as? NSNumber)?.doubleValue ?? 0
-        }
-        return sizes
     }
 
     private func directorySize(_ path: String) -> Double {

@@ -131,6 +131,13 @@ public final class Database: @unchecked Sendable {
         try RocksDBError.check(path: path) { rocksdb_flush(pointer, flushOptions, $0) }
     }
 
+    /// Compacts every key, so deleted entries and range deletions leave the files.
+    /// Blocking, and slow on a large database: for tools and benchmarks.
+    public func compactAll() throws(RocksDBError) {
+        try checkOpen()
+        rocksdb_compact_range(pointer, nil, 0, nil, 0)
+    }
+
     /// RocksDB's estimate of the number of keys (fast; may be off after deletes).
     public func approximateCount() throws(RocksDBError) -> Int {
         try property("rocksdb.estimate-num-keys").flatMap { Int($0) } ?? 0

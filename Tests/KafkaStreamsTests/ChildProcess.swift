@@ -19,6 +19,8 @@ final class ChildProcess {
 
     private final class Output: Sendable {
         let text = Mutex("")
+        /// Whether the pipe reached its end: everything the child wrote is in `text`.
+        let ended = Atomic(false)
     }
 
     init(_ executable: URL, arguments: [String]) throws {
@@ -29,6 +31,11 @@ final class ChildProcess {
         process.standardError = pipe
         pipe.fileHandleForReading.readabilityHandler = { [output] handle in
             let data = handle.availableData
+            guard !data.isEmpty else {
+                handle.readabilityHandler = nil
+                output.ended.store(true, ordering: .releasing)
+                return
+            }
             output.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
         }
         try process.run()
@@ -36,12 +43,14 @@ final class ChildProcess {
 
     var text: String { output.text.withLock { $0 } }
 
-    /// Waits until the process has ended, or `timeout`; returns whether it ended.
-    /// (Foundation's `waitUntilExit()` can miss the end of a child on Linux and wait
-    /// forever.)
+    /// Waits until the process has ended and its output has all been read, or `timeout`;
+    /// returns whether it ended. (Foundation's `waitUntilExit()` can miss the end of a
+    /// child on Linux and wait forever; and the last output may still be in the pipe when
+    /// the child is gone.)
     func waitForExit(timeout: Duration) async throws -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        while !output.ended.load(ordering: .acquiring) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         return !process.isRunning
     }
 

@@ -74,8 +74,8 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
         if time > state.observedStreamTime { state.observedStreamTime = time }
         let closeTime = state.observedStreamTime - windows.gap - windows.grace
         // Open sessions only: a closed one is never reopened.
-        let merged = try store.findSessions(
-            keyBytes, earliestEnd: max(time - windows.gap, closeTime), latestStart: time + windows.gap, latestEnd: state.observedStreamTime)
+        let merged = try store.sessionsJoined(
+            by: time, key: keyBytes, gap: windows.gap, closeTime: closeTime, observedStreamTime: state.observedStreamTime)
         var window = Window(start: time, end: time)
         var aggregate: Aggregate?
         for session in merged {
@@ -94,13 +94,13 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
                     try forwardUpdate(record.key, session.window, nil, headers: record.headers)
                 }
             }
-            try store.put(keyBytes, window, updated, headers: record.headers)
+            try store.putJoined(keyBytes, window, updated, headers: record.headers)
             try forwardUpdate(record.key, window, updated, headers: record.headers)
         }
         if state.observedStreamTime > before.observedStreamTime {
             // Final results first: a session that closed is emitted before retention may drop it.
             if emit == .onWindowClose { try emitClosedSessions() }
-            try store.expire(before: state.observedStreamTime - retention)
+            try store.expireSessions(before: state.observedStreamTime - retention)
         }
         if state != before { store.stageOperatorState(state) }
     }

@@ -17,6 +17,9 @@ struct ScanOrder {
         return built
     }
 
+    /// The index, if scans keep one now.
+    var existing: SortedKeyIndex? { index }
+
     /// `key` was added to the layer.
     mutating func inserted(_ key: StoreKeyBytes) {
         guard index != nil else { return }

@@ -12,6 +12,10 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     let retention: Int64
     @usableFromInline let liveSegments = LiveSegments()
     @usableFromInline var unwrittenOperatorState: WindowedOperatorState?
+    /// Each key's latest session as the session processor last wrote it (since the store
+    /// opened: a restart starts empty), so that nearly every record, one at or after its
+    /// key's latest session start, reads that session instead of scanning the store.
+    private var latestSessions: [StoreKeyBytes: Window] = [:]
 
     init(name: String, inner: TypedKeyValueStore<SessionStoreKey, [UInt8]>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, retention: Int64) {
         self.name = name
@@ -64,6 +68,44 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
             found.append(Session(key: key, window: Window(start: storeKey.start, end: storeKey.end), value: try decode(value)))
         }
         return found
+    }
+
+    /// The open sessions of `key` that a record at `time` joins: those ending at or after
+    /// `max(time - gap, closeTime)` and starting at or before `time + gap`, by end then start.
+    ///
+    /// Open sessions of a key lie more than `gap` apart (a record within `gap` of two joins
+    /// them; a closed session is never joined), so a record at or after the start of its
+    /// key's latest session can join that one only: a read of one key. Other records, and
+    /// keys not written since the store opened, scan the store.
+    @usableFromInline
+    func sessionsJoined(by time: Int64, key: [UInt8], gap: Int64, closeTime: Int64, observedStreamTime: Int64) throws -> [Session] {
+        let earliestEnd = max(time - gap, closeTime)
+        if let latest = latestSessions[StoreKeyBytes(key)], time >= latest.start {
+            guard latest.end >= earliestEnd, let bytes = try inner.get(storeKey(key, latest)) else { return [] }
+            return [Session(key: key, window: latest, value: try decode(bytes))]
+        }
+        return try findSessions(key, earliestEnd: earliestEnd, latestStart: time + gap, latestEnd: observedStreamTime)
+    }
+
+    /// Stores the session a record made (after deleting the ones it joined, found by
+    /// ``sessionsJoined(by:key:gap:closeTime:observedStreamTime:)``): it is now its key's
+    /// latest, since it reaches the record's time and every session it could pass was
+    /// among the joined.
+    @usableFromInline
+    func putJoined(_ key: [UInt8], _ window: Window, _ value: Value, headers: [RecordHeader]) throws {
+        try put(key, window, value, headers: headers)
+        latestSessions[StoreKeyBytes(key)] = window
+    }
+
+    /// Drops the segments before `cutoff` (see ``SegmentedStore/expire(before:)``), and
+    /// forgets the latest sessions that ended in them.
+    @usableFromInline
+    func expireSessions(before cutoff: Int64) throws {
+        let firstLive = liveSegments.firstLive
+        try expire(before: cutoff)
+        guard liveSegments.firstLive > firstLive else { return }
+        let firstKept = liveSegments.firstLive * segmentInterval
+        latestSessions = latestSessions.filter { $0.value.end >= firstKept }
     }
 
     @usableFromInline

@@ -34,6 +34,11 @@ import Testing
         try reopened.restore([(key: [3], value: [33]), (key: [2], value: nil)], through: 57)
         #expect(try reopened.range(from: nil, to: nil).map { $0.key + $0.value } == [[1, 10], [3, 33]])
         #expect(try reopened.storedChangelogOffset() == 57)
+        // A restore batch goes to RocksDB in key order; a key's later record still wins.
+        try reopened.restore(
+            [(key: [9], value: [1]), (key: [4], value: [2]), (key: [9], value: [3]), (key: [4], value: nil), (key: [0, 1], value: [5]), (key: [0], value: [6])],
+            through: 60)
+        #expect(try reopened.range(from: nil, to: nil).map { $0.key + $0.value } == [[0, 6], [0, 1, 5], [1, 10], [3, 33], [9, 3]])
         try reopened.wipe()
         #expect(try reopened.range(from: nil, to: nil).isEmpty)
         #expect(try reopened.storedChangelogOffset() == -1)

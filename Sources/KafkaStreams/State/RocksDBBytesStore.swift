@@ -114,23 +114,65 @@ final class RocksDBBytesStore: RootBytesStore {
 
     func restore(_ batch: RestoreBatch, through offset: Int64) throws {
         guard let batch = batch as? Batch else { preconditionFailure("a restore batch of another store") }
-        batch.writes.put(Self.offsetKey, offset.bigEndianBytes)
-        defer {
-            batch.writes.clear()
-            batch.count = 0
-        }
-        try database.write(batch.writes)
+        defer { batch.clear() }
+        let writes = batch.inKeyOrder()
+        writes.put(Self.offsetKey, offset.bigEndianBytes)
+        try database.write(writes)
     }
 
-    /// Changelog records written into a RocksDB write batch as they are read, under the
-    /// data prefix.
+    /// Changelog records copied as they are read, then written into one RocksDB write
+    /// batch in key order, under the data prefix. RocksDB's memtable inserts a batch's
+    /// ascending keys through one position it moves forward; a window or session
+    /// changelog, in time order, has its keys in no order (its restore ran at half the
+    /// speed of a key-value one before). The sort is stable: a key's later record still wins.
     private final class Batch: RestoreBatch {
-        let writes = WriteBatch()
-        var count = 0
+        private let writes = WriteBatch()
+        private var bytes: [UInt8] = []
+        /// Where each record's key starts in `bytes` (its value follows), and the sizes;
+        /// a value size of -1 is a tombstone.
+        private var records: [(start: Int, keyCount: Int, valueCount: Int)] = []
+
+        var count: Int { records.count }
 
         func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?) {
-            if let value { writes.put(prefix: RocksDBBytesStore.dataPrefix, key: key, value: value) } else { writes.delete(prefix: RocksDBBytesStore.dataPrefix, key: key) }
-            count += 1
+            records.append((bytes.count, key.count, value?.count ?? -1))
+            bytes.append(contentsOf: key)
+            if let value { bytes.append(contentsOf: value) }
+        }
+
+        /// The write batch of the records, in key order.
+        func inKeyOrder() -> WriteBatch {
+            bytes.withUnsafeBytes { raw in
+                func key(_ index: Int) -> UnsafeRawBufferPointer {
+                    UnsafeRawBufferPointer(rebasing: raw[records[index].start..<(records[index].start + records[index].keyCount)])
+                }
+                let order = records.indices.sorted { left, right in
+                    let a = key(left)
+                    let b = key(right)
+                    let common = min(a.count, b.count)
+                    let compared = common == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, common)
+                    if compared != 0 { return compared < 0 }
+                    return a.count != b.count ? a.count < b.count : left < right
+                }
+                for index in order {
+                    let record = records[index]
+                    if record.valueCount < 0 {
+                        writes.delete(prefix: RocksDBBytesStore.dataPrefix, key: key(index))
+                    } else {
+                        let valueStart = record.start + record.keyCount
+                        writes.put(
+                            prefix: RocksDBBytesStore.dataPrefix, key: key(index),
+                            value: UnsafeRawBufferPointer(rebasing: raw[valueStart..<(valueStart + record.valueCount)]))
+                    }
+                }
+            }
+            return writes
+        }
+
+        func clear() {
+            writes.clear()
+            bytes.removeAll(keepingCapacity: true)
+            records.removeAll(keepingCapacity: true)
         }
     }
 

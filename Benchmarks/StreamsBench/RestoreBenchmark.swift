@@ -93,16 +93,9 @@ struct RestoreBenchmark: ParsableCommand {
     private func runSwift(cluster: MockCluster, stateDirectory: String, logger: Logger) throws -> Double {
         let builder = StreamsBuilder()
         builder.stream("restore-in", key: .string, value: .string).groupByKey().count(materialized: .as("counts"))
-        var configuration = StreamsConfiguration(applicationID: Self.applicationID, bootstrapServers: cluster.bootstrapServers)
-        configuration.stateDirectory = stateDirectory
-        configuration.restoreBatchSize = batchSize
-        configuration.consumerProperties = KafkaConfiguration(properties: [
-            "fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
-        ])
-        let timing = RestoreTiming()
-        configuration.restoreListener = timing
-        let running = BackgroundApp(try StreamsApp(topology: try builder.build(), configuration: configuration, logger: logger))
-        let done = running.wait(timeout: .seconds(300), every: 0.01) { timing.finishedPartitions == partitions }
+        let (running, timing, done) = try TimedRestore.run(
+            try builder.build(), applicationID: Self.applicationID, cluster: cluster, stateDirectory: stateDirectory, batchSize: batchSize,
+            partitions: partitions, logger: logger)
         let counts = try running.app.store(named: "counts", key: String.self, value: Int64.self)
         let sample = (0..<100).map { $0 * (records / 100) }
         let found = running.wait(timeout: .seconds(30), every: 0.01) {
@@ -123,6 +116,27 @@ struct RestoreBenchmark: ParsableCommand {
             throw BenchmarkFailure("C RocksDB baseline failed: \(cMessage(error))")
         }
         return Double(puts.records) / puts.seconds
+    }
+}
+
+/// An app started on an empty state directory, its restore timed by its restore listener.
+enum TimedRestore {
+    /// Starts `topology` and waits until `partitions` store partitions have restored;
+    /// returns the running app (to query, then stop), the timing, and whether they did.
+    static func run(
+        _ topology: Topology, applicationID: String, cluster: MockCluster, stateDirectory: String, batchSize: Int, partitions: Int, logger: Logger
+    ) throws -> (running: BackgroundApp, timing: RestoreTiming, finished: Bool) {
+        var configuration = StreamsConfiguration(applicationID: applicationID, bootstrapServers: cluster.bootstrapServers)
+        configuration.stateDirectory = stateDirectory
+        configuration.restoreBatchSize = batchSize
+        configuration.consumerProperties = KafkaConfiguration(properties: [
+            "fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
+        ])
+        let timing = RestoreTiming()
+        configuration.restoreListener = timing
+        let running = BackgroundApp(try StreamsApp(topology: topology, configuration: configuration, logger: logger))
+        let finished = running.wait(timeout: .seconds(300), every: 0.01) { timing.finishedPartitions == partitions }
+        return (running, timing, finished)
     }
 }
 

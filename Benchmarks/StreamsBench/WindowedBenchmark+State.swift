@@ -83,15 +83,9 @@ extension WindowedBenchmark {
         let builder = StreamsBuilder()
         builder.stream("windowed-restore-in", key: .string, value: .bytes).groupByKey()
             .windowedBy(.tumbling(size: .seconds(60), grace: .zero)).count(materialized: .as("counts"), retention: .seconds(30 * 86_400))
-        var configuration = StreamsConfiguration(applicationID: applicationID, bootstrapServers: cluster.bootstrapServers)
-        configuration.stateDirectory = stateDirectory
-        configuration.consumerProperties = KafkaConfiguration(properties: [
-            "fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
-        ])
-        let timing = RestoreTiming()
-        configuration.restoreListener = timing
-        let running = BackgroundApp(try StreamsApp(topology: try builder.build(), configuration: configuration, logger: logger))
-        let done = running.wait(timeout: .seconds(300), every: 0.01) { timing.finishedPartitions == partitions }
+        let (running, timing, done) = try TimedRestore.run(
+            try builder.build(), applicationID: applicationID, cluster: cluster, stateDirectory: stateDirectory, batchSize: 10_000,
+            partitions: partitions, logger: logger)
         // Proof the windows arrived: one of the first minute, read back through a query.
         let store = try running.app.windowStore(named: "counts", key: String.self, value: Int64.self)
         let found = running.wait(timeout: .seconds(30), every: 0.01) { (try? store.fetch("k0", windowStart: 0)) == 1 }

@@ -6,7 +6,7 @@ import Testing
 
 /// Range and prefix scans through every layer that holds writes in memory (record cache,
 /// RocksDB's pending batch, the in-memory store) against a plain dictionary, over random
-/// writes, deletions, flushes and commits: the layers keep their keys in byte order for
+/// writes, deletions, range deletions, flushes and commits: the layers keep their keys in byte order for
 /// scans, built lazily and kept up to date, and must never disagree with the model.
 @Suite struct StoreScanTests {
     /// A short key over a few bytes, so prefixes, the empty key and 0xff bounds all occur.
@@ -37,6 +37,7 @@ import Testing
         var model: [[UInt8]: [UInt8]] = [:]
         var random = SplitMix(seed: UInt64(budget) &+ (persistent ? 1 : 2) &+ (cached ? 10 : 20))
         var scans = 0
+        var deletions = 0
         for step in 0..<3000 {
             if step % 1500 == 750 {
                 // A burst of new keys with no scan between: an index kept for scans is
@@ -70,14 +71,21 @@ import Testing
                 let wanted = Self.expected(model) { $0.starts(with: key) }
                 #expect(found == wanted, "prefix \(key) at step \(step)")
                 scans += 1
-            case 95..<98:
+            case 95..<97:
+                // A range deletion (a window store's expired segment), in every layer.
+                let lower = Self.randomKey(&random)
+                let upper = Self.randomKey(&random)
+                try store.deleteRange(from: lower, to: upper)
+                for key in model.keys where !key.lexicographicallyPrecedes(lower) && key.lexicographicallyPrecedes(upper) { model[key] = nil }
+                deletions += 1
+            case 97:
                 try stores.flushCaches()
             default:
                 try stores.flushCaches()
                 try stores.checkpoint(sourceOffsets: [:])
             }
         }
-        #expect(scans > 500)
+        #expect(scans > 500 && deletions > 30)
         let all = try store.all().map { $0.key + [0xAA] + $0.value }
         #expect(all == Self.expected(model) { _ in true })
     }

@@ -157,11 +157,7 @@ final class CachingBytesStore: BytesStore {
     @usableFromInline
     func deleteRange(from lower: [UInt8], to upper: [UInt8]) throws {
         try lock.locked {
-            // One pass over the held keys unless scans keep them sorted: a window store
-            // drops a segment rarely, and sorting them all for it costs more.
-            let first = StoreKeyBytes(lower)
-            let end = StoreKeyBytes(upper)
-            let dropped = heldOrder.existing?.keys(from: lower, before: upper) ?? held.keys.filter { !($0 < first) && $0 < end }
+            let dropped = heldOrder.keys(from: lower, before: upper, among: held.keys)
             guard !dropped.isEmpty else { return }
             var bytes = 0
             for key in dropped {

@@ -34,7 +34,7 @@ final class InMemoryBytesStore: RootBytesStore {
     func approximateCount() throws -> Int { entries.count }
 
     func deleteRange(from lower: [UInt8], to upper: [UInt8]) throws {
-        for key in order.index(of: { entries.keys }).keys(from: lower, before: upper) { set(key, nil) }
+        for key in order.keys(from: lower, before: upper, among: entries.keys) { set(key, nil) }
     }
 
     func storedChangelogOffset() throws -> Int64 { -1 }

@@ -75,7 +75,7 @@ final class RocksDBBytesStore: RootBytesStore {
     func deleteRange(from lower: [UInt8], to upper: [UInt8]) throws {
         let range = (lower: StoreKeyBytes(lower), upper: StoreKeyBytes(upper))
         guard range.lower < range.upper else { return }
-        for key in pendingOrder.index(of: { pending.keys }).keys(from: lower, before: upper) { pending[key] = nil }
+        for key in pendingOrder.keys(from: lower, before: upper, among: pending.keys) { pending[key] = nil }
         pendingOrder.reset()
         deletedRanges.append(range)
     }

@@ -17,8 +17,15 @@ struct ScanOrder {
         return built
     }
 
-    /// The index, if scans keep one now.
-    var existing: SortedKeyIndex? { index }
+    /// The keys with `lower <= key < upper` among `keys` (the layer's), unordered: from the
+    /// index when scans keep one, else by one pass over them, which costs less than
+    /// sorting them all for a rare range deletion (a window store's expired segment).
+    func keys(from lower: [UInt8], before upper: [UInt8], among keys: some Sequence<StoreKeyBytes>) -> [StoreKeyBytes] {
+        if let index { return index.keys(from: lower, before: upper) }
+        let first = StoreKeyBytes(lower)
+        let end = StoreKeyBytes(upper)
+        return keys.filter { !($0 < first) && $0 < end }
+    }
 
     /// `key` was added to the layer.
     mutating func inserted(_ key: StoreKeyBytes) {

@@ -50,9 +50,16 @@ import Testing
             }
             let key = Self.randomKey(&random)
             switch random.next() % 100 {
-            case 0..<45:
+            case 0..<30:
                 let value = [UInt8(truncatingIfNeeded: step)]
                 try store.put(key, value)
+                model[key] = value
+            case 30..<45:
+                // A read-modify-write (an aggregation's): the read sees what the model holds.
+                let prepared = try #require(try store.readForUpdate(key))
+                #expect(prepared.value == model[key], "read for update of \(key) at step \(step)")
+                let value = [UInt8(truncatingIfNeeded: step)]
+                try store.write(prepared, value, timestamp: Int64(step), headers: [])
                 model[key] = value
             case 45..<60:
                 try store.put(key, nil)

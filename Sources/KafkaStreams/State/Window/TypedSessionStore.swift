@@ -12,10 +12,11 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     let retention: Int64
     @usableFromInline let liveSegments = LiveSegments()
     @usableFromInline var unwrittenOperatorState: WindowedOperatorState?
-    /// Each key's latest session as the session processor last wrote it (since the store
-    /// opened: a restart starts empty), so that nearly every record, one at or after its
-    /// key's latest session start, reads that session instead of scanning the store.
-    private var latestSessions: [StoreKeyBytes: Window] = [:]
+    /// Each key's latest session and its aggregate as the session processor last wrote
+    /// them (since the store opened: a restart starts empty), so that nearly every record,
+    /// one at or after its key's latest session start, finds that session here instead of
+    /// scanning the store.
+    private var latestSessions: [StoreKeyBytes: (window: Window, value: Value)] = [:]
 
     init(name: String, inner: TypedKeyValueStore<SessionStoreKey, [UInt8]>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, retention: Int64) {
         self.name = name
@@ -75,14 +76,14 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     ///
     /// Open sessions of a key lie more than `gap` apart (a record within `gap` of two joins
     /// them; a closed session is never joined), so a record at or after the start of its
-    /// key's latest session can join that one only: a read of one key. Other records, and
-    /// keys not written since the store opened, scan the store.
+    /// key's latest session can join that one only, which the store remembers with its
+    /// aggregate (the processor is the store's only writer). Other records, and keys not
+    /// written since the store opened, scan the store.
     @usableFromInline
     func sessionsJoined(by time: Int64, key: [UInt8], gap: Int64, closeTime: Int64, observedStreamTime: Int64) throws -> [Session] {
         let earliestEnd = max(time - gap, closeTime)
-        if let latest = latestSessions[StoreKeyBytes(key)], time >= latest.start {
-            guard latest.end >= earliestEnd, let bytes = try inner.get(storeKey(key, latest)) else { return [] }
-            return [Session(key: key, window: latest, value: try decode(bytes))]
+        if let latest = latestSessions[StoreKeyBytes(key)], time >= latest.window.start {
+            return latest.window.end >= earliestEnd ? [Session(key: key, window: latest.window, value: latest.value)] : []
         }
         return try findSessions(key, earliestEnd: earliestEnd, latestStart: time + gap, latestEnd: observedStreamTime)
     }
@@ -94,7 +95,7 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     @usableFromInline
     func putJoined(_ key: [UInt8], _ window: Window, _ value: Value, headers: [RecordHeader]) throws {
         try put(key, window, value, headers: headers)
-        latestSessions[StoreKeyBytes(key)] = window
+        latestSessions[StoreKeyBytes(key)] = (window, value)
     }
 
     /// Drops the segments before `cutoff` (see ``SegmentedStore/expire(before:)``), and
@@ -105,7 +106,7 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         try expire(before: cutoff)
         guard liveSegments.firstLive > firstLive else { return }
         let firstKept = liveSegments.firstLive * segmentInterval
-        latestSessions = latestSessions.filter { $0.value.end >= firstKept }
+        latestSessions = latestSessions.filter { $0.value.window.end >= firstKept }
     }
 
     @usableFromInline

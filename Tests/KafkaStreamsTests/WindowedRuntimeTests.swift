@@ -1,5 +1,5 @@
 import Foundation
-import KafkaStreams
+@testable import KafkaStreams
 import KafkaStreamsTesting
 import RdKafka
 import Testing
@@ -83,13 +83,22 @@ import Testing
         try await first.stop().get()
 
         // Local state gone: the changelog (which the topic's retention, not tombstones,
-        // trims) brings the dropped window back, and the next record drops it again, even
-        // one that does not move stream time.
+        // trims) brings the dropped window back. Queries do not see it (it is older than
+        // the restored stream time less the retention), and the next record drops it from
+        // the store, even one that does not move stream time.
         try FileManager.default.removeItem(atPath: configuration.stateDirectory)
-        try await kafka.produce([Self.record("events", key: "c", at: 125_000)])
         let second = RunningApp(try StreamsApp(topology: topology, configuration: configuration, logger: streamsTestLogger))
+        try await waitFor(["b@120000=1"], in: second.app)
+        try await kafka.produce([Self.record("events", key: "c", at: 125_000)])
         try await waitFor(["b@120000=1", "c@120000=1"], in: second.app)
         try await second.stop().get()
+        // The store's own keys: [segment][key][start], the segment a minute of starts.
+        let bigEndian = { (value: Int64) in withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+        let stored = try RocksDBBytesStore(path: "\(configuration.stateDirectory)/windows-retention/0_0/per-minute", resources: nil)
+        defer { stored.close() }
+        let keys = try stored.range(from: nil, to: nil).map(\.key)
+        #expect(!keys.contains(bigEndian(Self.base / 60_000) + Array("a".utf8) + bigEndian(Self.base)))
+        #expect(keys.contains(bigEndian((Self.base + 120_000) / 60_000) + Array("b".utf8) + bigEndian(Self.base + 120_000)))
     }
 
     @Test func finalResultsComeOnceAcrossARestart() async throws {

@@ -54,6 +54,8 @@ protocol SegmentedStore: ManagedStore {
     /// The span of times (window starts, session ends) one segment holds, in milliseconds.
     var segmentInterval: Int64 { get }
     var liveSegments: LiveSegments { get }
+    /// How long a window is kept after its start (a session after its end), at least.
+    var retention: Int64 { get }
     /// The operator's state as of its last record, when the store does not hold it yet:
     /// written at the next flush, with the windows it describes, rather than per record.
     var unwrittenOperatorState: WindowedOperatorState? { get set }
@@ -130,4 +132,9 @@ extension SegmentedStore {
 
     /// The operator's observed stream time, whether the store holds it yet or not.
     func observedStreamTime() throws -> Int64 { max(liveSegments.observedStreamTime, try readOperatorState().observedStreamTime) }
+
+    /// The earliest time (a window's start, a session's end) that queries see: earlier
+    /// ones have expired by the retention, even where their segment is still stored or
+    /// a restore brought it back, as in Kafka Streams.
+    func firstLiveTime() throws -> Int64 { try observedStreamTime() - retention + 1 }
 }

@@ -9,7 +9,7 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     @usableFromInline let keySerde: AnySerde<Key>
     @usableFromInline let valueSerde: AnySerde<Value>
     @usableFromInline let segmentInterval: Int64
-    let retention: Int64
+    @usableFromInline let retention: Int64
     @usableFromInline let liveSegments = LiveSegments()
     @usableFromInline var unwrittenOperatorState: WindowedOperatorState?
     /// Each key's latest session and its aggregate as the session processor last wrote

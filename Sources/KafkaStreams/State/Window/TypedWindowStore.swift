@@ -15,7 +15,7 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// The span of window starts one segment holds, in milliseconds.
     @usableFromInline let segmentInterval: Int64
     /// How long a window is kept after its start, at least (whole segments go at once).
-    let retention: Int64
+    @usableFromInline let retention: Int64
     /// The windows' length, which gives a window its end.
     @usableFromInline let windowSize: Int64
     @usableFromInline let liveSegments = LiveSegments()

@@ -26,12 +26,12 @@ extension TypedWindowStore: ReadOnlyWindowStore {
 
     @usableFromInline
     func fetch(_ key: Key, from: Int64, to: Int64) throws -> [(window: Window, value: Value)] {
-        try fetch(key, from: from, through: to).map { (Window(start: $0.window, end: $0.window + windowSize), $0.value) }
+        try fetch(key, from: max(from, try firstLiveTime()), through: to).map { (Window(start: $0.window, end: $0.window + windowSize), $0.value) }
     }
 
     @usableFromInline
     func fetchAll(from: Int64, to: Int64) throws -> [(key: Windowed<Key>, value: Value)] {
-        try windows(from: from, through: to).map { window in
+        try windows(from: max(from, try firstLiveTime()), through: to).map { window in
             let key = try window.key.withUnsafeBytes { try keySerde.decode($0) }
             let value = try window.stored.value.withUnsafeBytes { try valueSerde.decode($0) }
             return (Windowed(key: key, window: Window(start: window.start, end: window.start + windowSize)), value)
@@ -66,6 +66,7 @@ extension TypedSessionStore: ReadOnlySessionStore {
         guard let keyBytes = try keyBytes(key) else { return [] }
         // No session ends after the operator's stream time.
         let latestEnd = try observedStreamTime()
-        return try findSessions(keyBytes, earliestEnd: earliestEnd, latestStart: latestStart, latestEnd: latestEnd).map { ($0.window, $0.value) }
+        return try findSessions(keyBytes, earliestEnd: max(earliestEnd, try firstLiveTime()), latestStart: latestStart, latestEnd: latestEnd)
+            .map { ($0.window, $0.value) }
     }
 }

@@ -69,7 +69,7 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         }
         if state.observedStreamTime > before.observedStreamTime {
             if emit == .onWindowClose { try emitClosedWindows() }
-            try store.expire(before: state.observedStreamTime - retention)
+            try store.expireWindows(before: state.observedStreamTime - retention)
         }
         if state != before { store.stageOperatorState(state) }
     }

@@ -99,7 +99,7 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         if state.observedStreamTime > before.observedStreamTime {
             // Final results first: a window that closed is emitted before retention may drop it.
             if emit == .onWindowClose { try emitClosedWindows() }
-            try store.expire(before: state.observedStreamTime - retention)
+            try store.expireWindows(before: state.observedStreamTime - retention)
         }
         if state != before { store.stageOperatorState(state) }
     }

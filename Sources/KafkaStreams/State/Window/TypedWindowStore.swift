@@ -20,6 +20,11 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     @usableFromInline let windowSize: Int64
     @usableFromInline let liveSegments = LiveSegments()
     @usableFromInline var unwrittenOperatorState: WindowedOperatorState?
+    /// The latest window start each key was updated at since the store opened, and the
+    /// latest start any window stored before it opened can have (the stream time it had
+    /// then): a window past both was never written, so its update reads nothing.
+    private var latestStarts: [StoreKeyBytes: Int64] = [:]
+    private var latestStartBeforeOpen: Int64?
 
     init(
         name: String, inner: TypedKeyValueStore<WindowStoreKey, [UInt8]>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, retention: Int64,
@@ -41,9 +46,18 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         WindowStoreKey(segment: start / segmentInterval, key: key, start: start)
     }
 
-    /// Reads a window's aggregate and time for a ``write(_:_:timestamp:headers:)`` that follows.
+    /// Reads a window's aggregate and time for a ``write(_:_:timestamp:headers:)`` that
+    /// follows (the windowed processors always write what they read for update).
     @inlinable
     func readForUpdate(_ key: [UInt8], start: Int64) throws -> (key: TypedKeyValueStore<WindowStoreKey, [UInt8]>.PreparedKey, current: (value: Value, timestamp: Int64)?) {
+        if try isNewWindow(key, start: start) {
+            // Nothing to read, in the cache or below: a window opening (a hopping record
+            // opens one per advance) costs no RocksDB read.
+            guard let prepared = try inner.prepareWrite(storeKey(key, start: start)) else {
+                throw StreamsError(.topology, "window store \(name) cannot key a window")
+            }
+            return (prepared, nil)
+        }
         guard let prepared = try inner.readForUpdate(storeKey(key, start: start)) else {
             throw StreamsError(.topology, "window store \(name) cannot key a window")
         }
@@ -58,6 +72,36 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
             throw StreamsError(.topology, "window store \(name) cannot hold a null aggregate")
         }
         try inner.write(key, bytes, timestamp: timestamp, headers: headers)
+    }
+
+    /// Whether `key` has no window at `start` or after, anywhere: past the latest start it
+    /// was updated at since the store opened, and past any window stored before. Notes the
+    /// update that follows either way.
+    @usableFromInline
+    func isNewWindow(_ key: [UInt8], start: Int64) throws -> Bool {
+        let beforeOpen = try latestStartBeforeOpen ?? {
+            // Read at the first update, before this store's first flush: the stream time of
+            // the state it opened with (restored or kept), which no stored start passes.
+            let time = try readOperatorState().observedStreamTime
+            latestStartBeforeOpen = time
+            return time
+        }()
+        let storeKey = StoreKeyBytes(key)
+        let latest = latestStarts[storeKey]
+        if start > (latest ?? -1) { latestStarts[storeKey] = start }
+        return start > beforeOpen && start > (latest ?? -1)
+    }
+
+    /// Drops the segments before `cutoff` (see ``SegmentedStore/expire(before:)``), and
+    /// forgets the keys updated only in them since the store opened: any window of theirs
+    /// from now on is open, so starts later.
+    @usableFromInline
+    func expireWindows(before cutoff: Int64) throws {
+        let firstLive = liveSegments.firstLive
+        try expire(before: cutoff)
+        guard liveSegments.firstLive > firstLive else { return }
+        let firstKept = liveSegments.firstLive * segmentInterval
+        latestStarts = latestStarts.filter { $0.value >= firstKept }
     }
 
     /// Every window with a start in `lower...upper`, in (start, key) order.

@@ -99,15 +99,17 @@ extension SegmentedStore {
     /// longer keeps. One range deletion, whatever the segments held: the record cache
     /// drops its writes of them, RocksDB deletes the range at the commit, and the
     /// changelog gets nothing (its topic's retention drops the same records; a restore
-    /// brings them back until the operator's first record expires them again).
-    @usableFromInline
-    func expire(before cutoff: Int64) throws {
+    /// brings them back until the operator's first record expires them again). Returns
+    /// the first time kept, when segments went.
+    @usableFromInline @discardableResult
+    func expire(before cutoff: Int64) throws -> Int64? {
         let firstKept = max(cutoff, 0) / segmentInterval
         let firstLive = liveSegments.firstLive
-        guard firstKept > firstLive else { return }
+        guard firstKept > firstLive else { return nil }
         // Up to the first key of the first kept segment: keys of any bytes sort below it.
         try inner.deleteRange(from: .first(ofSegment: firstLive), to: .first(ofSegment: firstKept))
         liveSegments.expire(below: firstKept)
+        return firstKept * segmentInterval
     }
 
     @usableFromInline

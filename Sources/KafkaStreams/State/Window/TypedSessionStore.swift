@@ -102,10 +102,7 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// forgets the latest sessions that ended in them.
     @usableFromInline
     func expireSessions(before cutoff: Int64) throws {
-        let firstLive = liveSegments.firstLive
-        try expire(before: cutoff)
-        guard liveSegments.firstLive > firstLive else { return }
-        let firstKept = liveSegments.firstLive * segmentInterval
+        guard let firstKept = try expire(before: cutoff) else { return }
         latestSessions = latestSessions.filter { $0.value.window.end >= firstKept }
     }
 

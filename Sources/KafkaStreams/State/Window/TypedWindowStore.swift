@@ -97,10 +97,7 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// from now on is open, so starts later.
     @usableFromInline
     func expireWindows(before cutoff: Int64) throws {
-        let firstLive = liveSegments.firstLive
-        try expire(before: cutoff)
-        guard liveSegments.firstLive > firstLive else { return }
-        let firstKept = liveSegments.firstLive * segmentInterval
+        guard let firstKept = try expire(before: cutoff) else { return }
         latestStarts = latestStarts.filter { $0.value >= firstKept }
     }
 

@@ -66,7 +66,7 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
             return
         }
         if !stateLoaded {
-            state = try store.loadOperatorState(retention: retention)
+            state = try store.loadOperatorState()
             stateLoaded = true
         }
         let before = state

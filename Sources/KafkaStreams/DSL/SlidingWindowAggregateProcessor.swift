@@ -48,7 +48,7 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
             return
         }
         if !stateLoaded {
-            state = try store.loadOperatorState(retention: retention)
+            state = try store.loadOperatorState()
             stateLoaded = true
         }
         let before = state
@@ -177,10 +177,9 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         guard lastClosed > state.lastEmitted else { return }
         for window in try store.windows(from: state.lastEmitted + 1, through: lastClosed) {
             let key = try window.key.withUnsafeBytes { try store.keySerde.decode($0) }
-            let value = try window.stored.value.withUnsafeBytes { try store.valueSerde.decode($0) }
             try context.forward(Record(
-                key: Windowed(key: key, window: Window(start: window.start, end: window.start + windows.difference)), value: value,
-                timestamp: window.stored.timestamp))
+                key: Windowed(key: key, window: Window(start: window.start, end: window.start + windows.difference)), value: window.value,
+                timestamp: window.timestamp))
         }
         state.lastEmitted = lastClosed
     }

@@ -58,9 +58,8 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
             guard !record.key.isOperatorState, let bytes = record.value else { return }
             let stored = try TimestampedBytes.decode(bytes, store.valueSerde)
             let key = try record.key.key.withUnsafeBytes { try store.keySerde.decode($0) }
-            let value = stored.value
             try context.forward(Record(
-                key: Windowed(key: key, window: Window(start: record.key.start, end: record.key.start + store.windowSize)), value: value,
+                key: Windowed(key: key, window: Window(start: record.key.start, end: record.key.start + store.windowSize)), value: stored.value,
                 timestamp: stored.timestamp, headers: record.headers))
         }
     }
@@ -72,7 +71,7 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
             return
         }
         if !stateLoaded {
-            state = try store.loadOperatorState(retention: retention)
+            state = try store.loadOperatorState()
             stateLoaded = true
         }
         let before = state
@@ -111,9 +110,8 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         guard lastClosed > state.lastEmitted else { return }
         for window in try store.windows(from: state.lastEmitted + 1, through: lastClosed) {
             let key = try window.key.withUnsafeBytes { try store.keySerde.decode($0) }
-            let value = try window.stored.value.withUnsafeBytes { try store.valueSerde.decode($0) }
             try context.forward(Record(
-                key: Windowed(key: key, window: windows.window(startingAt: window.start)), value: value, timestamp: window.stored.timestamp))
+                key: Windowed(key: key, window: windows.window(startingAt: window.start)), value: window.value, timestamp: window.timestamp))
         }
         state.lastEmitted = lastClosed
     }

@@ -40,7 +40,7 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
         /// The topic it is restored from, if any (internal ones without the application id).
         public let changelog: String?
 
-        /// What the store is, in a few words: "window store (60 s windows, kept 10 min)".
+        /// What the store is, in a few words: "window store, RocksDB: 1 min windows kept 10 min".
         public var summary: String {
             let medium = persistent ? "RocksDB" : "in memory"
             switch kind {

@@ -119,7 +119,7 @@ extension SegmentedStore {
     /// (after any restore), with the segments the state says have expired dropped: a
     /// restore brings back what the changelog topic still holds of them.
     @usableFromInline
-    func loadOperatorState(retention: Int64) throws -> WindowedOperatorState {
+    func loadOperatorState() throws -> WindowedOperatorState {
         let state = try readOperatorState()
         if state.observedStreamTime >= 0 { try expire(before: state.observedStreamTime - retention) }
         return state

@@ -50,17 +50,11 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// follows (the windowed processors always write what they read for update).
     @inlinable
     func readForUpdate(_ key: [UInt8], start: Int64) throws -> (key: TypedKeyValueStore<WindowStoreKey, [UInt8]>.PreparedKey, current: (value: Value, timestamp: Int64)?) {
-        if try isNewWindow(key, start: start) {
-            // Nothing to read, in the cache or below: a window opening (a hopping record
-            // opens one per advance) costs no RocksDB read.
-            guard let prepared = try inner.prepareWrite(storeKey(key, start: start)) else {
-                throw StreamsError(.topology, "window store \(name) cannot key a window")
-            }
-            return (prepared, nil)
-        }
-        guard let prepared = try inner.readForUpdate(storeKey(key, start: start)) else {
-            throw StreamsError(.topology, "window store \(name) cannot key a window")
-        }
+        let windowKey = storeKey(key, start: start)
+        // A window never written has nothing to read, in the cache or below: opening one (a
+        // hopping record opens one per advance) costs no RocksDB read.
+        let found = try noteUpdate(key, start: start) ? try inner.prepareWrite(windowKey) : try inner.readForUpdate(windowKey)
+        guard let prepared = found else { throw StreamsError(.topology, "window store \(name) cannot key a window") }
         guard let bytes = prepared.value else { return (prepared, nil) }
         let stored = try TimestampedBytes.decode(bytes, valueSerde)
         return (prepared, (stored.value, stored.timestamp))
@@ -74,11 +68,11 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         try inner.write(key, bytes, timestamp: timestamp, headers: headers)
     }
 
-    /// Whether `key` has no window at `start` or after, anywhere: past the latest start it
-    /// was updated at since the store opened, and past any window stored before. Notes the
-    /// update that follows either way.
+    /// Notes an update of `key`'s window at `start`; returns whether the key has no window
+    /// at `start` or after, anywhere: past the latest start it was updated at since the
+    /// store opened, and past any window stored before.
     @usableFromInline
-    func isNewWindow(_ key: [UInt8], start: Int64) throws -> Bool {
+    func noteUpdate(_ key: [UInt8], start: Int64) throws -> Bool {
         let beforeOpen = try latestStartBeforeOpen ?? {
             // Read at the first update, before this store's first flush: the stream time of
             // the state it opened with (restored or kept), which no stored start passes.
@@ -103,14 +97,15 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
 
     /// Every window with a start in `lower...upper`, in (start, key) order.
     @usableFromInline
-    func windows(from lower: Int64, through upper: Int64) throws -> [(key: [UInt8], start: Int64, stored: TimestampedBytes)] {
+    func windows(from lower: Int64, through upper: Int64) throws -> [(key: [UInt8], start: Int64, value: Value, timestamp: Int64)] {
         // Times are never negative; a negative bound would also sort after every key.
         let lower = max(lower, 0)
         guard lower <= upper else { return [] }
-        var found: [(key: [UInt8], start: Int64, stored: TimestampedBytes)] = []
+        var found: [(key: [UInt8], start: Int64, value: Value, timestamp: Int64)] = []
         guard let segments = segments(from: lower, through: upper) else { return [] }
         for (key, value) in try entries(of: segments) where key.start >= lower && key.start <= upper {
-            found.append((key.key, key.start, try TimestampedBytes(decoding: value)))
+            let stored = try TimestampedBytes.decode(value, valueSerde)
+            found.append((key.key, key.start, stored.value, stored.timestamp))
         }
         return found.sorted { $0.start != $1.start ? $0.start < $1.start : $0.key.lexicographicallyPrecedes($1.key) }
     }

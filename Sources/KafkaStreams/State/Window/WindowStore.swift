@@ -33,8 +33,7 @@ extension TypedWindowStore: ReadOnlyWindowStore {
     func fetchAll(from: Int64, to: Int64) throws -> [(key: Windowed<Key>, value: Value)] {
         try windows(from: max(from, try firstLiveTime()), through: to).map { window in
             let key = try window.key.withUnsafeBytes { try keySerde.decode($0) }
-            let value = try window.stored.value.withUnsafeBytes { try valueSerde.decode($0) }
-            return (Windowed(key: key, window: Window(start: window.start, end: window.start + windowSize)), value)
+            return (Windowed(key: key, window: Window(start: window.start, end: window.start + windowSize)), window.value)
         }
     }
 }

@@ -43,26 +43,10 @@ struct WindowStoreKeySerde: Serde {
     }
 }
 
-/// A window's stored aggregate: the largest record time in the window (the time its
-/// results carry), then the aggregate's bytes.
+/// How a window store keeps a window's aggregate: the largest record time in the window
+/// (the time its results carry), then the aggregate's bytes.
 @usableFromInline
-struct TimestampedBytes {
-    @usableFromInline var timestamp: Int64
-    @usableFromInline var value: [UInt8]
-
-    @inlinable
-    init(timestamp: Int64, value: [UInt8]) {
-        self.timestamp = timestamp
-        self.value = value
-    }
-
-    @usableFromInline
-    init(decoding bytes: [UInt8]) throws {
-        guard bytes.count >= 8 else { throw SerdeError.wrongSize(expected: 8, actual: bytes.count) }
-        timestamp = bytes.withUnsafeBytes { readBigEndian($0, at: 0) }
-        value = Array(bytes[8...])
-    }
-
+enum TimestampedBytes {
     /// The time and aggregate stored in `bytes`, the aggregate decoded in place (a window
     /// update copies no bytes to read its aggregate).
     @inlinable

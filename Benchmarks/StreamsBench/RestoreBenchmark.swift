@@ -109,14 +109,20 @@ struct RestoreBenchmark: ParsableCommand {
     }
 
     private func runC(path: String) throws -> Double {
-        var puts = cbaseline_result()
-        var reads = cbaseline_result()
-        var error = [CChar](repeating: 0, count: 512)
-        guard cbaseline_rocksdb(path, Int64(records), Int32(batchSize), Int32(Self.valueBytes), 0, 1, &puts, &reads, &error, error.count) == 0 else {
-            throw BenchmarkFailure("C RocksDB baseline failed: \(cMessage(error))")
-        }
-        return Double(puts.records) / puts.seconds
+        try cBatchedPutRate(path: path, records: records, batchSize: batchSize, valueBytes: Self.valueBytes)
     }
+}
+
+/// Records/s of plain RocksDB batched puts in C (Benchmarks/CBaseline/rocksdb.c) of
+/// `records` 16-byte keys with values of `valueBytes`: the floor a restore is measured against.
+func cBatchedPutRate(path: String, records: Int, batchSize: Int, valueBytes: Int) throws -> Double {
+    var puts = cbaseline_result()
+    var reads = cbaseline_result()
+    var error = [CChar](repeating: 0, count: 512)
+    guard cbaseline_rocksdb(path, Int64(records), Int32(batchSize), Int32(valueBytes), 0, 1, &puts, &reads, &error, error.count) == 0 else {
+        throw BenchmarkFailure("C RocksDB baseline failed: \(cMessage(error))")
+    }
+    return Double(puts.records) / puts.seconds
 }
 
 /// An app started on an empty state directory, its restore timed by its restore listener.

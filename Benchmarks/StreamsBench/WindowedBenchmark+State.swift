@@ -1,4 +1,3 @@
-import CBaseline
 import Foundation
 import KafkaStreams
 import Logging
@@ -51,7 +50,7 @@ extension WindowedBenchmark {
                 state.windowsInLastRetention += 1
                 state.retainedBytes += Double(window.bytes)
             }
-            state.tableBytes += filesSize(path, suffix: ".sst")
+            state.tableBytes += directorySize(path, suffix: ".sst")
         }
         return state
     }
@@ -100,16 +99,11 @@ extension WindowedBenchmark {
     /// of 16 (a window's time and count): the floor a restore is measured against.
     func batchedPutRate(records: Int, path: String) throws -> Double {
         defer { try? FileManager.default.removeItem(atPath: path) }
-        var puts = cbaseline_result()
-        var reads = cbaseline_result()
-        var error = [CChar](repeating: 0, count: 512)
-        guard cbaseline_rocksdb(path, Int64(records), 10_000, 16, 0, 1, &puts, &reads, &error, error.count) == 0 else {
-            throw BenchmarkFailure("C RocksDB baseline failed: \(cMessage(error))")
-        }
-        return Double(puts.records) / puts.seconds
+        return try cBatchedPutRate(path: path, records: records, batchSize: 10_000, valueBytes: 16)
     }
 
-    private func filesSize(_ path: String, suffix: String) -> Double {
+    /// The bytes of the files under `path` whose names end with `suffix`.
+    func directorySize(_ path: String, suffix: String = "") -> Double {
         guard let files = FileManager.default.enumerator(atPath: path) else { return 0 }
         var total = 0.0
         for case let file as String in files where file.hasSuffix(suffix) {

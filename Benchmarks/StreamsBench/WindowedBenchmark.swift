@@ -129,13 +129,4 @@ struct WindowedBenchmark: ParsableCommand {
         try running.stop()
         return run
     }
-
-    private func directorySize(_ path: String) -> Double {
-        guard let files = FileManager.default.enumerator(atPath: path) else { return 0 }
-        var total = 0.0
-        for case let file as String in files {
-            total += (try? FileManager.default.attributesOfItem(atPath: "\(path)/\(file)")[.size] as? NSNumber)?.doubleValue ?? 0
-        }
-        return total
-    }
 }

@@ -22,17 +22,34 @@ final class DeliveryCallbackBox: Sendable {
 /// The async senders waiting for a delivery report, so that closing the producer can
 /// resume those whose report librdkafka has not served by then.
 final class AwaitingSenders: Sendable {
-    private let boxes = Mutex<[ObjectIdentifier: DeliveryCallbackBox]>([:])
+    private struct State {
+        var boxes: [ObjectIdentifier: DeliveryCallbackBox] = [:]
+        /// Set by ``failAll(_:)``: a sender arriving later would wait for a report nobody serves.
+        var closed = false
+    }
 
-    func add(_ box: DeliveryCallbackBox) { boxes.withLock { $0[ObjectIdentifier(box)] = box } }
+    private let state = Mutex(State())
 
-    func remove(_ box: DeliveryCallbackBox) { boxes.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(box)) } }
+    /// Registers a sender; `false` once the producer has closed.
+    func add(_ box: DeliveryCallbackBox) -> Bool {
+        state.withLock { state in
+            guard !state.closed else { return false }
+            state.boxes[ObjectIdentifier(box)] = box
+            return true
+        }
+    }
 
-    /// Resumes every waiting sender with `error`; a report that comes later is ignored.
+    func remove(_ box: DeliveryCallbackBox) { state.withLock { _ = $0.boxes.removeValue(forKey: ObjectIdentifier(box)) } }
+
+    /// Senders registered and not yet answered.
+    var count: Int { state.withLock { $0.boxes.count } }
+
+    /// Resumes every waiting sender with `error` and refuses later ones; a report that
+    /// comes later is ignored.
     func failAll(_ error: KafkaError) {
-        let waiting = boxes.withLock { boxes in
-            defer { boxes = [:] }
-            return Array(boxes.values)
+        let waiting = state.withLock { state in
+            defer { state.boxes = [:]; state.closed = true }
+            return Array(state.boxes.values)
         }
         for box in waiting { box.deliver(.failure(error)) }
     }

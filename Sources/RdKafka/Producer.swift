@@ -118,8 +118,12 @@ public final class Producer: Sendable {
             var registered: DeliveryCallbackBox?
             let outcome: DeliveryResult? = await withCheckedContinuation { continuation in
                 let callback = DeliveryCallbackBox { continuation.resume(returning: $0) }
+                guard awaitingSenders.add(callback) else {
+                    continuation.resume(returning: .failure(KafkaError(
+                        code: .destroyed, message: "cannot send to \(record.topic): the producer is closed", classification: .permanent)))
+                    return
+                }
                 registered = callback
-                awaitingSenders.add(callback)
                 let box = Unmanaged.passRetained(callback)
                 let code = enqueue(record, opaque: box.toOpaque(), blockWhenFull: false)
                 if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
@@ -162,8 +166,12 @@ public final class Producer: Sendable {
     /// (`producer<n>:<role>`, e.g. `producer3:poll`).
     public var clientName: String { handle.name }
 
-    /// Records queued or in flight whose delivery reports have not yet been served.
+    /// Records queued or in flight whose delivery reports have not yet been served, plus
+    /// client events (errors, logs) not yet served.
     public var outstandingCount: Int { Int(rd_kafka_outq_len(handle.pointer)) }
+
+    /// ``send(_:)`` calls waiting for their delivery report.
+    var awaitingSendCount: Int { awaitingSenders.count }
 
     /// Failed deliveries since the producer was created (records with and without
     /// callbacks of their own).

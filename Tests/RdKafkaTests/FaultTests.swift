@@ -1,4 +1,4 @@
-import RdKafka
+@testable import RdKafka
 import Testing
 
 @Suite struct FaultTests {
@@ -67,10 +67,12 @@ import Testing
         _ = try await producer.send(ProducerRecord(topic: "unreachable", value: bytes("warm-up")))
         try cluster.setBrokerDown(1)
         let pending = Task { try await producer.send(ProducerRecord(topic: "unreachable", value: bytes("stuck"))) }
-        // Close once the record is queued, so that closing has something to fail.
+        // Close once the send waits for its report, so that closing has something to fail.
+        // (The outstanding count alone does not say so: the broker's going down queues
+        // error events, which it counts too.)
         let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-        while producer.outstandingCount == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(producer.outstandingCount > 0, "the record should wait in the queue while the broker is down")
+        while producer.awaitingSendCount == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(producer.awaitingSendCount == 1, "the send should wait while the broker is down")
         producer.close(timeout: .milliseconds(200))
         guard let outcome = await result(of: pending, within: .seconds(30)) else {
             Issue.record("the send was still waiting 30 s after close")
@@ -78,5 +80,20 @@ import Testing
         }
         let error = #expect(throws: KafkaError.self) { try outcome.get() }
         #expect(error?.code == .purgedFromQueue || error?.code == .purgedInFlight)
+    }
+
+    @Test func sendingAfterCloseFailsAtOnce() async throws {
+        let cluster = try makeCluster(topics: ["after-close": 1])
+        let producer = try Producer(configuration: producerConfiguration(cluster), logger: testLogger)
+        producer.close()
+        // Queued after the close, the record would wait for a report nobody serves.
+        let pending = Task { try await producer.send(ProducerRecord(topic: "after-close", value: bytes("late"))) }
+        guard let outcome = await result(of: pending, within: .seconds(10)) else {
+            Issue.record("a send after close waited instead of failing")
+            return
+        }
+        let error = #expect(throws: KafkaError.self) { try outcome.get() }
+        #expect(error?.code == .destroyed)
+        #expect(error?.message.contains("closed") == true)
     }
 }

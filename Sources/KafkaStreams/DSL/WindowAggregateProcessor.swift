@@ -79,12 +79,16 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         let closeTime = state.observedStreamTime - windows.grace
         var updated = false
         var missed: Int64?
-        for start in windows.windowStarts(containing: record.timestamp) {
+        let starts = windows.windowStarts(containing: record.timestamp)
+        // The latest of the record's windows closes last: when it is closed, all are.
+        let latestStart = windows.latestStart(containing: record.timestamp)
+        let latestWritten = latestStart + windows.size > closeTime ? try store.noteUpdates(of: keyBytes, through: latestStart) : latestStart
+        for start in starts {
             guard start + windows.size > closeTime else {
                 missed = start
                 continue
             }
-            let (key, current) = try store.readForUpdate(keyBytes, start: start)
+            let (key, current) = try store.readForUpdate(keyBytes, start: start, latestWritten: latestWritten)
             let aggregate = try fold(record.key, record.value, current?.value)
             let time = max(current?.timestamp ?? record.timestamp, record.timestamp)
             try store.write(key, aggregate, timestamp: time, headers: record.headers)

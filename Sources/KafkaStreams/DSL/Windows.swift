@@ -68,6 +68,9 @@ public struct TimeWindows: Sendable, Hashable {
         return stride(from: first, through: timestamp, by: Int(advance))
     }
 
+    /// The start of the latest window holding `timestamp`.
+    @usableFromInline func latestStart(containing timestamp: Int64) -> Int64 { (timestamp / advance) * advance }
+
     /// The window starting at `start`.
     public func window(startingAt start: Int64) -> Window { Window(start: start, end: start + size) }
 

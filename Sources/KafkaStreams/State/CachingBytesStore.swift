@@ -81,9 +81,14 @@ final class CachingBytesStore: BytesStore {
     func find(_ key: [UInt8]) throws -> (value: [UInt8]?, slot: Slot) {
         let index = held.index(forKey: StoreKeyBytes(key))
         let slot = Slot(index: index, generation: generation)
-        if let index { return (held.values[index].value, slot) }
+        if let index { return (Self.value(of: &held.values[index]), slot) }
         return (try inner.get(key), slot)
     }
+
+    /// Where the write of a key goes that the caller knows is not held (nor stored): the
+    /// write inserts it without a lookup. Must not be used for a key that may be held.
+    @usableFromInline
+    func slotForUnheldKey() -> Slot { Slot(index: nil, generation: generation) }
 
     @usableFromInline
     func put(_ key: [UInt8], _ value: [UInt8]?) throws {
@@ -107,15 +112,9 @@ final class CachingBytesStore: BytesStore {
         nextSequence += 1
         // A slot from before the held entries moved says nothing: look the key up.
         let index = if let slot, slot.generation == generation { slot.index } else { held.index(forKey: StoreKeyBytes(key)) }
-        // The value replaced, if the key was held (itself `nil` for a held delete).
-        let replaced = try lock.locked { () -> [UInt8]?? in
-            if let index {
-                let previous = held.values[index].value
-                held.values[index].value = value
-                held.values[index].context = context
-                held.values[index].sequence = sequence
-                return .some(previous)
-            }
+        // What the replaced write cost, if the key was held.
+        let replaced = try lock.locked { () -> Int? in
+            if let index { return Self.replace(&held.values[index], with: value, context: context, sequence: sequence) }
             // A new entry, with a key buffer of its own (the caller's may be reused). The
             // first after a flush makes room for as many as the last flush wrote: growing
             // the table step by step rehashes it each time.
@@ -124,10 +123,24 @@ final class CachingBytesStore: BytesStore {
             held[StoreKeyBytes(copy)] = Entry(key: copy, value: value, context: context, sequence: sequence)
             heldOrder.inserted(StoreKeyBytes(copy))
             generation += 1
-            return .none
+            return nil
         }
-        let removed = replaced.map { Self.cost(key: key, value: $0) } ?? 0
-        account(Self.cost(key: key, value: value) - removed)
+        account(Self.cost(key: key, value: value) - (replaced ?? 0))
+    }
+
+    // Held entries are read and changed in place (an inout access to the table's slot):
+    // reading one through the dictionary's getter copies it whole, with its key, value,
+    // topic and headers retained and released again, on every window update.
+
+    private static func value(of entry: inout Entry) -> [UInt8]? { entry.value }
+
+    /// Replaces a held write; returns what it cost.
+    private static func replace(_ entry: inout Entry, with value: [UInt8]?, context: RecordContext, sequence: Int) -> Int {
+        let cost = cost(key: entry.key, value: entry.value)
+        entry.value = value
+        entry.context = context
+        entry.sequence = sequence
+        return cost
     }
 
     @usableFromInline

@@ -127,12 +127,12 @@ extension Array where Element == (key: [UInt8], value: [UInt8]) {
         var stored = 0
         for write in writes {
             let key = write.key
-            while stored < count, StoreKeyBytes(self[stored].key) < key {
+            while stored < count, StoreKeyBytes.compare(self[stored].key, key.bytes) < 0 {
                 merged.append(self[stored])
                 stored += 1
             }
             // A write replaces the stored entry of its key.
-            if stored < count, StoreKeyBytes(self[stored].key) == key { stored += 1 }
+            if stored < count, StoreKeyBytes.compare(self[stored].key, key.bytes) == 0 { stored += 1 }
             if let value = write.value { merged.append((key: key.bytes, value: value)) }
         }
         merged.append(contentsOf: self[stored...])

@@ -172,6 +172,15 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         return PreparedKey(bytes: keyBuffer, value: nil, slot: nil)
     }
 
+    /// Prepares the write of a key the store holds no value for, which the caller knows
+    /// (a window past any written): the record cache inserts it without looking it up.
+    /// `nil` for a null key.
+    @inlinable
+    func prepareFirstWrite(_ key: Key) throws -> PreparedKey? {
+        guard try serializeKeyUnlessNull(key) else { return nil }
+        return PreparedKey(bytes: keyBuffer, value: nil, slot: cache?.slotForUnheldKey())
+    }
+
     /// Writes `value` (`nil` deletes) for a prepared key. A cached store keeps the time and
     /// headers given, which its flush listener forwards with the value later.
     @inlinable

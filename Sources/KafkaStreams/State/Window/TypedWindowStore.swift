@@ -50,10 +50,19 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// follows (the windowed processors always write what they read for update).
     @inlinable
     func readForUpdate(_ key: [UInt8], start: Int64) throws -> (key: TypedKeyValueStore<WindowStoreKey, [UInt8]>.PreparedKey, current: (value: Value, timestamp: Int64)?) {
+        try readForUpdate(key, start: start, latestWritten: try noteUpdates(of: key, through: start))
+    }
+
+    /// Reads a window's aggregate and time for a write that follows, given the latest
+    /// start at which `key` may have a window (from ``noteUpdates(of:through:)``).
+    @inlinable
+    func readForUpdate(
+        _ key: [UInt8], start: Int64, latestWritten: Int64
+    ) throws -> (key: TypedKeyValueStore<WindowStoreKey, [UInt8]>.PreparedKey, current: (value: Value, timestamp: Int64)?) {
         let windowKey = storeKey(key, start: start)
         // A window never written has nothing to read, in the cache or below: opening one (a
-        // hopping record opens one per advance) costs no RocksDB read.
-        let found = try noteUpdate(key, start: start) ? try inner.prepareWrite(windowKey) : try inner.readForUpdate(windowKey)
+        // hopping record opens one per advance) costs no read, and the cache no lookup.
+        let found = start > latestWritten ? try inner.prepareFirstWrite(windowKey) : try inner.readForUpdate(windowKey)
         guard let prepared = found else { throw StreamsError(.topology, "window store \(name) cannot key a window") }
         guard let bytes = prepared.value else { return (prepared, nil) }
         let stored = try TimestampedBytes.decode(bytes, valueSerde)
@@ -68,11 +77,12 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         try inner.write(key, bytes, timestamp: timestamp, headers: headers)
     }
 
-    /// Notes an update of `key`'s window at `start`; returns whether the key has no window
-    /// at `start` or after, anywhere: past the latest start it was updated at since the
-    /// store opened, and past any window stored before.
+    /// Notes that `key`'s windows up to the one at `latestStart` are about to be written
+    /// (a record's windows: one lookup for all of them); returns the latest start at which
+    /// the key may have a window so far: the latest noted since the store opened, or any
+    /// stored before. A window after it was never written.
     @usableFromInline
-    func noteUpdate(_ key: [UInt8], start: Int64) throws -> Bool {
+    func noteUpdates(of key: [UInt8], through latestStart: Int64) throws -> Int64 {
         let beforeOpen = try latestStartBeforeOpen ?? {
             // Read at the first update, before this store's first flush: the stream time of
             // the state it opened with (restored or kept), which no stored start passes.
@@ -80,10 +90,15 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
             latestStartBeforeOpen = time
             return time
         }()
-        let storeKey = StoreKeyBytes(key)
-        let latest = latestStarts[storeKey]
-        if start > (latest ?? -1) { latestStarts[storeKey] = start }
-        return start > beforeOpen && start > (latest ?? -1)
+        // One lookup, updating in place.
+        let noted = Self.raise(&latestStarts[StoreKeyBytes(key), default: -1], to: latestStart)
+        return max(beforeOpen, noted)
+    }
+
+    /// Raises `value` to `newValue` if lower; returns it as it was.
+    private static func raise(_ value: inout Int64, to newValue: Int64) -> Int64 {
+        defer { value = max(value, newValue) }
+        return value
     }
 
     /// Drops the segments before `cutoff` (see ``SegmentedStore/expire(before:)``), and

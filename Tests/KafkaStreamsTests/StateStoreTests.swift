@@ -212,6 +212,39 @@ extension StateStoreTests {
         #expect(cache.usedBytes == 0, "every held byte was accounted for and released")
     }
 
+    @Test func aKeyWrittenAndDeletedBetweenFlushesReachesNeitherTheChangelogNorDownstream() throws {
+        // As in Kafka Streams' caching stores, which skip a deletion whose key the store
+        // below lacks: a session merged away before any flush sent it is no result.
+        let collector = DiscardingCollector()
+        let fixture = try Self.cachedStore(budget: 1 << 20, collector: collector)
+        let (store, instance, cache) = (fixture.store, fixture.instance, fixture.cache)
+        var flushed: [String] = []
+        _ = store.setFlushListener { flushed.append("\($0.key)=\($0.value ?? "-")") }
+        try instance.root.put(Array("stored".utf8), Array("9".utf8))
+
+        // Read as absent below, written, then deleted: forgotten.
+        try store.write(try #require(try store.readForUpdate("read")), "1", timestamp: 1, headers: [])
+        try store.write(try #require(try store.readForUpdate("read")), nil, timestamp: 2, headers: [])
+        // Known to be absent below by the caller (a session just made).
+        try store.write(try #require(try store.prepareWriteOfUnstoredKey("made")), "1", timestamp: 3, headers: [])
+        try store.write(try #require(try store.readForUpdate("made")), nil, timestamp: 4, headers: [])
+        // A key stored below: its deletion must go below.
+        try store.write(try #require(try store.readForUpdate("stored")), nil, timestamp: 5, headers: [])
+        #expect(try store.get("read") == nil && store.get("made") == nil && store.get("stored") == nil)
+
+        // Absent when read, but a flush wrote it below before the delete: the delete goes below.
+        let late = try #require(try store.readForUpdate("late"))
+        try store.put("late", "x")
+        try store.flushCache()
+        try store.write(late, nil, timestamp: 6, headers: [])
+        try store.flushCache()
+
+        #expect(flushed == ["stored=-", "late=x", "late=-"])
+        #expect(collector.changes.map { $0.split(separator: "@")[0] } == ["stored=-", "late=x", "late=-"])
+        #expect(try instance.root.range(from: nil, to: nil).isEmpty)
+        #expect(cache.usedBytes == 0, "every held byte was accounted for and released")
+    }
+
     @Test(arguments: [false, true])
     func queriesReadTheirOwnKeyWhileTheStreamThreadWrites(cached: Bool) throws {
         let (store, instance) = try Self.stringStore(cached: cached, collector: DiscardingCollector())

@@ -25,6 +25,11 @@ final class CachingBytesStore: BytesStore {
         @usableFromInline var context: RecordContext
         /// Orders entries by their latest write.
         var sequence: Int
+        /// Whether the layer below is known not to hold the key: then a delete of the key
+        /// drops the held write instead of holding a tombstone, and neither the changelog
+        /// nor downstream hear of a key they never saw (as in Kafka Streams, whose caching
+        /// stores skip a deletion when the store below lacks the key).
+        var absentBelow: Bool
     }
 
     /// Where ``find(_:)`` found a key among the held writes, usable by the next write as
@@ -33,6 +38,10 @@ final class CachingBytesStore: BytesStore {
     struct Slot {
         fileprivate let index: Dictionary<StoreKeyBytes, Entry>.Index?
         fileprivate let generation: Int
+        /// The key is not held, and the layer below does not hold it either.
+        fileprivate let absentBelow: Bool
+        /// Which flush interval `absentBelow` was learnt in (a flush may write the key below).
+        fileprivate let flushes: Int
     }
 
     /// What writes cost in the budget beyond their bytes (dictionary slot, context).
@@ -51,6 +60,8 @@ final class CachingBytesStore: BytesStore {
     /// Counts the changes of `held` that move or remove entries, so a ``Slot`` from before
     /// one is not used.
     @exclusivity(unchecked) private var generation = 0
+    /// Counts the writes of held entries below.
+    @exclusivity(unchecked) private var flushes = 0
     @exclusivity(unchecked) private var heldBytes = 0
     @exclusivity(unchecked) private var nextSequence = 0
     /// How many entries the last flush wrote (what the next interval likely holds).
@@ -79,16 +90,25 @@ final class CachingBytesStore: BytesStore {
     /// the store's lock, as ``get(_:)`` is.
     @usableFromInline
     func find(_ key: [UInt8]) throws -> (value: [UInt8]?, slot: Slot) {
-        let index = held.index(forKey: StoreKeyBytes(key))
-        let slot = Slot(index: index, generation: generation)
-        if let index { return (Self.value(of: &held.values[index]), slot) }
-        return (try inner.get(key), slot)
+        if let index = held.index(forKey: StoreKeyBytes(key)) {
+            return (Self.value(of: &held.values[index]), Slot(index: index, generation: generation, absentBelow: false, flushes: flushes))
+        }
+        let stored = try inner.get(key)
+        return (stored, Slot(index: nil, generation: generation, absentBelow: stored == nil, flushes: flushes))
     }
 
-    /// Where the write of a key goes that the caller knows is not held (nor stored): the
-    /// write inserts it without a lookup. Must not be used for a key that may be held.
+    /// Where the write of a key goes that the caller knows is neither held nor stored
+    /// below: the write inserts it without a lookup. Must not be used for a key that may be
+    /// held.
     @usableFromInline
-    func slotForUnheldKey() -> Slot { Slot(index: nil, generation: generation) }
+    func slotForUnheldKey() -> Slot { Slot(index: nil, generation: generation, absentBelow: true, flushes: flushes) }
+
+    /// Where the write of `key` goes, for a caller that knows the layer below does not hold
+    /// it (it may be held here): a session just made, say, which no stored session equals.
+    @usableFromInline
+    func slot(forUnstoredKey key: [UInt8]) -> Slot {
+        Slot(index: held.index(forKey: StoreKeyBytes(key)), generation: generation, absentBelow: true, flushes: flushes)
+    }
 
     @usableFromInline
     func put(_ key: [UInt8], _ value: [UInt8]?) throws {
@@ -112,20 +132,31 @@ final class CachingBytesStore: BytesStore {
         nextSequence += 1
         // A slot from before the held entries moved says nothing: look the key up.
         let index = if let slot, slot.generation == generation { slot.index } else { held.index(forKey: StoreKeyBytes(key)) }
-        // What the replaced write cost, if the key was held.
-        let replaced = try lock.locked { () -> Int? in
-            if let index { return Self.replace(&held.values[index], with: value, context: context, sequence: sequence) }
+        let absentBelow = slot.map { $0.absentBelow && $0.flushes == flushes } ?? false
+        // How the held bytes change.
+        let change = try lock.locked { () -> Int in
+            if let index {
+                guard value == nil, held.values[index].absentBelow else {
+                    return Self.cost(key: key, value: value) - Self.replace(&held.values[index], with: value, context: context, sequence: sequence)
+                }
+                // Deleting a key only ever held here: forget it.
+                let forgotten = held.remove(at: index)
+                heldOrder.removed(forgotten.key)
+                generation += 1
+                return -Self.cost(key: forgotten.value.key, value: forgotten.value.value)
+            }
+            if value == nil && absentBelow { return 0 }
             // A new entry, with a key buffer of its own (the caller's may be reused). The
             // first after a flush makes room for as many as the last flush wrote: growing
             // the table step by step rehashes it each time.
             if held.isEmpty { held.reserveCapacity(lastFlushCount) }
             let copy = Array(key)
-            held[StoreKeyBytes(copy)] = Entry(key: copy, value: value, context: context, sequence: sequence)
+            held[StoreKeyBytes(copy)] = Entry(key: copy, value: value, context: context, sequence: sequence, absentBelow: absentBelow)
             heldOrder.inserted(StoreKeyBytes(copy))
             generation += 1
-            return nil
+            return Self.cost(key: key, value: value)
         }
-        account(Self.cost(key: key, value: value) - (replaced ?? 0))
+        account(change)
     }
 
     // Held entries are read and changed in place (an inout access to the table's slot):
@@ -193,6 +224,8 @@ final class CachingBytesStore: BytesStore {
     @usableFromInline
     func writeHeldEntriesBelow() throws -> [Entry] {
         let entries = try lock.locked { held.values.sorted { $0.sequence < $1.sequence } }
+        // What a slot learnt of the layer below may stop being true now.
+        flushes += 1
         var written = 0
         do {
             for entry in entries {

@@ -181,6 +181,14 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         return PreparedKey(bytes: keyBuffer, value: nil, slot: cache?.slotForUnheldKey())
     }
 
+    /// Prepares the write of a key the layers below the record cache do not hold, which
+    /// the caller knows (a session just made); the cache may hold it. `nil` for a null key.
+    @inlinable
+    func prepareWriteOfUnstoredKey(_ key: Key) throws -> PreparedKey? {
+        guard try serializeKeyUnlessNull(key) else { return nil }
+        return PreparedKey(bytes: keyBuffer, value: nil, slot: cache?.slot(forUnstoredKey: keyBuffer))
+    }
+
     /// Writes `value` (`nil` deletes) for a prepared key. A cached store keeps the time and
     /// headers given, which its flush listener forwards with the value later.
     @inlinable

@@ -94,7 +94,9 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// among the joined.
     @usableFromInline
     func putJoined(_ key: [UInt8], _ window: Window, _ value: Value, headers: [RecordHeader]) throws {
-        try put(key, window, value, headers: headers)
+        // No stored session has this window unless it was among the joined, just deleted
+        // (in the cache): any other session of the key within reach would have been joined.
+        try put(key, window, value, headers: headers, unstored: true)
         latestSessions[StoreKeyBytes(key)] = (window, value)
     }
 
@@ -106,11 +108,13 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         latestSessions = latestSessions.filter { $0.value.window.end >= firstKept }
     }
 
+    /// - Parameter unstored: the caller knows no session with this window is stored below
+    ///   the record cache.
     @usableFromInline
-    func put(_ key: [UInt8], _ window: Window, _ value: Value, headers: [RecordHeader]) throws {
+    func put(_ key: [UInt8], _ window: Window, _ value: Value, headers: [RecordHeader], unstored: Bool = false) throws {
         var bytes: [UInt8] = []
         guard try valueSerde.encode(value, &bytes) else { throw StreamsError(.topology, "session store \(name) cannot hold a null aggregate") }
-        try write(storeKey(key, window), bytes, headers: headers)
+        try write(storeKey(key, window), bytes, headers: headers, unstored: unstored)
     }
 
     @usableFromInline
@@ -118,8 +122,9 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         try write(storeKey(key, window), nil, headers: headers)
     }
 
-    private func write(_ key: SessionStoreKey, _ bytes: [UInt8]?, headers: [RecordHeader]) throws {
-        guard let prepared = try inner.prepareWrite(key) else { throw StreamsError(.topology, "session store \(name) cannot key a session") }
+    private func write(_ key: SessionStoreKey, _ bytes: [UInt8]?, headers: [RecordHeader], unstored: Bool = false) throws {
+        let prepared = unstored ? try inner.prepareWriteOfUnstoredKey(key) : try inner.prepareWrite(key)
+        guard let prepared else { throw StreamsError(.topology, "session store \(name) cannot key a session") }
         try inner.write(prepared, bytes, timestamp: key.end, headers: headers)
     }
 

@@ -12,34 +12,41 @@ import Darwin
 /// for a key not held (every new window) is several cache misses per lookup. The stored
 /// fingerprint answers most probes without leaving the table, and hashes in a few
 /// multiplications.
+@usableFromInline
 struct StoreKeyBytes: Hashable, Comparable {
-    let bytes: [UInt8]
+    @usableFromInline let bytes: [UInt8]
     /// A seeded 64-bit hash of `bytes`.
-    let fingerprint: UInt64
+    @usableFromInline let fingerprint: UInt64
 
+    @usableFromInline
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
         fingerprint = bytes.withUnsafeBytes(Self.fingerprint(of:))
     }
 
+    @inlinable
     static func == (lhs: StoreKeyBytes, rhs: StoreKeyBytes) -> Bool {
         lhs.fingerprint == rhs.fingerprint && compare(lhs.bytes, rhs.bytes) == 0
     }
 
     /// Byte order (RocksDB's): the shorter of two keys sharing a prefix comes first.
+    @usableFromInline
     static func < (lhs: StoreKeyBytes, rhs: StoreKeyBytes) -> Bool { compare(lhs.bytes, rhs.bytes) < 0 }
 
+    @usableFromInline
     func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
 
     /// What `Dictionary` and `Set` call: the fingerprint mixed with the table's seed, without
     /// the general-purpose hasher's setup per lookup. (Mixing the seed in keeps tables of
     /// different sizes from sharing one probe order, which makes copying between them
     /// quadratic.)
+    @inlinable
     func _rawHashValue(seed: Int) -> Int {
         Int(truncatingIfNeeded: Self.finalMix(fingerprint ^ UInt64(truncatingIfNeeded: seed)))
     }
 
     /// The byte order of two keys: negative, zero or positive.
+    @usableFromInline
     static func compare(_ lhs: [UInt8], _ rhs: [UInt8]) -> Int {
         lhs.withUnsafeBytes { left in
             rhs.withUnsafeBytes { right in
@@ -77,7 +84,8 @@ struct StoreKeyBytes: Hashable, Comparable {
     }
 
     /// MurmurHash3's 64-bit finalizer: every input bit reaches every output bit.
-    private static func finalMix(_ value: UInt64) -> UInt64 {
+    @inlinable
+    static func finalMix(_ value: UInt64) -> UInt64 {
         var mixed = value
         mixed ^= mixed >> 33
         mixed &*= 0xFF51_AFD7_ED55_8CCD

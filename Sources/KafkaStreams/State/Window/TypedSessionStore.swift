@@ -16,7 +16,7 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// them (since the store opened: a restart starts empty), so that nearly every record,
     /// one at or after its key's latest session start, finds that session here instead of
     /// scanning the store.
-    private var latestSessions: [StoreKeyBytes: (window: Window, value: Value)] = [:]
+    @usableFromInline var latestSessions: [StoreKeyBytes: (window: Window, value: Value)] = [:]
 
     init(name: String, inner: TypedKeyValueStore<SessionStoreKey, [UInt8]>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, retention: Int64) {
         self.name = name
@@ -35,6 +35,13 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         @usableFromInline let key: [UInt8]
         @usableFromInline let window: Window
         @usableFromInline let value: Value
+
+        @inlinable
+        init(key: [UInt8], window: Window, value: Value) {
+            self.key = key
+            self.window = window
+            self.value = value
+        }
     }
 
     @inlinable
@@ -79,7 +86,9 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// key's latest session can join that one only, which the store remembers with its
     /// aggregate (the processor is the store's only writer). Other records, and keys not
     /// written since the store opened, scan the store.
-    @usableFromInline
+    // The per-record path is inlinable, so the processor's specialization of it has no
+    // generic type to look up at run time (the latest sessions' table type, per access).
+    @inlinable
     func sessionsJoined(by time: Int64, key: [UInt8], gap: Int64, closeTime: Int64, observedStreamTime: Int64) throws -> [Session] {
         let earliestEnd = max(time - gap, closeTime)
         if let latest = latestSessions[StoreKeyBytes(key)], time >= latest.window.start {
@@ -92,7 +101,7 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// ``sessionsJoined(by:key:gap:closeTime:observedStreamTime:)``): it is now its key's
     /// latest, since it reaches the record's time and every session it could pass was
     /// among the joined.
-    @usableFromInline
+    @inlinable
     func putJoined(_ key: [UInt8], _ window: Window, _ value: Value, headers: [RecordHeader]) throws {
         // No stored session has this window unless it was among the joined, just deleted
         // (in the cache): any other session of the key within reach would have been joined.
@@ -110,19 +119,20 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
 
     /// - Parameter unstored: the caller knows no session with this window is stored below
     ///   the record cache.
-    @usableFromInline
+    @inlinable
     func put(_ key: [UInt8], _ window: Window, _ value: Value, headers: [RecordHeader], unstored: Bool = false) throws {
         var bytes: [UInt8] = []
         guard try valueSerde.encode(value, &bytes) else { throw StreamsError(.topology, "session store \(name) cannot hold a null aggregate") }
         try write(storeKey(key, window), bytes, headers: headers, unstored: unstored)
     }
 
-    @usableFromInline
+    @inlinable
     func remove(_ key: [UInt8], _ window: Window, headers: [RecordHeader]) throws {
         try write(storeKey(key, window), nil, headers: headers)
     }
 
-    private func write(_ key: SessionStoreKey, _ bytes: [UInt8]?, headers: [RecordHeader], unstored: Bool = false) throws {
+    @inlinable
+    func write(_ key: SessionStoreKey, _ bytes: [UInt8]?, headers: [RecordHeader], unstored: Bool = false) throws {
         let prepared = unstored ? try inner.prepareWriteOfUnstoredKey(key) : try inner.prepareWrite(key)
         guard let prepared else { throw StreamsError(.topology, "session store \(name) cannot key a session") }
         try inner.write(prepared, bytes, timestamp: key.end, headers: headers)

@@ -87,7 +87,8 @@ final class CachingBytesStore: BytesStore {
     }
 
     /// The value of `key` (held, or from below) and where a write of it goes. Called under
-    /// the store's lock, as ``get(_:)`` is.
+    /// the store's lock, as ``get(_:)`` is, even on the stream thread: it reads the held
+    /// entry in place, an access that would copy the table if a query held it too.
     @usableFromInline
     func find(_ key: [UInt8]) throws -> (value: [UInt8]?, slot: Slot) {
         if let index = held.index(forKey: StoreKeyBytes(key)) {

@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import KafkaStreams
+
+/// The window store's read-modify-write of windows through the record cache: a new window
+/// inserted without a lookup, a held one updated through its slot, windows below the cache
+/// read back, checked against a model of the windows over many records with commits,
+/// evictions (a small cache) and expiries between them.
+@Suite struct WindowStoreCacheTests {
+    @Test(arguments: [(kind: StoreKind.persistent, budget: 1 << 20), (.persistent, 2_000), (.inMemory, 1 << 20), (.inMemory, 2_000)])
+    func hoppingUpdatesAgreeWithAModel(kind: StoreKind, budget: Int) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("window-store-cache-\(UInt64.random(in: 0...UInt64.max))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let context = TaskContext(
+            id: TaskID(subtopology: 0, partition: 0), applicationID: "app", logger: Logger(label: "test"), clock: .system,
+            collector: PartitionGroupTests.DiscardingCollector(), defaultSerdes: DefaultSerdes(), recordCache: RecordCache(maxBytes: budget))
+        // Segments are at least a minute long: a retention of 200 s makes them 100 s.
+        let (size, advance, retention): (Int64, Int64, Int64) = (60_000, 10_000, 200_000)
+        let builder = WindowStoreBuilder<String, Int64>(
+            name: "w", windows: .time(size: size), materialized: .as("w", kind: kind), keySerde: .string, valueSerde: .int64, retention: retention)
+        let instance = try builder.definition().make(StoreCreation(task: context, directory: directory, resources: nil))
+        defer { instance.typed.close { instance.root.close() } }
+        let store = try #require(instance.typed as? TypedWindowStore<String, Int64>)
+        let windows = TimeWindows(size: size, advance: advance, grace: 0)
+
+        var model: [String: [Int64: (count: Int64, time: Int64)]] = [:]
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        var streamTime: Int64 = 0
+        for index in 0..<5_000 {
+            let key = "k\(xorshift(&state) % 7)"
+            let time = max(0, Int64(index) * 200 - Int64(xorshift(&state) % 8) * 500)
+            streamTime = max(streamTime, time)
+            let keyBytes = Array(key.utf8)
+            let latest = windows.latestStart(containing: time)
+            let latestWritten = try store.noteUpdates(of: keyBytes, through: latest)
+            for start in windows.windowStarts(containing: time) {
+                let (prepared, current) = try store.readForUpdate(keyBytes, start: start, latestWritten: latestWritten)
+                let previous = model[key, default: [:]][start]
+                #expect(current?.value == previous?.count && current?.timestamp == previous?.time, "\(key)@\(start) before record \(index)")
+                let updated = ((current?.value ?? 0) + 1, max(current?.timestamp ?? time, time))
+                try store.write(prepared, updated.0, timestamp: updated.1, headers: [])
+                model[key, default: [:]][start] = updated
+            }
+            // A commit now and then; expiry as stream time moves.
+            if xorshift(&state) % 97 == 0 { try store.flushCache() }
+            try store.expireWindows(before: streamTime - retention)
+            let firstKept = (max(streamTime - retention, 0) / store.segmentInterval) * store.segmentInterval
+            for modelKey in model.keys { model[modelKey] = model[modelKey]!.filter { $0.key >= firstKept } }
+        }
+        store.stageOperatorState(WindowedOperatorState(observedStreamTime: streamTime, lastEmitted: -1))
+        try store.flushCache()
+        for (key, starts) in model {
+            let stored = try store.fetch(key, from: 0, through: streamTime)
+            // Whole segments expire: the store keeps what the model kept.
+            let expected = starts.sorted { $0.key < $1.key }
+            #expect(stored.map(\.window) == expected.map(\.key), "the windows of \(key)")
+            #expect(stored.map(\.value) == expected.map(\.value.count), "the counts of \(key)")
+            #expect(stored.map(\.timestamp) == expected.map(\.value.time), "the times of \(key)")
+        }
+    }
+
+    private func xorshift(_ state: inout UInt64) -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state
+    }
+}

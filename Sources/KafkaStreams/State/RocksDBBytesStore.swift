@@ -142,7 +142,10 @@ final class RocksDBBytesStore: RootBytesStore {
 
         /// The write batch of the records, in key order.
         func inKeyOrder() -> WriteBatch {
-            bytes.withUnsafeBytes { raw in
+            // A local copy (no bytes copied): reads of a class's array property from the
+            // sort's comparator were each checked for exclusive access at run time.
+            let records = records
+            return bytes.withUnsafeBytes { raw in
                 func key(_ index: Int) -> UnsafeRawBufferPointer {
                     UnsafeRawBufferPointer(rebasing: raw[records[index].start..<(records[index].start + records[index].keyCount)])
                 }
@@ -165,8 +168,8 @@ final class RocksDBBytesStore: RootBytesStore {
                             value: UnsafeRawBufferPointer(rebasing: raw[valueStart..<(valueStart + record.valueCount)]))
                     }
                 }
+                return writes
             }
-            return writes
         }
 
         func clear() {

@@ -61,7 +61,7 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
 
     @inlinable
     func process(_ record: Record<Key, Value>) throws {
-        guard let keyBytes = try store.keyBytes(record.key) else {
+        guard let keyBytes = try store.recordKeyBytes(record.key) else {
             context.skipNullKey(reason: "it cannot be aggregated in a session")
             return
         }

@@ -43,7 +43,7 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
 
     @inlinable
     func process(_ record: Record<Key, Value>) throws {
-        guard let keyBytes = try store.keyBytes(record.key) else {
+        guard let keyBytes = try store.recordKeyBytes(record.key) else {
             context.skipNullKey(reason: "it cannot be aggregated in a window")
             return
         }

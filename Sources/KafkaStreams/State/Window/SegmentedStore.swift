@@ -59,6 +59,8 @@ protocol SegmentedStore: ManagedStore {
     /// The operator's state as of its last record, when the store does not hold it yet:
     /// written at the next flush, with the windows it describes, rather than per record.
     var unwrittenOperatorState: WindowedOperatorState? { get set }
+    /// Where ``recordKeyBytes(_:)`` serializes the operator's record keys.
+    var recordKeyBuffer: [UInt8] { get set }
 }
 
 extension SegmentedStore {
@@ -81,6 +83,15 @@ extension SegmentedStore {
     func keyBytes(_ key: Key) throws -> [UInt8]? {
         var bytes: [UInt8] = []
         return try keySerde.encode(key, &bytes) ? bytes : nil
+    }
+
+    /// The bytes of the key of the record the operator processes, or `nil` when its serde
+    /// encodes it as null: in a buffer the store keeps for its stream thread, so a record
+    /// allocates none (queries, on other threads, use ``keyBytes(_:)``).
+    @inlinable
+    func recordKeyBytes(_ key: Key) throws -> [UInt8]? {
+        recordKeyBuffer.removeAll(keepingCapacity: true)
+        return try keySerde.encode(key, &recordKeyBuffer) ? recordKeyBuffer : nil
     }
 
     /// The live segments that may hold times in `lower...upper`, if any.

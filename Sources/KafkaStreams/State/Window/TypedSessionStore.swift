@@ -12,6 +12,7 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     @usableFromInline let retention: Int64
     @usableFromInline let liveSegments = LiveSegments()
     @usableFromInline var unwrittenOperatorState: WindowedOperatorState?
+    @exclusivity(unchecked) @usableFromInline var recordKeyBuffer: [UInt8] = []
     /// Each key's latest session and its aggregate as the session processor last wrote
     /// them (since the store opened: a restart starts empty), so that nearly every record,
     /// one at or after its key's latest session start, finds that session here instead of

@@ -20,6 +20,7 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     @usableFromInline let windowSize: Int64
     @usableFromInline let liveSegments = LiveSegments()
     @usableFromInline var unwrittenOperatorState: WindowedOperatorState?
+    @exclusivity(unchecked) @usableFromInline var recordKeyBuffer: [UInt8] = []
     /// The latest window start each key was updated at since the store opened, and the
     /// latest start any window stored before it opened can have (the stream time it had
     /// then): a window past both was never written, so its update reads nothing.

@@ -10,9 +10,10 @@ import RdKafka
 /// million events). Tumbling 60 s, hopping 60 s / 10 s and sessions (gap 30 s) count with
 /// the record cache on, emitting on update, at-least-once; the tumbling run keeps its windows
 /// 10 minutes, so its store expires segments as stream time moves through the hours. Each
-/// run is timed from the group's assignment of every task until every event is processed;
-/// after the tumbling run, its state directory's size is compared with what one retention
-/// of windows holds.
+/// run is timed from the group's assignment of every task until every event is processed
+/// (a key-value run lasts well under a second, so it is noisy: `--rounds` repeats all the
+/// runs in turn, and the ratios are of the median rates); after the first tumbling run, its
+/// state directory's size is compared with what one retention of windows holds.
 struct WindowedBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "windowed", abstract: "Tumbling, hopping and session counts vs a key-value count of the same events.")
@@ -22,6 +23,7 @@ struct WindowedBenchmark: ParsableCommand {
     @Option(help: "Partitions of the input topic (the mock keeps ~5 MiB per partition).") var partitions = 16
     @Option(help: "Windows in the changelog the restore run restores (0: no restore run).") var restoreRecords = 1_000_000
     @Option(help: "Runs to make, comma-separated (keyvalue, tumbling, hopping, session).") var runs = "keyvalue,tumbling,hopping,session"
+    @Option(help: "Rounds of the runs, one after the other; the ratios are of the median rates.") var rounds = 3
 
     /// How long the tumbling run keeps its windows: 10 minutes.
     static let tumblingRetention: Int64 = 600_000
@@ -41,33 +43,45 @@ struct WindowedBenchmark: ParsableCommand {
             ("session", { $0.windowedBy(.session(gap: .seconds(30), grace: .seconds(5))).count(materialized: .as("counts")) }),
         ]
         let runs = all.filter { selected.contains($0.name) }
-        var rates: [String: Double] = [:]
-        var details: [String: Double] = ["events": Double(events), "keys": Double(keys), "partitions": Double(partitions)]
-        for (name, build) in runs {
-            let builder = StreamsBuilder()
-            build(builder.stream("events", key: .string, value: .bytes).groupByKey())
-            let stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("windowed-bench-\(getpid())-\(name)").path
-            defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
-            let run = try measure(try builder.build(), name: name, cluster: cluster, stateDirectory: stateDirectory, logger: logger)
-            rates[name] = run.rate
-            details["\(name)_events_per_second"] = run.rate.rounded()
-            details["\(name)_cpu_ns_per_event"] = run.cpuNanosecondsPerRecord.rounded()
-            if name == "tumbling" {
-                let hours = Double(events) * 0.01 / 3600
-                let rawBytes = directorySize(stateDirectory)
-                let state = try compactedState(
-                    stateDirectory: stateDirectory, applicationID: "windowed-bench-tumbling", store: "counts", retention: Self.tumblingRetention)
-                details["tumbling_state_mib"] = (rawBytes / 1_048_576 * 100).rounded() / 100
-                details["tumbling_compacted_mib"] = (state.tableBytes / 1_048_576 * 100).rounded() / 100
-                details["tumbling_retention_mib"] = (state.retainedBytes / 1_048_576 * 100).rounded() / 100
-                details["tumbling_state_ratio"] = state.tableBytes / max(state.retainedBytes, 1)
-                progress(
-                    "tumbling state after \(String(format: "%.1f", hours)) h of event time with 10 min retention: "
-                        + "\(String(format: "%.2f", rawBytes / 1_048_576)) MiB on disk (WAL included), "
-                        + "\(String(format: "%.2f", state.tableBytes / 1_048_576)) MiB compacted, holding \(state.windows) windows; "
-                        + "one retention's windows (\(state.windowsInLastRetention)) are \(String(format: "%.2f", state.retainedBytes / 1_048_576)) MiB")
+        var roundRates: [String: [Double]] = [:]
+        var roundCPU: [String: [Double]] = [:]
+        var details: [String: Double] = ["events": Double(events), "keys": Double(keys), "partitions": Double(partitions), "rounds": Double(rounds)]
+        for round in 1...max(rounds, 1) {
+            for (name, build) in runs {
+                let builder = StreamsBuilder()
+                build(builder.stream("events", key: .string, value: .bytes).groupByKey())
+                let applicationID = "windowed-bench-\(name)-\(round)"
+                let stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("windowed-bench-\(getpid())-\(name)-\(round)").path
+                defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
+                let run = try measure(
+                    try builder.build(), name: name, applicationID: applicationID, cluster: cluster, stateDirectory: stateDirectory, logger: logger)
+                roundRates[name, default: []].append(run.rate)
+                roundCPU[name, default: []].append(run.cpuNanosecondsPerRecord)
+                if name == "tumbling" && round == 1 {
+                    let hours = Double(events) * 0.01 / 3600
+                    let rawBytes = directorySize(stateDirectory)
+                    let state = try compactedState(
+                        stateDirectory: stateDirectory, applicationID: applicationID, store: "counts", retention: Self.tumblingRetention)
+                    details["tumbling_state_mib"] = (rawBytes / 1_048_576 * 100).rounded() / 100
+                    details["tumbling_compacted_mib"] = (state.tableBytes / 1_048_576 * 100).rounded() / 100
+                    details["tumbling_retention_mib"] = (state.retainedBytes / 1_048_576 * 100).rounded() / 100
+                    details["tumbling_state_ratio"] = state.tableBytes / max(state.retainedBytes, 1)
+                    progress(
+                        "tumbling state after \(String(format: "%.1f", hours)) h of event time with 10 min retention: "
+                            + "\(String(format: "%.2f", rawBytes / 1_048_576)) MiB on disk (WAL included), "
+                            + "\(String(format: "%.2f", state.tableBytes / 1_048_576)) MiB compacted, holding \(state.windows) windows; "
+                            + "one retention's windows (\(state.windowsInLastRetention)) are \(String(format: "%.2f", state.retainedBytes / 1_048_576)) MiB")
+                }
+                progress("round \(round) \(name): \(Int(run.rate)) events/s, \(Int(run.cpuNanosecondsPerRecord)) ns CPU/event")
             }
-            progress("\(name): \(Int(run.rate)) events/s, \(Int(run.cpuNanosecondsPerRecord)) ns CPU/event")
+        }
+        var rates: [String: Double] = [:]
+        for (name, measured) in roundRates {
+            rates[name] = median(measured)
+            details["\(name)_events_per_second"] = median(measured).rounded()
+            details["\(name)_cpu_ns_per_event"] = median(roundCPU[name] ?? []).rounded()
+            for (index, rate) in measured.enumerated() { details["\(name)_round\(index + 1)_events_per_second"] = rate.rounded() }
+            progress("\(name): median \(Int(median(measured))) events/s of \(measured.map { Int($0) })")
         }
         if restoreRecords > 0 {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("windowed-bench-\(getpid())-restore").path
@@ -104,8 +118,10 @@ struct WindowedBenchmark: ParsableCommand {
         }
     }
 
-    private func measure(_ topology: Topology, name: String, cluster: MockCluster, stateDirectory: String, logger: Logger) throws -> PipeRun {
-        var configuration = StreamsConfiguration(applicationID: "windowed-bench-\(name)", bootstrapServers: cluster.bootstrapServers)
+    private func measure(
+        _ topology: Topology, name: String, applicationID: String, cluster: MockCluster, stateDirectory: String, logger: Logger
+    ) throws -> PipeRun {
+        var configuration = StreamsConfiguration(applicationID: applicationID, bootstrapServers: cluster.bootstrapServers)
         configuration.stateDirectory = stateDirectory
         configuration.consumerProperties = KafkaConfiguration(properties: [
             "fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",

@@ -30,6 +30,7 @@ bench: deps
 	.build/release/streams-bench merge
 	.build/release/streams-bench restore
 	.build/release/streams-bench wordcount
+	.build/release/streams-bench windowed
 
 # The word count against the library of an earlier commit (BASE), built in a scratch
 # worktree with this harness; rounds alternate and the JSON line gives both and the ratio.

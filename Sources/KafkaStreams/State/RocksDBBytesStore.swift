@@ -33,7 +33,7 @@ final class RocksDBBytesStore: RootBytesStore {
 
     func get(_ key: [UInt8]) throws -> [UInt8]? {
         if let write = pending[StoreKeyBytes(key)] { return write }
-        if !deletedRanges.isEmpty, isDeleted(StoreKeyBytes(key)) { return nil }
+        if !deletedRanges.isEmpty, isDeleted(key) { return nil }
         return try withDataKey(key) { try database.get($0) }
     }
 
@@ -80,9 +80,10 @@ final class RocksDBBytesStore: RootBytesStore {
         deletedRanges.append(range)
     }
 
-    /// Whether a range deleted since the last commit holds `key`.
-    private func isDeleted(_ key: StoreKeyBytes) -> Bool {
-        deletedRanges.contains { !(key < $0.lower) && key < $0.upper }
+    /// Whether a range deleted since the last commit holds `key` (compared as bytes: no
+    /// dictionary key, whose hash would be computed for nothing, per key read or scanned).
+    private func isDeleted(_ key: [UInt8]) -> Bool {
+        deletedRanges.contains { StoreKeyBytes.compare(key, $0.lower.bytes) >= 0 && StoreKeyBytes.compare(key, $0.upper.bytes) < 0 }
     }
 
     func storedChangelogOffset() throws -> Int64 {
@@ -202,7 +203,7 @@ final class RocksDBBytesStore: RootBytesStore {
     ) throws -> [(key: [UInt8], value: [UInt8])] {
         var entries = stored.map { (key: Array($0.key.dropFirst()), value: $0.value) }
         try stored.checkStatus()
-        if !deletedRanges.isEmpty { entries.removeAll { isDeleted(StoreKeyBytes($0.key)) } }
+        if !deletedRanges.isEmpty { entries.removeAll { isDeleted($0.key) } }
         guard !pending.isEmpty else { return entries }
         let keys = select(pendingOrder.index { pending.keys })
         return entries.overlaid(with: keys.map { (key: $0, value: pending[$0] ?? nil) })

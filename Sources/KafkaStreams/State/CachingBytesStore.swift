@@ -92,24 +92,27 @@ final class CachingBytesStore: BytesStore {
     @usableFromInline
     func find(_ key: [UInt8]) throws -> (value: [UInt8]?, slot: Slot) {
         if let index = held.index(forKey: StoreKeyBytes(key)) {
-            return (Self.value(of: &held.values[index]), Slot(index: index, generation: generation, absentBelow: false, flushes: flushes))
+            return (Self.value(of: &held.values[index]), slot(at: index, absentBelow: false))
         }
         let stored = try inner.get(key)
-        return (stored, Slot(index: nil, generation: generation, absentBelow: stored == nil, flushes: flushes))
+        return (stored, slot(at: nil, absentBelow: stored == nil))
+    }
+
+    /// A slot as of now: usable while the held entries neither move nor go below.
+    private func slot(at index: Dictionary<StoreKeyBytes, Entry>.Index?, absentBelow: Bool) -> Slot {
+        Slot(index: index, generation: generation, absentBelow: absentBelow, flushes: flushes)
     }
 
     /// Where the write of a key goes that the caller knows is neither held nor stored
     /// below: the write inserts it without a lookup. Must not be used for a key that may be
     /// held.
     @usableFromInline
-    func slotForUnheldKey() -> Slot { Slot(index: nil, generation: generation, absentBelow: true, flushes: flushes) }
+    func slotForUnheldKey() -> Slot { slot(at: nil, absentBelow: true) }
 
     /// Where the write of `key` goes, for a caller that knows the layer below does not hold
     /// it (it may be held here): a session just made, say, which no stored session equals.
     @usableFromInline
-    func slot(forUnstoredKey key: [UInt8]) -> Slot {
-        Slot(index: held.index(forKey: StoreKeyBytes(key)), generation: generation, absentBelow: true, flushes: flushes)
-    }
+    func slot(forUnstoredKey key: [UInt8]) -> Slot { slot(at: held.index(forKey: StoreKeyBytes(key)), absentBelow: true) }
 
     @usableFromInline
     func put(_ key: [UInt8], _ value: [UInt8]?) throws {

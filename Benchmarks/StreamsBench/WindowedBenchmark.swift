@@ -58,19 +58,7 @@ struct WindowedBenchmark: ParsableCommand {
                 roundRates[name, default: []].append(run.rate)
                 roundCPU[name, default: []].append(run.cpuNanosecondsPerRecord)
                 if name == "tumbling" && round == 1 {
-                    let hours = Double(events) * 0.01 / 3600
-                    let rawBytes = directorySize(stateDirectory)
-                    let state = try compactedState(
-                        stateDirectory: stateDirectory, applicationID: applicationID, store: "counts", retention: Self.tumblingRetention)
-                    details["tumbling_state_mib"] = (rawBytes / 1_048_576 * 100).rounded() / 100
-                    details["tumbling_compacted_mib"] = (state.tableBytes / 1_048_576 * 100).rounded() / 100
-                    details["tumbling_retention_mib"] = (state.retainedBytes / 1_048_576 * 100).rounded() / 100
-                    details["tumbling_state_ratio"] = state.tableBytes / max(state.retainedBytes, 1)
-                    progress(
-                        "tumbling state after \(String(format: "%.1f", hours)) h of event time with 10 min retention: "
-                            + "\(String(format: "%.2f", rawBytes / 1_048_576)) MiB on disk (WAL included), "
-                            + "\(String(format: "%.2f", state.tableBytes / 1_048_576)) MiB compacted, holding \(state.windows) windows; "
-                            + "one retention's windows (\(state.windowsInLastRetention)) are \(String(format: "%.2f", state.retainedBytes / 1_048_576)) MiB")
+                    try measureTumblingState(stateDirectory: stateDirectory, applicationID: applicationID, into: &details)
                 }
                 progress("round \(round) \(name): \(Int(run.rate)) events/s, \(Int(run.cpuNanosecondsPerRecord)) ns CPU/event")
             }
@@ -116,6 +104,22 @@ struct WindowedBenchmark: ParsableCommand {
                 topic: "events", key: Array("k\(index % keys)".utf8), value: [UInt8(truncatingIfNeeded: index)],
                 timestamp: start + Int64(index) * 10 - disorder)
         }
+    }
+
+    /// Compares the stopped tumbling run's store with what one retention of windows holds.
+    private func measureTumblingState(stateDirectory: String, applicationID: String, into details: inout [String: Double]) throws {
+        let hours = Double(events) * 0.01 / 3600
+        let rawBytes = directorySize(stateDirectory)
+        let state = try compactedState(stateDirectory: stateDirectory, applicationID: applicationID, store: "counts", retention: Self.tumblingRetention)
+        details["tumbling_state_mib"] = (rawBytes / 1_048_576 * 100).rounded() / 100
+        details["tumbling_compacted_mib"] = (state.tableBytes / 1_048_576 * 100).rounded() / 100
+        details["tumbling_retention_mib"] = (state.retainedBytes / 1_048_576 * 100).rounded() / 100
+        details["tumbling_state_ratio"] = state.tableBytes / max(state.retainedBytes, 1)
+        progress(
+            "tumbling state after \(String(format: "%.1f", hours)) h of event time with 10 min retention: "
+                + "\(String(format: "%.2f", rawBytes / 1_048_576)) MiB on disk (WAL included), "
+                + "\(String(format: "%.2f", state.tableBytes / 1_048_576)) MiB compacted, holding \(state.windows) windows; "
+                + "one retention's windows (\(state.windowsInLastRetention)) are \(String(format: "%.2f", state.retainedBytes / 1_048_576)) MiB")
     }
 
     private func measure(

@@ -26,11 +26,11 @@ import Testing
         let windows = TimeWindows(size: size, advance: advance, grace: 0)
 
         var model: [String: [Int64: (count: Int64, time: Int64)]] = [:]
-        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        var random = SplitMix(seed: 0x2545_F491_4F6C_DD1D)
         var streamTime: Int64 = 0
         for index in 0..<5_000 {
-            let key = "k\(xorshift(&state) % 7)"
-            let time = max(0, Int64(index) * 200 - Int64(xorshift(&state) % 8) * 500)
+            let key = "k\(random.next() % 7)"
+            let time = max(0, Int64(index) * 200 - Int64(random.next() % 8) * 500)
             streamTime = max(streamTime, time)
             let keyBytes = Array(key.utf8)
             let latest = windows.latestStart(containing: time)
@@ -44,7 +44,7 @@ import Testing
                 model[key, default: [:]][start] = updated
             }
             // A commit now and then; expiry as stream time moves.
-            if xorshift(&state) % 97 == 0 { try store.flushCache() }
+            if random.next() % 97 == 0 { try store.flushCache() }
             try store.expireWindows(before: streamTime - retention)
             let firstKept = (max(streamTime - retention, 0) / store.segmentInterval) * store.segmentInterval
             for modelKey in model.keys { model[modelKey] = model[modelKey]!.filter { $0.key >= firstKept } }
@@ -59,12 +59,5 @@ import Testing
             #expect(stored.map(\.value) == expected.map(\.value.count), "the counts of \(key)")
             #expect(stored.map(\.timestamp) == expected.map(\.value.time), "the times of \(key)")
         }
-    }
-
-    private func xorshift(_ state: inout UInt64) -> UInt64 {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return state
     }
 }

@@ -226,7 +226,7 @@ extension StateStoreTests {
         try store.write(try #require(try store.readForUpdate("read")), "1", timestamp: 1, headers: [])
         try store.write(try #require(try store.readForUpdate("read")), nil, timestamp: 2, headers: [])
         // Known to be absent below by the caller (a session just made).
-        try store.write(try #require(try store.prepareWriteOfUnstoredKey("made")), "1", timestamp: 3, headers: [])
+        try store.write(store.prepareWriteOfUnstoredKey { $0 = Array("made".utf8) }, "1", timestamp: 3, headers: [])
         try store.write(try #require(try store.readForUpdate("made")), nil, timestamp: 4, headers: [])
         // A key stored below: its deletion must go below.
         try store.write(try #require(try store.readForUpdate("stored")), nil, timestamp: 5, headers: [])

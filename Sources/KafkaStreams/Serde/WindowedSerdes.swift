@@ -92,6 +92,24 @@ extension Serde {
     for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
 }
 
+/// Overwrites `bytes` with `[head][key][first][second]`, each number a big-endian i64
+/// (`second` left out when `nil`): a segmented store's key. It reuses the buffer, so a
+/// window update builds its key in place, without allocating or appending byte by byte.
+@inlinable func writeSegmentedKey(into bytes: inout [UInt8], head: Int64, key: [UInt8], _ first: Int64, _ second: Int64? = nil) {
+    let count = key.count + (second == nil ? 16 : 24)
+    if bytes.count > count {
+        bytes.removeLast(bytes.count - count)
+    } else if bytes.count < count {
+        bytes.append(contentsOf: repeatElement(0, count: count - bytes.count))
+    }
+    bytes.withUnsafeMutableBytes { raw in
+        raw.storeBytes(of: UInt64(bitPattern: head).bigEndian, toByteOffset: 0, as: UInt64.self)
+        key.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: raw[8..<(8 + $0.count)]).copyMemory(from: $0) }
+        raw.storeBytes(of: UInt64(bitPattern: first).bigEndian, toByteOffset: 8 + key.count, as: UInt64.self)
+        if let second { raw.storeBytes(of: UInt64(bitPattern: second).bigEndian, toByteOffset: 16 + key.count, as: UInt64.self) }
+    }
+}
+
 @inlinable func readBigEndian(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int64 {
     Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self))
 }

@@ -156,6 +156,20 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     @inlinable
     func readForUpdate(_ key: Key) throws -> PreparedKey? {
         guard try serializeKeyUnlessNull(key) else { return nil }
+        return try readBufferedKeyForUpdate()
+    }
+
+    /// Reads the key that `writeKey` writes over the store's key buffer (in the key
+    /// serde's layout) for a write that follows: for a caller that builds its keys' bytes
+    /// faster than the serde does (a window store, once per window).
+    @inlinable
+    func readForUpdate(writingKey writeKey: (inout [UInt8]) -> Void) throws -> PreparedKey {
+        writeKey(&keyBuffer)
+        return try readBufferedKeyForUpdate()
+    }
+
+    @inlinable
+    func readBufferedKeyForUpdate() throws -> PreparedKey {
         metrics?.countGet()
         let keyBytes = keyBuffer
         guard let cache else {
@@ -172,20 +186,29 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         return PreparedKey(bytes: keyBuffer, value: nil, slot: nil)
     }
 
+    /// Prepares a write, without reading it, of the key `writeKey` writes over the key
+    /// buffer.
+    @inlinable
+    func prepareWrite(writingKey writeKey: (inout [UInt8]) -> Void) -> PreparedKey {
+        writeKey(&keyBuffer)
+        return PreparedKey(bytes: keyBuffer, value: nil, slot: nil)
+    }
+
     /// Prepares the write of a key the store holds no value for, which the caller knows
     /// (a window past any written): the record cache inserts it without looking it up.
-    /// `nil` for a null key.
+    /// The key is the one `writeKey` writes over the key buffer.
     @inlinable
-    func prepareFirstWrite(_ key: Key) throws -> PreparedKey? {
-        guard try serializeKeyUnlessNull(key) else { return nil }
+    func prepareFirstWrite(writingKey writeKey: (inout [UInt8]) -> Void) -> PreparedKey {
+        writeKey(&keyBuffer)
         return PreparedKey(bytes: keyBuffer, value: nil, slot: cache?.slotForUnheldKey())
     }
 
     /// Prepares the write of a key the layers below the record cache do not hold, which
-    /// the caller knows (a session just made); the cache may hold it. `nil` for a null key.
+    /// the caller knows (a session just made); the cache may hold it. The key is the one
+    /// `writeKey` writes over the key buffer.
     @inlinable
-    func prepareWriteOfUnstoredKey(_ key: Key) throws -> PreparedKey? {
-        guard try serializeKeyUnlessNull(key) else { return nil }
+    func prepareWriteOfUnstoredKey(writingKey writeKey: (inout [UInt8]) -> Void) -> PreparedKey {
+        writeKey(&keyBuffer)
         return PreparedKey(bytes: keyBuffer, value: nil, slot: cache?.slot(forUnstoredKey: keyBuffer))
     }
 

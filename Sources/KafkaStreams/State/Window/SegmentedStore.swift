@@ -11,6 +11,19 @@ protocol SegmentedStoreKey: Hashable, Sendable {
     static func first(ofSegment segment: Int64) -> Self
     /// Where the store keeps its operator's state.
     static var operatorState: Self { get }
+    /// Overwrites `bytes` with the key's bytes (its serde's layout), reusing the buffer.
+    func write(into bytes: inout [UInt8])
+}
+
+extension SegmentedStoreKey {
+    /// Appends the key's bytes, as a serde does.
+    @inlinable
+    func append(to bytes: inout [UInt8]) {
+        guard !bytes.isEmpty else { return write(into: &bytes) }
+        var own: [UInt8] = []
+        write(into: &own)
+        bytes += own
+    }
 }
 
 extension WindowStoreKey: SegmentedStoreKey {

@@ -21,6 +21,10 @@ struct SessionStoreKey: Hashable, Sendable {
     @usableFromInline static let operatorState = SessionStoreKey(segment: .max, key: [], end: 0, start: 0)
 
     @usableFromInline var isOperatorState: Bool { segment == .max }
+
+    /// Overwrites `bytes` with this key's bytes.
+    @inlinable
+    func write(into bytes: inout [UInt8]) { writeSegmentedKey(into: &bytes, head: segment, key: key, end, start) }
 }
 
 /// The bytes of a ``SessionStoreKey``.
@@ -29,12 +33,7 @@ struct SessionStoreKeySerde: Serde {
     @usableFromInline init() {}
 
     @usableFromInline
-    func serialize(_ value: SessionStoreKey, into bytes: inout [UInt8]) throws {
-        appendBigEndian(value.segment, to: &bytes)
-        bytes.append(contentsOf: value.key)
-        appendBigEndian(value.end, to: &bytes)
-        appendBigEndian(value.start, to: &bytes)
-    }
+    func serialize(_ value: SessionStoreKey, into bytes: inout [UInt8]) throws { value.append(to: &bytes) }
 
     @usableFromInline
     func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> SessionStoreKey {

@@ -134,8 +134,8 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
 
     @inlinable
     func write(_ key: SessionStoreKey, _ bytes: [UInt8]?, headers: [RecordHeader], unstored: Bool = false) throws {
-        let prepared = unstored ? try inner.prepareWriteOfUnstoredKey(key) : try inner.prepareWrite(key)
-        guard let prepared else { throw StreamsError(.topology, "session store \(name) cannot key a session") }
+        let writeKey = key.write(into:)
+        let prepared = unstored ? inner.prepareWriteOfUnstoredKey(writingKey: writeKey) : inner.prepareWrite(writingKey: writeKey)
         try inner.write(prepared, bytes, timestamp: key.end, headers: headers)
     }
 

@@ -42,11 +42,6 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
 
     // MARK: Windows, for the windowed processors
 
-    @inlinable
-    func storeKey(_ key: [UInt8], start: Int64) -> WindowStoreKey {
-        WindowStoreKey(segment: start / segmentInterval, key: key, start: start)
-    }
-
     /// Reads a window's aggregate and time for a ``write(_:_:timestamp:headers:)`` that
     /// follows (the windowed processors always write what they read for update).
     @inlinable
@@ -60,11 +55,11 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     func readForUpdate(
         _ key: [UInt8], start: Int64, latestWritten: Int64
     ) throws -> (key: TypedKeyValueStore<WindowStoreKey, [UInt8]>.PreparedKey, current: (value: Value, timestamp: Int64)?) {
-        let windowKey = storeKey(key, start: start)
+        let segment = start / segmentInterval
+        let writeKey = { (bytes: inout [UInt8]) in WindowStoreKey.write(into: &bytes, segment: segment, key: key, start: start) }
         // A window never written has nothing to read, in the cache or below: opening one (a
         // hopping record opens one per advance) costs no read, and the cache no lookup.
-        let found = start > latestWritten ? try inner.prepareFirstWrite(windowKey) : try inner.readForUpdate(windowKey)
-        guard let prepared = found else { throw StreamsError(.topology, "window store \(name) cannot key a window") }
+        let prepared = start > latestWritten ? inner.prepareFirstWrite(writingKey: writeKey) : try inner.readForUpdate(writingKey: writeKey)
         guard let bytes = prepared.value else { return (prepared, nil) }
         let stored = try TimestampedBytes.decode(bytes, valueSerde)
         return (prepared, (stored.value, stored.timestamp))

@@ -21,6 +21,17 @@ struct WindowStoreKey: Hashable, Sendable {
     @usableFromInline static let operatorState = WindowStoreKey(segment: .max, key: [], start: 0)
 
     @usableFromInline var isOperatorState: Bool { segment == .max }
+
+    /// Overwrites `bytes` with this key's bytes.
+    @inlinable
+    func write(into bytes: inout [UInt8]) { Self.write(into: &bytes, segment: segment, key: key, start: start) }
+
+    /// Overwrites `bytes` with the bytes of the key of `key`'s window at `start`, without
+    /// making the key first.
+    @inlinable
+    static func write(into bytes: inout [UInt8], segment: Int64, key: [UInt8], start: Int64) {
+        writeSegmentedKey(into: &bytes, head: segment, key: key, start)
+    }
 }
 
 /// The bytes of a ``WindowStoreKey``.
@@ -29,11 +40,7 @@ struct WindowStoreKeySerde: Serde {
     @usableFromInline init() {}
 
     @usableFromInline
-    func serialize(_ value: WindowStoreKey, into bytes: inout [UInt8]) throws {
-        appendBigEndian(value.segment, to: &bytes)
-        bytes.append(contentsOf: value.key)
-        appendBigEndian(value.start, to: &bytes)
-    }
+    func serialize(_ value: WindowStoreKey, into bytes: inout [UInt8]) throws { value.append(to: &bytes) }
 
     @usableFromInline
     func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> WindowStoreKey {

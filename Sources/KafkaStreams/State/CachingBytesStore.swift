@@ -154,9 +154,9 @@ final class CachingBytesStore: BytesStore {
             // first after a flush makes room for as many as the last flush wrote: growing
             // the table step by step rehashes it each time.
             if held.isEmpty { held.reserveCapacity(lastFlushCount) }
-            let copy = Array(key)
-            held[StoreKeyBytes(copy)] = Entry(key: copy, value: value, context: context, sequence: sequence, absentBelow: absentBelow)
-            heldOrder.inserted(StoreKeyBytes(copy))
+            let copy = StoreKeyBytes(Array(key))
+            held[copy] = Entry(key: copy.bytes, value: value, context: context, sequence: sequence, absentBelow: absentBelow)
+            heldOrder.inserted(copy)
             generation += 1
             return Self.cost(key: key, value: value)
         }

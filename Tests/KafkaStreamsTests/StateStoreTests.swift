@@ -212,6 +212,28 @@ extension StateStoreTests {
         #expect(cache.usedBytes == 0, "every held byte was accounted for and released")
     }
 
+    @Test func theStreamThreadsOperationCountsReachTheCountersInBatchesAndAtEachCommit() {
+        let metrics = TestMetrics()
+        let store = StoreMetrics(applicationID: "batched-store-metrics", task: TaskID(subtopology: 0, partition: 0), store: "s")
+        func count(_ operation: String) -> Int64 {
+            metrics.total("kafka_streams_store_operations_total", application: "batched-store-metrics", where: ("operation", operation))
+        }
+        store.countGet()
+        #expect(count("get") == 1, "a read from any thread is counted at once")
+        store.countUpdateRead()
+        store.countPut()
+        store.countDelete()
+        #expect(count("get") == 1 && count("put") == 0 && count("delete") == 0)
+        store.publish()
+        #expect(count("get") == 2 && count("put") == 1 && count("delete") == 1, "a commit publishes them")
+        for _ in 0..<(StoreMetrics.publishEvery - 1) { store.countPut() }
+        #expect(count("put") == 1)
+        store.countPut()
+        #expect(count("put") == 1 + Int64(StoreMetrics.publishEvery), "never more than a batch waits")
+        store.publish()
+        #expect(count("put") == 1 + Int64(StoreMetrics.publishEvery))
+    }
+
     @Test func aKeyWrittenAndDeletedBetweenFlushesReachesNeitherTheChangelogNorDownstream() throws {
         // As in Kafka Streams' caching stores, which skip a deletion whose key the store
         // below lacks: a session merged away before any flush sent it is no result.

@@ -83,6 +83,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     /// listener outside the lock, so downstream nodes may query this store.
     @usableFromInline
     func flushCache() throws {
+        metrics?.publish()
         guard let cache else { return }
         let flushed = try cache.writeHeldEntriesBelow()
         try cache.deliver(flushed)
@@ -170,7 +171,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
 
     @inlinable
     func readBufferedKeyForUpdate() throws -> PreparedKey {
-        metrics?.countGet()
+        metrics?.countUpdateRead()
         let keyBytes = keyBuffer
         guard let cache else {
             return PreparedKey(bytes: keyBytes, value: try decodeValue(try locked { try inner.get(keyBytes) }), slot: nil)

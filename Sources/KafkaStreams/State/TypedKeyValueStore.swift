@@ -27,7 +27,8 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     // copies it: no dynamic exclusivity check needed.
     @exclusivity(unchecked) @usableFromInline var keyBuffer: [UInt8] = []
     /// Whether values are the stored bytes themselves (``BytesSerde``, as under window and
-    /// session stores): they then pass through without a copy each way.
+    /// session stores): they then pass through without a copy each way. True only when
+    /// `Value` is `[UInt8]`.
     @usableFromInline let valuesAreStoredBytes: Bool
 
     /// - Parameter lock: shared with the layers below that take it themselves (the cache,
@@ -299,7 +300,8 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     @inlinable
     func serializedValue(_ value: Value?) throws -> [UInt8]? {
         guard let value else { return nil }
-        if valuesAreStoredBytes, let bytes = value as? [UInt8] { return bytes }
+        // The type is known to be `[UInt8]`: a cast would be checked (and retained) at run time.
+        if valuesAreStoredBytes { return unsafeBitCast(value, to: [UInt8].self) }
         var bytes: [UInt8] = []
         // A value that serializes to null would read back as absent: store it as a delete.
         guard try valueSerde.encode(value, &bytes) else { throw nullValue() }
@@ -314,7 +316,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     @inlinable
     func decodeValue(_ bytes: [UInt8]?) throws -> Value? {
         guard let bytes else { return nil }
-        if valuesAreStoredBytes, let value = bytes as? Value { return value }
+        if valuesAreStoredBytes { return unsafeBitCast(bytes, to: Value.self) }
         return try bytes.withUnsafeBytes { try valueSerde.decode($0) }
     }
 

@@ -55,6 +55,7 @@ final class StoreMetrics {
         noteStreamThreadOperation()
     }
 
+    /// A delete, on the stream thread.
     @usableFromInline func countDelete() {
         streamThreadDeletes += 1
         noteStreamThreadOperation()

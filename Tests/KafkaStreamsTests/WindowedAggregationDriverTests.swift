@@ -56,21 +56,28 @@ import Testing
         "[B@5/15] 0+2+2+2+2 t13", "[B@10/20] 0+2+2 t13", "[C@5/15] 0+3+3 t14", "[C@10/20] 0+3 t14",
     ]
 
+    /// testAggBasic's last records, out of order within the grace: B's earlier windows take
+    /// them, keeping the largest record time they have seen.
+    static let outOfOrderTail: [(String, String, Int64)] = [("B", "1", 3), ("B", "2", 2), ("B", "3", 9)]
+    static let outOfOrderTailOutput = [
+        "[B@0/10] 0+2+2+2+1 t8", "[B@0/10] 0+2+2+2+1+2 t8", "[B@0/10] 0+2+2+2+1+2+3 t9", "[B@5/15] 0+2+2+2+2+3 t13",
+    ]
+
     @Test func hoppingWindowsAggregateEveryUpdate() throws {
         // KStreamWindowAggregateTest.testAggBasic: size 10, advance 5, grace 100.
         let windows = TimeWindows.hopping(size: .milliseconds(10), advance: .milliseconds(5), grace: .milliseconds(100))
         let driver = try TopologyTestDriver(Self.concatenation(windows))
         let topics = Topics(driver, windowSize: 10)
-        try topics.pipe(Self.basicInput)
-        #expect(try topics.read() == Self.basicOutput)
+        try topics.pipe(Self.basicInput + Self.outOfOrderTail)
+        #expect(try topics.read() == Self.basicOutput + Self.outOfOrderTailOutput)
     }
 
     @Test func theRecordCacheChangesNothingWhenTheDriverCommitsAfterEveryRecord() throws {
         let windows = TimeWindows.hopping(size: .milliseconds(10), advance: .milliseconds(5), grace: .milliseconds(100))
         let driver = try TopologyTestDriver(Self.concatenation(windows, materialized: .as("windows")))
         let topics = Topics(driver, windowSize: 10)
-        try topics.pipe(Self.basicInput)
-        #expect(try topics.read() == Self.basicOutput)
+        try topics.pipe(Self.basicInput + Self.outOfOrderTail)
+        #expect(try topics.read() == Self.basicOutput + Self.outOfOrderTailOutput)
     }
 
     @Test func aRecordLateForSomeHoppingWindowsStillUpdatesTheOthers() throws {

@@ -234,6 +234,30 @@ extension StateStoreTests {
         #expect(count("put") == 1 + Int64(StoreMetrics.publishEvery))
     }
 
+    @Test func aRangeDeletionSendsItsHeldWritesOnButNotBelow() throws {
+        // A window store's expired segment: the last values of its windows, held since the
+        // last flush, still reach downstream (as Kafka Streams' flush would send them).
+        let collector = DiscardingCollector()
+        let fixture = try Self.cachedStore(budget: 1 << 20, collector: collector)
+        let (store, instance, cache, context) = (fixture.store, fixture.instance, fixture.cache, fixture.task)
+        var flushed: [String] = []
+        _ = store.setFlushListener { flushed.append("\($0.key)=\($0.value ?? "-")@\($0.timestamp)") }
+        try instance.root.put(Array("b0".utf8), Array("stored".utf8))
+        for (timestamp, write) in [(1, ("a2", "1")), (2, ("a1", "1")), (3, ("c1", "1")), (4, ("a2", "2")), (5, ("b0", "x"))] as [(Int64, (String, String))] {
+            context.currentRecord = RecordContext(topic: "in", partition: 0, offset: timestamp, timestamp: timestamp, headers: [])
+            try store.put(write.0, write.1)
+        }
+        context.currentRecord = nil
+        try store.deleteRange(from: "a", to: "b1")
+        // In the order of their latest writes, each with its own record's time.
+        #expect(flushed == ["a1=1@2", "a2=2@4", "b0=x@5"])
+        #expect(collector.changes.isEmpty, "nothing of the range reaches the changelog")
+        try store.flushCache()
+        #expect(flushed == ["a1=1@2", "a2=2@4", "b0=x@5", "c1=1@3"])
+        #expect(try instance.root.range(from: nil, to: nil).map { String(decoding: $0.key, as: UTF8.self) } == ["c1"])
+        #expect(cache.usedBytes == 0)
+    }
+
     @Test func aKeyWrittenAndDeletedBetweenFlushesReachesNeitherTheChangelogNorDownstream() throws {
         // As in Kafka Streams' caching stores, which skip a deletion whose key the store
         // below lacks: a session merged away before any flush sent it is no result.

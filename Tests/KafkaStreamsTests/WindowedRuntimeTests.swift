@@ -140,4 +140,53 @@ import Testing
         try await runUntil(firstWindow + ["k1@10000=1", "k2@10000=1"])
         #expect(try await results() == firstWindow + ["k1@10000=1", "k2@10000=1"])
     }
+
+    @Test func cachedSessionsReachDownstreamOnlyAsTheirLatestValues() async throws {
+        // KStreamSessionWindowAggregateProcessorTest.shouldHandleMultipleSessionsAndMerging,
+        // cache on and one flush at the end (here: the commit as the app stops). Sessions
+        // merged away before it (d's first, a's second) reach neither downstream nor as
+        // deletions; the rest arrive in the order of their latest writes. The retention
+        // (gap + grace) drops the sessions that ended at 0 before the flush: they are sent
+        // as they expire, still first and in their order.
+        let gap: Int64 = 300_000
+        let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
+        try kafka.createTopic("sessions-in", partitions: 1)
+        try kafka.createTopic("sessions-out", partitions: 1)
+        let builder = StreamsBuilder()
+        builder.stream("sessions-in", key: .string, value: .string).groupByKey()
+            .windowedBy(.session(gap: .milliseconds(gap), grace: .zero))
+            .count(materialized: .as("sessions"))
+            .toStream()
+            .to("sessions-out", key: .sessionWindowed(.string), value: .optional(.int64))
+        let topology = try builder.build()
+        var configuration = kafka.streamsConfiguration(applicationID: "cached-sessions")
+        // No commit, so no flush, until the app stops.
+        configuration.commitInterval = .seconds(120)
+        let inputs: [(String, Int64)] = [
+            ("a", 0), ("b", 0), ("c", 0), ("d", 0), ("d", gap / 2), ("a", gap + 1), ("b", gap + 1), ("a", gap + 1 + gap / 2), ("c", gap + 1 + gap / 2),
+        ]
+        try await kafka.produce(inputs.map { Self.record("sessions-in", key: $0.0, at: $0.1) })
+        let running = RunningApp(try StreamsApp(topology: topology, configuration: configuration, logger: streamsTestLogger))
+        // Every record processed: the last ones' sessions are in the store (its cache).
+        let store = try running.app.sessionStore(named: "sessions", key: String.self, value: Int64.self)
+        let late = gap + 1 + gap / 2
+        func latest(_ key: String) -> [String]? {
+            (try? store.sessions(of: key))?.map { "\($0.window.start - Self.base),\($0.window.end - Self.base)=\($0.value)" }
+        }
+        let processed = try await waitUntil(timeout: .seconds(60)) {
+            latest("a") == ["\(gap + 1),\(late)=2"] && latest("c") == ["\(late),\(late)=1"]
+        }
+        #expect(processed, "a: \(String(describing: latest("a"))), c: \(String(describing: latest("c")))")
+        try await running.stop().get()
+        let serde = SessionWindowedSerde(StringSerde())
+        let results = try await kafka.readAll("sessions-out").map { record in
+            let key = try serde.deserialize(record.key ?? [])
+            let count = record.value.map { try? BigEndianIntegerSerde<Int64>().deserialize($0) } ?? nil
+            return "\(key.key)[\(key.window.start - Self.base),\(key.window.end - Self.base)]=\(count.map(String.init) ?? "null") t\(record.timestamp - Self.base)"
+        }
+        #expect(results == [
+            "a[0,0]=1 t0", "b[0,0]=1 t0", "c[0,0]=1 t0", "d[0,\(gap / 2)]=2 t\(gap / 2)", "b[\(gap + 1),\(gap + 1)]=1 t\(gap + 1)",
+            "a[\(gap + 1),\(late)]=2 t\(late)", "c[\(late),\(late)]=1 t\(late)",
+        ])
+    }
 }

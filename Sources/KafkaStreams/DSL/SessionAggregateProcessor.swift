@@ -45,7 +45,7 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
         self.merge = merge
         self.recordSerdes = try context.lateRecordSerdes(lateRecords, key: recordSerdes.key, value: recordSerdes.value)
         if emit == .onUpdate {
-            forwardsOnFlush = store.inner.setFlushListener { record in
+            forwardsOnFlush = store.inner.setFlushListener(isWanted: { context.hasChildren }) { record in
                 // The operator's own state passes the cache too, and is no result. A merged
                 // session's deletion is.
                 guard !record.key.isOperatorState else { return }

@@ -21,7 +21,7 @@ final class AggregateProcessor<Key, Value, Aggregate>: Processor {
         self.context = context
         self.store = try context.typedStore(named: storeName)
         self.fold = fold
-        forwardsOnFlush = store.setFlushListener { record in try context.forward(record) }
+        forwardsOnFlush = store.setFlushListener(isWanted: { context.hasChildren }) { record in try context.forward(record) }
     }
 
     @inlinable
@@ -49,7 +49,7 @@ final class TableSourceProcessor<Key, Value>: Processor {
     init(context: ProcessorContext<Key, Value?>, storeName: String) throws {
         self.context = context
         self.store = try context.typedStore(named: storeName)
-        forwardsOnFlush = store.setFlushListener { record in try context.forward(record) }
+        forwardsOnFlush = store.setFlushListener(isWanted: { context.hasChildren }) { record in try context.forward(record) }
     }
 
     @inlinable

@@ -52,9 +52,10 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
     /// false (the processor forwards) when the store has no cache.
     @usableFromInline
     static func forwardFlushes(of store: TypedWindowStore<Key, Aggregate>, to context: ProcessorContext<Windowed<Key>, Aggregate?>) -> Bool {
-        store.inner.setFlushListener { record in
+        store.inner.setFlushListener(isWanted: { context.hasChildren }) { record in
             // The operator's own state passes through the cache too, and is no result.
-            // (No window is deleted on its own: expiry drops whole segments, unseen here.)
+            // (No window is deleted on its own: expiry drops whole segments, whose held
+            // windows come here as they go.)
             guard !record.key.isOperatorState, let bytes = record.value else { return }
             let stored = try TimestampedBytes.decode(bytes, store.valueSerde)
             let key = try record.key.key.withUnsafeBytes { try store.keySerde.decode($0) }

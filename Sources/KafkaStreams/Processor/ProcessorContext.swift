@@ -20,6 +20,10 @@ public final class ProcessorContext<Key, Value> {
         self.nodeName = nodeName
     }
 
+    /// Whether any node receives what this processor forwards (nothing reads a table
+    /// that is only queried).
+    @usableFromInline var hasChildren: Bool { !children.isEmpty }
+
     func addChild(_ receive: @escaping (Record<Key, Value>) throws -> Void, named name: String) {
         children.append(receive)
         childNames.append(name)

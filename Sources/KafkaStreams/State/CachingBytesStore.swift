@@ -67,7 +67,22 @@ final class CachingBytesStore: BytesStore {
     /// How many entries the last flush wrote (what the next interval likely holds).
     private var lastFlushCount = 0
     /// Receives every entry written below, in write order; `nil`: nobody downstream.
-    @usableFromInline var listener: ((Entry) throws -> Void)?
+    @usableFromInline var listener: FlushListener?
+
+    /// Where the entries that leave the cache go (downstream), and whether anyone is there
+    /// now: a table that is only queried has no node after it, so its entries need not be
+    /// handed on, nor decoded.
+    @usableFromInline
+    struct FlushListener {
+        @usableFromInline let receive: (Entry) throws -> Void
+        @usableFromInline let isWanted: () -> Bool
+
+        @usableFromInline
+        init(receive: @escaping (Entry) throws -> Void, isWanted: @escaping () -> Bool) {
+            self.receive = receive
+            self.isWanted = isWanted
+        }
+    }
 
     init(inner: BytesStore, cache: RecordCache, task: TaskContext, lock: StoreLock) {
         self.inner = inner
@@ -200,22 +215,35 @@ final class CachingBytesStore: BytesStore {
         return max(0, count)
     }
 
-    /// Drops the held writes in the range (expired: nothing downstream gets them) and
-    /// deletes it below.
+    /// Drops the held writes in the range and deletes it below (a window store's expired
+    /// segments). A dropped write was never sent on, and is the latest update of its key
+    /// (a window's last value): the flush listener gets the dropped writes now, in the order
+    /// they were made, as it would have at the next flush (Kafka Streams' caching window
+    /// and session stores forward a write at the flush even when its segment expired in
+    /// between). They go neither below nor to the changelog: the range is gone there.
     @usableFromInline
     func deleteRange(from lower: [UInt8], to upper: [UInt8]) throws {
-        try lock.locked {
-            let dropped = heldOrder.keys(from: lower, before: upper, among: held.keys)
-            guard !dropped.isEmpty else { return }
+        let handOn = listener?.isWanted() ?? false
+        var dropped = try lock.locked { () -> [Entry] in
+            let keys = heldOrder.keys(from: lower, before: upper, among: held.keys)
+            guard !keys.isEmpty else { return [] }
+            var entries: [Entry] = []
+            if handOn { entries.reserveCapacity(keys.count) }
             var bytes = 0
-            for key in dropped {
-                if let entry = held.removeValue(forKey: key) { bytes += Self.cost(key: entry.key, value: entry.value) }
+            for key in keys {
+                guard let entry = held.removeValue(forKey: key) else { continue }
+                bytes += Self.cost(key: entry.key, value: entry.value)
+                if handOn { entries.append(entry) }
             }
             heldOrder.reset()
             generation += 1
             account(-bytes)
+            return entries
         }
         try inner.deleteRange(from: lower, to: upper)
+        // In place: a sorted copy would retain every entry's buffers again.
+        dropped.sort { $0.sequence < $1.sequence }
+        try deliver(dropped)
     }
 
     /// Writes the held entries to the layer below in the order of their latest write and
@@ -259,9 +287,9 @@ final class CachingBytesStore: BytesStore {
     /// Calls the listener with each entry, the record that wrote it as the current record.
     @usableFromInline
     func deliver(_ entries: [Entry]) throws {
-        guard let listener else { return }
+        guard let listener, listener.isWanted() else { return }
         for entry in entries {
-            try task.withCurrentRecord(entry.context) { try listener(entry) }
+            try task.withCurrentRecord(entry.context) { try listener.receive(entry) }
         }
     }
 

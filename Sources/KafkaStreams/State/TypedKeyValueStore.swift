@@ -65,18 +65,20 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     }
 
     /// Sends each write that leaves the record cache to `listener`, as a record with the
-    /// time and headers of the record that made it (`nil` value: deleted). Returns false,
-    /// and keeps nothing, when the store has no cache: the caller forwards its writes itself.
+    /// time and headers of the record that made it (`nil` value: deleted), while `isWanted`
+    /// says anyone receives them (a processor's children, say). Returns false, and keeps
+    /// nothing, when the store has no cache: the caller forwards its writes itself.
     @inlinable
-    func setFlushListener(_ listener: @escaping (Record<Key, Value?>) throws -> Void) -> Bool {
+    func setFlushListener(isWanted: @escaping () -> Bool = { true }, _ listener: @escaping (Record<Key, Value?>) throws -> Void) -> Bool {
         guard let cache else { return false }
         let keySerde = keySerde
         let valueSerde = valueSerde
-        cache.listener = { entry in
-            let key = try entry.key.withUnsafeBytes { try keySerde.decode($0) }
-            let value: Value? = if let bytes = entry.value { try bytes.withUnsafeBytes { try valueSerde.decode($0) } } else { nil }
-            try listener(Record(key: key, value: value, timestamp: entry.context.timestamp, headers: entry.context.headers))
-        }
+        cache.listener = CachingBytesStore.FlushListener(
+            receive: { entry in
+                let key = try entry.key.withUnsafeBytes { try keySerde.decode($0) }
+                let value: Value? = if let bytes = entry.value { try bytes.withUnsafeBytes { try valueSerde.decode($0) } } else { nil }
+                try listener(Record(key: key, value: value, timestamp: entry.context.timestamp, headers: entry.context.headers))
+            }, isWanted: isWanted)
         return true
     }
 

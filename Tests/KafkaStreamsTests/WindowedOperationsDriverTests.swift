@@ -2,10 +2,11 @@ import KafkaStreams
 import KafkaStreamsTesting
 import Testing
 
-/// Kafka Streams' `TimeWindowedKStreamImplTest` and `SessionWindowedKStreamImplTest`:
-/// count, reduce and aggregate of tumbling windows (size 500) and sessions (gap 500), no
-/// grace, with the cache on and off, emitting on update and on window close, with their
-/// exact outputs.
+/// Kafka Streams' `TimeWindowedKStreamImplTest`, `SessionWindowedKStreamImplTest` and
+/// `SlidingWindowedKStreamImplTest`: count, reduce and aggregate of tumbling windows (size
+/// 500) and sessions (gap 500), no grace, with the cache on and off, emitting on update and
+/// on window close; and of sliding windows (difference 100, grace 1000), with their exact
+/// outputs.
 @Suite struct WindowedOperationsDriverTests {
     enum Operation: String, CaseIterable, Sendable { case count, reduce, aggregate }
 
@@ -103,5 +104,34 @@ import Testing
                 "[2@600/600] null t600", "[2@599/600] \(merged) t600",
             ]
         #expect(results == expected)
+    }
+
+    @Test(arguments: Operation.allCases)
+    func slidingWindowResultsAreKafkaStreams(_ operation: Operation) throws {
+        let testCase = Case(operation: operation, emit: .onUpdate, caching: true)
+        let results = try Self.run(
+            testCase, input: [("1", "1", 100), ("1", "2", 150), ("1", "3", 500), ("2", "10", 200), ("2", "20", 150)],
+            outputKey: .timeWindowed(.string, windowSize: .milliseconds(100))
+        ) { grouped, materialized, testCase in
+            let windowed = grouped.windowedBy(.sliding(difference: .milliseconds(100), grace: .milliseconds(1000)))
+            return switch testCase.operation {
+            case .count: windowed.count(materialized: materialized).mapValues { String($0) }
+            case .reduce: windowed.reduce(materialized: materialized) { $0 + "+" + $1 }
+            case .aggregate:
+                windowed.aggregate(materialized: materialized, value: .string, initializer: { "0" }) { _, value, aggregate in aggregate + "+" + value }
+            }
+        }
+        // Kafka Streams checks each window's last value and time.
+        var last: [String: String] = [:]
+        for result in results {
+            let parts = result.split(separator: " ")
+            last[String(parts[0])] = "\(parts[1]) \(parts[2])"
+        }
+        let value = { Self.folded(operation, $0) }
+        #expect(last == [
+            "[1@0/100]": "\(value(["1"])) t100", "[1@101/201]": "\(value(["2"])) t150", "[1@50/150]": "\(value(["1", "2"])) t150",
+            "[1@400/500]": "\(value(["3"])) t500", "[2@100/200]": "\(value(["10", "20"])) t200", "[2@50/150]": "\(value(["20"])) t150",
+            "[2@151/251]": "\(value(["10"])) t200",
+        ])
     }
 }

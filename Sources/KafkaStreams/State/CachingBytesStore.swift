@@ -66,7 +66,8 @@ final class CachingBytesStore: BytesStore {
     @exclusivity(unchecked) private var nextSequence = 0
     /// How many entries the last flush wrote (what the next interval likely holds).
     private var lastFlushCount = 0
-    /// Receives every entry written below, in write order; `nil`: nobody downstream.
+    /// Receives every entry that leaves the cache (written below at a flush, or dropped by
+    /// a range deletion), in write order; `nil`: nobody downstream.
     @usableFromInline var listener: FlushListener?
 
     /// Where the entries that leave the cache go (downstream), and whether anyone is there

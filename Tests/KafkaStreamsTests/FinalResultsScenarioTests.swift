@@ -10,25 +10,31 @@ import Testing
         case time(TimeWindows)
         case sliding(SlidingWindows)
         case session(SessionWindows)
+
+        /// Kafka Streams' layout of the windows' keys on the output topic.
+        var outputKey: AnySerde<Windowed<String>> {
+            switch self {
+            case .time(let windows): .timeWindowed(.string, windowSize: .milliseconds(windows.size))
+            case .sliding(let windows): .timeWindowed(.string, windowSize: .milliseconds(windows.difference))
+            case .session: .sessionWindowed(.string)
+            }
+        }
     }
 
-    /// `[key@start/end] count tTIME` (`null` for a merged session), in output order.
+    /// `[key@start/end] count tTIME` (`null` for a merged session), in output order: the
+    /// runner of the count, reduce and aggregate scenarios, counting with the cache off.
     static func counts(_ windowing: Windowing, emit: EmitStrategy, input: [(String, Int64)]) throws -> [String] {
-        let builder = StreamsBuilder()
-        let grouped = builder.stream("input", key: .string, value: .string).groupByKey()
-        let materialized = Materialized.as("counts").withCachingDisabled()
-        let table: KTable<Windowed<String>, Int64> =
-            switch windowing {
-            case .time(let windows): grouped.windowedBy(windows).count(materialized: materialized, emit: emit)
-            case .sliding(let windows): grouped.windowedBy(windows).count(materialized: materialized, emit: emit)
-            case .session(let windows): grouped.windowedBy(windows).count(materialized: materialized, emit: emit)
-            }
-        table.toStream().map { key, count in ("\(key)", count.map(String.init) ?? "null") }.to("output", key: .string, value: .string)
-        let driver = try TopologyTestDriver(try builder.build())
-        defer { driver.close() }
-        let topic = driver.createInputTopic("input", key: .string, value: .string)
-        for (key, time) in input { try topic.pipeInput(key: key, value: "v1", timestamp: time) }
-        return try driver.createOutputTopic("output", key: .string, value: .string).readRecordsToList().map { "\($0.key) \($0.value) t\($0.timestamp)" }
+        try WindowedOperationsDriverTests.run(
+            .init(operation: .count, emit: emit, caching: false), input: input.map { ($0.0, "v1", $0.1) }, outputKey: windowing.outputKey
+        ) { grouped, materialized, testCase in
+            let counts: KTable<Windowed<String>, Int64> =
+                switch windowing {
+                case .time(let windows): grouped.windowedBy(windows).count(materialized: materialized, emit: testCase.emit)
+                case .sliding(let windows): grouped.windowedBy(windows).count(materialized: materialized, emit: testCase.emit)
+                case .session(let windows): grouped.windowedBy(windows).count(materialized: materialized, emit: testCase.emit)
+                }
+            return counts.mapValues { String($0) }
+        }
     }
 
     @Test func timeWindows() throws {

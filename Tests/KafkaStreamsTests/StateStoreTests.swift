@@ -154,7 +154,7 @@ extension StateStoreTests {
         let fixture = try Self.cachedStore(budget: 1 << 20, collector: collector)
         let (store, instance, cache, context) = (fixture.store, fixture.instance, fixture.cache, fixture.task)
         var flushed: [String] = []
-        #expect(store.setFlushListener { flushed.append("\($0.key)=\($0.value ?? "-")@\($0.timestamp)") })
+        #expect(store.setFlushListener { flushed.append("\($0.key)=\($0.value.newValue ?? "-")@\($0.timestamp)") })
         try instance.root.put(Array("c".utf8), Array("9".utf8))
         for (timestamp, write) in [(10, ("a", "1")), (20, ("a", "2")), (30, ("b", "1")), (40, ("c", nil))] as [(Int64, (String, String?))] {
             context.currentRecord = RecordContext(topic: "in", partition: 0, offset: timestamp, timestamp: timestamp, headers: [])
@@ -185,7 +185,7 @@ extension StateStoreTests {
         let fixture = try Self.cachedStore(budget: 1 << 20, collector: collector)
         let (store, cache) = (fixture.store, fixture.cache)
         var flushed: [String] = []
-        _ = store.setFlushListener { flushed.append("\($0.key)=\($0.value ?? "-")@\($0.timestamp)\($0.headers.map(\.key))") }
+        _ = store.setFlushListener { flushed.append("\($0.key)=\($0.value.newValue ?? "-")@\($0.timestamp)\($0.headers.map(\.key))") }
         try store.put("a", "1")
 
         // Held key: updated in place through the slot.
@@ -241,7 +241,7 @@ extension StateStoreTests {
         let fixture = try Self.cachedStore(budget: 1 << 20, collector: collector)
         let (store, instance, cache, context) = (fixture.store, fixture.instance, fixture.cache, fixture.task)
         var flushed: [String] = []
-        _ = store.setFlushListener { flushed.append("\($0.key)=\($0.value ?? "-")@\($0.timestamp)") }
+        _ = store.setFlushListener { flushed.append("\($0.key)=\($0.value.newValue ?? "-")@\($0.timestamp)") }
         try instance.root.put(Array("b0".utf8), Array("stored".utf8))
         for (timestamp, write) in [(1, ("a2", "1")), (2, ("a1", "1")), (3, ("c1", "1")), (4, ("a2", "2")), (5, ("b0", "x"))] as [(Int64, (String, String))] {
             context.currentRecord = RecordContext(topic: "in", partition: 0, offset: timestamp, timestamp: timestamp, headers: [])
@@ -265,7 +265,7 @@ extension StateStoreTests {
         let fixture = try Self.cachedStore(budget: 1 << 20, collector: collector)
         let (store, instance, cache) = (fixture.store, fixture.instance, fixture.cache)
         var flushed: [String] = []
-        _ = store.setFlushListener { flushed.append("\($0.key)=\($0.value ?? "-")") }
+        _ = store.setFlushListener { flushed.append("\($0.key)=\($0.value.newValue ?? "-")") }
         try instance.root.put(Array("stored".utf8), Array("9".utf8))
 
         // Read as absent below, written, then deleted: forgotten.
@@ -333,7 +333,7 @@ extension StateStoreTests {
         let fixture = try Self.cachedStore(budget: 1 << 20, collector: collector)
         let (store, cache) = (fixture.store, fixture.cache)
         var flushed: [String] = []
-        _ = store.setFlushListener { flushed.append("\($0.key)=\($0.value ?? "-")") }
+        _ = store.setFlushListener { flushed.append("\($0.key)=\($0.value.newValue ?? "-")") }
         for key in ["a", "b", "c"] { try store.put(key, "1") }
         collector.throwAtChange = 1
         #expect(throws: KafkaError.self) { try store.flushCache() }

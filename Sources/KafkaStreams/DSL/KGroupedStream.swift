@@ -75,11 +75,11 @@ public struct KGroupedStream<Key, Value> {
         let builder = stream.builder
         let name = builder.nodeName(named, prefix: "KSTREAM-AGGREGATE-")
         let storeName = materialized.storeName ?? builder.nodeName(nil, prefix: "KSTREAM-AGGREGATE-STATE-STORE-")
-        let store = materialized.builder(named: storeName, key: stream.keySerde, value: aggregateSerde)
+        let store = materialized.builder(named: storeName, key: stream.keySerde, value: aggregateSerde, timestamped: true)
         let parent = stream.node
         builder.record { topology in
             try topology.addStateStore(store)
-            try topology.addProcessor(name, parents: [parent], stores: [storeName]) { (context: ProcessorContext<Key, Aggregate?>) in
+            try topology.addProcessor(name, parents: [parent], stores: [storeName]) { (context: ProcessorContext<Key, Change<Aggregate>>) in
                 try AggregateProcessor<Key, Value, Aggregate>(context: context, storeName: storeName, fold: fold)
             }
         }

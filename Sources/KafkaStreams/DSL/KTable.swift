@@ -1,6 +1,7 @@
 /// A table: the latest value of each key, as a changelog stream of updates. Downstream
-/// nodes receive every update as `(key, value?)`; `nil` says the key was deleted (or, after
-/// ``filter(named:_:)``, no longer matches).
+/// table operators receive every update as a ``Change`` (the new value, `nil` when the key
+/// was deleted or, after ``filter(named:_:)``, no longer matches; and the old value when
+/// one of them asked for it); ``toStream(named:)`` gives the new values as a stream.
 public struct KTable<Key, Value> {
     @usableFromInline let builder: StreamsBuilder
     @usableFromInline let node: String
@@ -18,41 +19,54 @@ public struct KTable<Key, Value> {
         self.valueSerde = valueSerde
     }
 
-    /// The updates as a stream of `(key, value?)` records.
+    /// The updates as a stream of `(key, value?)` records (`nil`: deleted).
     public func toStream(named: String? = nil) -> KStream<Key, Value?> {
         updates.stateless(
             prefix: "KTABLE-TOSTREAM-", named: named,
             valueSerde: valueSerde.map { AnySerde<Value?>.optional($0) }
         ) { record, context in
-            try context.forward(record)
+            try context.forward(record.withValue(record.value.newValue))
         }
     }
 
     /// Keeps the keys whose value satisfies `predicate`; an update that does not sends a
-    /// deletion downstream.
+    /// deletion downstream (and none when the key did not match before either, if the
+    /// table sends old values: nothing downstream held it).
     public func filter(named: String? = nil, _ predicate: @escaping @Sendable (Key, Value) throws -> Bool) -> KTable<Key, Value> {
-        derived(updates.stateless(prefix: "KTABLE-FILTER-", named: named) { (record, context: ProcessorContext<Key, Value?>) in
-            let kept = try record.value.flatMap { try predicate(record.key, $0) ? $0 : nil }
-            try context.forward(record.withValue(kept))
+        derived(updates.stateless(prefix: "KTABLE-FILTER-", named: named) { (record, context: ProcessorContext<Key, Change<Value>>) in
+            let matching = { (value: Value?) throws -> Value? in try value.flatMap { try predicate(record.key, $0) ? $0 : nil } }
+            let newValue = try matching(record.value.newValue)
+            let oldValue = context.sendsOldValues ? try matching(record.value.oldValue) : nil
+            if context.sendsOldValues && newValue == nil && oldValue == nil { return }
+            try context.forward(record.withValue(Change(newValue: newValue, oldValue: oldValue)))
         }, valueSerde: valueSerde)
+    }
+
+    /// Keeps the keys whose value does not satisfy `predicate` (see ``filter(named:_:)``).
+    public func filterNot(named: String? = nil, _ predicate: @escaping @Sendable (Key, Value) throws -> Bool) -> KTable<Key, Value> {
+        filter(named: named) { key, value in try !predicate(key, value) }
     }
 
     /// Transforms each value; deletions stay deletions.
     public func mapValues<NewValue>(
         named: String? = nil, value: AnySerde<NewValue>? = nil, _ transform: @escaping @Sendable (Value) throws -> NewValue
     ) -> KTable<Key, NewValue> {
-        derived(updates.stateless(prefix: "KTABLE-MAPVALUES-", named: named) { (record, context: ProcessorContext<Key, NewValue?>) in
-            try context.forward(record.withValue(try record.value.map(transform)))
+        derived(updates.stateless(prefix: "KTABLE-MAPVALUES-", named: named) { (record, context: ProcessorContext<Key, Change<NewValue>>) in
+            let oldValue = context.sendsOldValues ? try record.value.oldValue.map(transform) : nil
+            try context.forward(record.withValue(Change(newValue: try record.value.newValue.map(transform), oldValue: oldValue)))
         }, valueSerde: value ?? (valueSerde as? AnySerde<NewValue>))
     }
 
-    /// This table's node as a stream of optional values (what its children receive).
-    private var updates: KStream<Key, Value?> {
+    /// This table's node as a stream of changes (what its children receive).
+    @usableFromInline var updates: KStream<Key, Change<Value>> {
         KStream(builder: builder, node: node, keySerde: keySerde, valueSerde: nil)
     }
 
-    private func derived<NewValue>(_ stream: KStream<Key, NewValue?>, valueSerde: AnySerde<NewValue>?) -> KTable<Key, NewValue> {
-        KTable<Key, NewValue>(builder: builder, node: stream.node, storeName: nil, keySerde: keySerde, valueSerde: valueSerde)
+    /// A table computed from this one record by record (not materialized): old values it is
+    /// asked for come from this table's.
+    private func derived<NewValue>(_ stream: KStream<Key, Change<NewValue>>, valueSerde: AnySerde<NewValue>?) -> KTable<Key, NewValue> {
+        builder.noteDerivedTable(stream.node, from: node)
+        return KTable<Key, NewValue>(builder: builder, node: stream.node, storeName: nil, keySerde: keySerde, valueSerde: valueSerde)
     }
 }
 
@@ -74,7 +88,7 @@ extension StreamsBuilder {
         record { topology in
             try topology.addSource(sourceName, topics: [.external(topic)], key: key, value: optionalValue, timestamp: timestamp)
             try topology.addTableStore(store, topic: topic)
-            try topology.addProcessor(name, parents: [sourceName], stores: [storeName]) { (context: ProcessorContext<Key, Value?>) in
+            try topology.addProcessor(name, parents: [sourceName], stores: [storeName]) { (context: ProcessorContext<Key, Change<Value>>) in
                 try TableSourceProcessor<Key, Value>(context: context, storeName: storeName)
             }
         }

@@ -43,8 +43,11 @@ public struct Materialized: Sendable {
     }
 
     @usableFromInline
-    func builder<Key, Value>(named name: String, key: AnySerde<Key>?, value: AnySerde<Value>?) -> KeyValueStoreBuilder<Key, Value> {
+    func builder<Key, Value>(
+        named name: String, key: AnySerde<Key>?, value: AnySerde<Value>?, timestamped: Bool = false
+    ) -> KeyValueStoreBuilder<Key, Value> {
         var builder = KeyValueStoreBuilder<Key, Value>(name: name, kind: kind, keySerde: key, valueSerde: value)
+        builder.timestampedValues = timestamped
         builder.loggingEnabled = loggingEnabled
         builder.changelogConfig = changelogConfig
         builder.cachingEnabled = cachingEnabled

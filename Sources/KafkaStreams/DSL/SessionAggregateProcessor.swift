@@ -13,7 +13,7 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
     /// Combines the aggregate so far (`nil`: none yet) with a merged session's.
     @usableFromInline typealias Merge = @Sendable (Key, Aggregate?, Aggregate) throws -> Aggregate
 
-    @usableFromInline let context: ProcessorContext<Windowed<Key>, Aggregate?>
+    @usableFromInline let context: ProcessorContext<Windowed<Key>, Change<Aggregate>>
     @usableFromInline let store: TypedSessionStore<Key, Aggregate>
     @usableFromInline let windows: SessionWindows
     @usableFromInline let emit: EmitStrategy
@@ -31,7 +31,7 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
 
     @inlinable
     init(
-        context: ProcessorContext<Windowed<Key>, Aggregate?>, storeName: String, windows: SessionWindows, emit: EmitStrategy, retention: Int64,
+        context: ProcessorContext<Windowed<Key>, Change<Aggregate>>, storeName: String, windows: SessionWindows, emit: EmitStrategy, retention: Int64,
         lateRecords: LateRecordHandling, recordSerdes: (key: AnySerde<Key>?, value: AnySerde<Value>?), add: @escaping Fold, merge: @escaping Merge
     ) throws {
         self.context = context
@@ -45,13 +45,14 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
         self.merge = merge
         self.recordSerdes = try context.lateRecordSerdes(lateRecords, key: recordSerdes.key, value: recordSerdes.value)
         if emit == .onUpdate {
-            forwardsOnFlush = store.inner.setFlushListener(isWanted: { context.hasChildren }) { record in
+            forwardsOnFlush = store.inner.setFlushListener(isWanted: { context.hasChildren }, sendsOldValues: context.sendsOldValues) { record in
                 // The operator's own state passes the cache too, and is no result. A merged
                 // session's deletion is.
                 guard !record.key.isOperatorState else { return }
                 let key = try record.key.key.withUnsafeBytes { try store.keySerde.decode($0) }
                 try context.forward(Record(
-                    key: Windowed(key: key, window: Window(start: record.key.start, end: record.key.end)), value: try record.value.map(store.decode),
+                    key: Windowed(key: key, window: Window(start: record.key.start, end: record.key.end)),
+                    value: Change(newValue: try record.value.newValue.map(store.decode), oldValue: try record.value.oldValue.map(store.decode)),
                     timestamp: record.key.end, headers: record.headers))
             }
         } else {
@@ -91,11 +92,11 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
             if window != Window(start: time, end: time) {
                 for session in merged {
                     try store.remove(keyBytes, session.window, headers: record.headers)
-                    try forwardUpdate(record.key, session.window, nil, headers: record.headers)
+                    try forwardUpdate(record.key, session.window, Change(newValue: nil, oldValue: session.value), headers: record.headers)
                 }
             }
             try store.putJoined(keyBytes, window, updated, headers: record.headers)
-            try forwardUpdate(record.key, window, updated, headers: record.headers)
+            try forwardUpdate(record.key, window, Change(newValue: updated, oldValue: nil), headers: record.headers)
         }
         if state.observedStreamTime > before.observedStreamTime {
             // Final results first: a session that closed is emitted before retention may drop it.
@@ -106,9 +107,10 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
     }
 
     @inlinable
-    func forwardUpdate(_ key: Key, _ window: Window, _ value: Aggregate?, headers: [RecordHeader]) throws {
+    func forwardUpdate(_ key: Key, _ window: Window, _ change: Change<Aggregate>, headers: [RecordHeader]) throws {
         guard emit == .onUpdate && !forwardsOnFlush else { return }
-        try context.forward(Record(key: Windowed(key: key, window: window), value: value, timestamp: window.end, headers: headers))
+        let sent = context.sendsOldValues ? change : Change(newValue: change.newValue, oldValue: nil)
+        try context.forward(Record(key: Windowed(key: key, window: window), value: sent, timestamp: window.end, headers: headers))
     }
 
     /// Emits every session closed since the last one emitted, in (end, start, key) order.
@@ -119,7 +121,8 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
         guard lastClosed > state.lastEmitted else { return }
         for session in try store.sessions(endingFrom: state.lastEmitted + 1, through: lastClosed) {
             let key = try session.key.withUnsafeBytes { try store.keySerde.decode($0) }
-            try context.forward(Record(key: Windowed(key: key, window: session.window), value: session.value, timestamp: session.window.end))
+            try context.forward(Record(
+                key: Windowed(key: key, window: session.window), value: Change(newValue: session.value, oldValue: nil), timestamp: session.window.end))
         }
         state.lastEmitted = lastClosed
     }

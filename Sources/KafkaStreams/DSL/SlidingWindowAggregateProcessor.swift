@@ -9,7 +9,7 @@
 final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
     @usableFromInline typealias Fold = WindowAggregateProcessor<Key, Value, Aggregate>.Fold
 
-    @usableFromInline let context: ProcessorContext<Windowed<Key>, Aggregate?>
+    @usableFromInline let context: ProcessorContext<Windowed<Key>, Change<Aggregate>>
     @usableFromInline let store: TypedWindowStore<Key, Aggregate>
     @usableFromInline let windows: SlidingWindows
     @usableFromInline let emit: EmitStrategy
@@ -26,7 +26,7 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
 
     @inlinable
     init(
-        context: ProcessorContext<Windowed<Key>, Aggregate?>, storeName: String, windows: SlidingWindows, emit: EmitStrategy, retention: Int64,
+        context: ProcessorContext<Windowed<Key>, Change<Aggregate>>, storeName: String, windows: SlidingWindows, emit: EmitStrategy, retention: Int64,
         lateRecords: LateRecordHandling, recordSerdes: (key: AnySerde<Key>?, value: AnySerde<Value>?), fold: @escaping Fold
     ) throws {
         self.context = context
@@ -150,7 +150,9 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         let time = max(current?.timestamp ?? record.timestamp, record.timestamp)
         try store.write(key, aggregate, timestamp: time, headers: record.headers)
         if emit == .onUpdate && !forwardsOnFlush {
-            try context.forward(Record(key: Windowed(key: record.key, window: window), value: aggregate, timestamp: time, headers: record.headers))
+            try context.forward(Record(
+                key: Windowed(key: record.key, window: window), value: Change(newValue: aggregate, oldValue: context.sendsOldValues ? current?.value : nil),
+                timestamp: time, headers: record.headers))
         }
         return true
     }
@@ -160,12 +162,13 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
     @inlinable
     func createRightWindow(of record: Record<Key, Value>, from aggregate: (value: Aggregate, timestamp: Int64), keyBytes: [UInt8]) throws {
         let start = record.timestamp + 1
-        let (key, _) = try store.readForUpdate(keyBytes, start: start)
+        let (key, existing) = try store.readForUpdate(keyBytes, start: start)
         try store.write(key, aggregate.value, timestamp: aggregate.timestamp, headers: record.headers)
         if emit == .onUpdate && !forwardsOnFlush {
             try context.forward(Record(
-                key: Windowed(key: record.key, window: Window(start: start, end: start + windows.difference)), value: aggregate.value,
-                timestamp: aggregate.timestamp, headers: record.headers))
+                key: Windowed(key: record.key, window: Window(start: start, end: start + windows.difference)),
+                value: Change(newValue: aggregate.value, oldValue: context.sendsOldValues ? existing?.value : nil), timestamp: aggregate.timestamp,
+                headers: record.headers))
         }
     }
 
@@ -178,8 +181,8 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         for window in try store.windows(from: state.lastEmitted + 1, through: lastClosed) {
             let key = try window.key.withUnsafeBytes { try store.keySerde.decode($0) }
             try context.forward(Record(
-                key: Windowed(key: key, window: Window(start: window.start, end: window.start + windows.difference)), value: window.value,
-                timestamp: window.timestamp))
+                key: Windowed(key: key, window: Window(start: window.start, end: window.start + windows.difference)),
+                value: Change(newValue: window.value, oldValue: nil), timestamp: window.timestamp))
         }
         state.lastEmitted = lastClosed
     }

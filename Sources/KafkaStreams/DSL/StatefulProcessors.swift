@@ -4,24 +4,25 @@
 // for its key, value and aggregate types, down to the store's serdes.
 
 /// Folds each record into the aggregate of its key, stores it, and forwards it as the
-/// table's new value for that key. Records with a null key are skipped (they belong to
-/// no group), as in Kafka Streams.
+/// table's new value for that key (with the aggregate it replaces, when the table sends old
+/// values). Records with a null key are skipped (they belong to no group), as in Kafka
+/// Streams.
 @usableFromInline
 final class AggregateProcessor<Key, Value, Aggregate>: Processor {
     @usableFromInline typealias Fold = @Sendable (Key, Value, Aggregate?) throws -> Aggregate
 
-    @usableFromInline let context: ProcessorContext<Key, Aggregate?>
+    @usableFromInline let context: ProcessorContext<Key, Change<Aggregate>>
     @usableFromInline let store: TypedKeyValueStore<Key, Aggregate>
     @usableFromInline let fold: Fold
     /// Whether the store's cache forwards the updates (on flush) rather than this processor.
     @usableFromInline let forwardsOnFlush: Bool
 
     @inlinable
-    init(context: ProcessorContext<Key, Aggregate?>, storeName: String, fold: @escaping Fold) throws {
+    init(context: ProcessorContext<Key, Change<Aggregate>>, storeName: String, fold: @escaping Fold) throws {
         self.context = context
         self.store = try context.typedStore(named: storeName)
         self.fold = fold
-        forwardsOnFlush = store.setFlushListener(isWanted: { context.hasChildren }) { record in try context.forward(record) }
+        forwardsOnFlush = store.forwardFlushes(to: context)
     }
 
     @inlinable
@@ -31,35 +32,54 @@ final class AggregateProcessor<Key, Value, Aggregate>: Processor {
             return
         }
         let updated = try fold(record.key, record.value, key.value)
-        try store.write(key, updated, timestamp: record.timestamp, headers: record.headers)
+        // The aggregate's time is the largest of the records in it, as in Kafka Streams.
+        let time = max(key.timestamp ?? record.timestamp, record.timestamp)
+        try store.write(key, updated, timestamp: time, headers: record.headers)
         if !forwardsOnFlush {
-            try context.forward(Record(key: record.key, value: updated, timestamp: record.timestamp, headers: record.headers))
+            try context.forward(Record(
+                key: record.key, value: Change(newValue: updated, oldValue: context.sendsOldValues ? key.value : nil), timestamp: time,
+                headers: record.headers))
         }
     }
 }
 
 /// Keeps the latest value of each key of a topic read as a table; a null value deletes.
+/// Forwards each update as a change (with the value it replaces, when the table sends old
+/// values).
 @usableFromInline
 final class TableSourceProcessor<Key, Value>: Processor {
-    @usableFromInline let context: ProcessorContext<Key, Value?>
+    @usableFromInline let context: ProcessorContext<Key, Change<Value>>
     @usableFromInline let store: TypedKeyValueStore<Key, Value>
     @usableFromInline let forwardsOnFlush: Bool
 
     @inlinable
-    init(context: ProcessorContext<Key, Value?>, storeName: String) throws {
+    init(context: ProcessorContext<Key, Change<Value>>, storeName: String) throws {
         self.context = context
         self.store = try context.typedStore(named: storeName)
-        forwardsOnFlush = store.setFlushListener(isWanted: { context.hasChildren }) { record in try context.forward(record) }
+        forwardsOnFlush = store.forwardFlushes(to: context)
     }
 
     @inlinable
     func process(_ record: Record<Key, Value?>) throws {
-        guard let key = try store.prepareWrite(record.key) else {
+        // The old value is read only when it is sent (and the cache, when there is one,
+        // sends the one below it at the flush).
+        let readsOldValue = context.sendsOldValues && !forwardsOnFlush
+        guard let key = try readsOldValue ? store.readForUpdate(record.key) : store.prepareWrite(record.key) else {
             context.skipNullKey(reason: "a table has no row for it")
             return
         }
         try store.write(key, record.value, timestamp: record.timestamp, headers: record.headers)
-        if !forwardsOnFlush { try context.forward(record) }
+        if !forwardsOnFlush { try context.forward(record.withValue(Change(newValue: record.value, oldValue: key.value))) }
+    }
+}
+
+extension TypedKeyValueStore {
+    /// Has the store's record cache forward the writes it lets go to the table node
+    /// `context` (with old values when it sends them); false when the store has no cache,
+    /// and the processor forwards each write itself.
+    @inlinable
+    func forwardFlushes(to context: ProcessorContext<Key, Change<Value>>) -> Bool {
+        setFlushListener(isWanted: { context.hasChildren }, sendsOldValues: context.sendsOldValues) { try context.forward($0) }
     }
 }
 

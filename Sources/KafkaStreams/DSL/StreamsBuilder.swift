@@ -17,6 +17,9 @@ public final class StreamsBuilder {
     private var topology = Topology()
     private var firstError: (any Error)?
     private var nodeCounter = 0
+    /// The table each table computed record by record (filter, mapValues) comes from: old
+    /// values asked of it must come from there.
+    private var derivedTableParents: [String: String] = [:]
 
     public init() {}
 
@@ -57,6 +60,22 @@ public final class StreamsBuilder {
         if let given { return given }
         let number = String(nodeCounter)
         return prefix + String(repeating: "0", count: max(0, 10 - number.count)) + number
+    }
+
+    /// Records that the table node `node` is computed from `parent`'s updates.
+    func noteDerivedTable(_ node: String, from parent: String) {
+        derivedTableParents[node] = parent
+    }
+
+    /// Has the table node `node`, and every table it is computed from, send old values
+    /// (a node about to follow it subtracts or retracts them).
+    @usableFromInline
+    func sendOldValues(from node: String) {
+        var next: String? = node
+        while let current = next {
+            record { try $0.enableSendingOldValues(current) }
+            next = derivedTableParents[current]
+        }
     }
 
     @usableFromInline

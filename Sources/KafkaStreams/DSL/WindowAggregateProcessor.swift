@@ -14,7 +14,7 @@ import RdKafka
 final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
     @usableFromInline typealias Fold = @Sendable (Key, Value, Aggregate?) throws -> Aggregate
 
-    @usableFromInline let context: ProcessorContext<Windowed<Key>, Aggregate?>
+    @usableFromInline let context: ProcessorContext<Windowed<Key>, Change<Aggregate>>
     @usableFromInline let store: TypedWindowStore<Key, Aggregate>
     @usableFromInline let windows: TimeWindows
     @usableFromInline let emit: EmitStrategy
@@ -33,7 +33,7 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
 
     @inlinable
     init(
-        context: ProcessorContext<Windowed<Key>, Aggregate?>, storeName: String, windows: TimeWindows, emit: EmitStrategy, retention: Int64,
+        context: ProcessorContext<Windowed<Key>, Change<Aggregate>>, storeName: String, windows: TimeWindows, emit: EmitStrategy, retention: Int64,
         lateRecords: LateRecordHandling, recordSerdes: (key: AnySerde<Key>?, value: AnySerde<Value>?), fold: @escaping Fold
     ) throws {
         self.context = context
@@ -51,17 +51,18 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
     /// Has the store's record cache forward each window update it writes below; returns
     /// false (the processor forwards) when the store has no cache.
     @usableFromInline
-    static func forwardFlushes(of store: TypedWindowStore<Key, Aggregate>, to context: ProcessorContext<Windowed<Key>, Aggregate?>) -> Bool {
-        store.inner.setFlushListener(isWanted: { context.hasChildren }) { record in
+    static func forwardFlushes(of store: TypedWindowStore<Key, Aggregate>, to context: ProcessorContext<Windowed<Key>, Change<Aggregate>>) -> Bool {
+        store.inner.setFlushListener(isWanted: { context.hasChildren }, sendsOldValues: context.sendsOldValues) { record in
             // The operator's own state passes through the cache too, and is no result.
             // (No window is deleted on its own: expiry drops whole segments, whose held
             // windows come here as they go.)
-            guard !record.key.isOperatorState, let bytes = record.value else { return }
+            guard !record.key.isOperatorState, let bytes = record.value.newValue else { return }
             let stored = try TimestampedBytes.decode(bytes, store.valueSerde)
+            let old = try record.value.oldValue.map { try TimestampedBytes.decode($0, store.valueSerde).value }
             let key = try record.key.key.withUnsafeBytes { try store.keySerde.decode($0) }
             try context.forward(Record(
-                key: Windowed(key: key, window: Window(start: record.key.start, end: record.key.start + store.windowSize)), value: stored.value,
-                timestamp: stored.timestamp, headers: record.headers))
+                key: Windowed(key: key, window: Window(start: record.key.start, end: record.key.start + store.windowSize)),
+                value: Change(newValue: stored.value, oldValue: old), timestamp: stored.timestamp, headers: record.headers))
         }
     }
 
@@ -96,7 +97,8 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
             updated = true
             if emit == .onUpdate && !forwardsOnFlush {
                 try context.forward(Record(
-                    key: Windowed(key: record.key, window: windows.window(startingAt: start)), value: aggregate, timestamp: time, headers: record.headers))
+                    key: Windowed(key: record.key, window: windows.window(startingAt: start)),
+                    value: Change(newValue: aggregate, oldValue: context.sendsOldValues ? current?.value : nil), timestamp: time, headers: record.headers))
             }
         }
         if !updated, let missed { try dropLate(record, window: windows.window(startingAt: missed)) }
@@ -116,7 +118,8 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         for window in try store.windows(from: state.lastEmitted + 1, through: lastClosed) {
             let key = try window.key.withUnsafeBytes { try store.keySerde.decode($0) }
             try context.forward(Record(
-                key: Windowed(key: key, window: windows.window(startingAt: window.start)), value: window.value, timestamp: window.timestamp))
+                key: Windowed(key: key, window: windows.window(startingAt: window.start)), value: Change(newValue: window.value, oldValue: nil),
+                timestamp: window.timestamp))
         }
         state.lastEmitted = lastClosed
     }

@@ -13,7 +13,7 @@ extension KStream {
         kind: String, prefix: String, named: String?, materialized: Materialized, store windows: WindowStoreBuilder<Key, Aggregate>.Windows,
         problem: String?, minimumRetention: Int64, needs: String, retention: Duration?, aggregateSerde: AnySerde<Aggregate>?,
         windowedKey: AnySerde<Windowed<Key>>?,
-        processor: @escaping @Sendable (ProcessorContext<Windowed<Key>, Aggregate?>, _ storeName: String, _ retention: Int64) throws -> P
+        processor: @escaping @Sendable (ProcessorContext<Windowed<Key>, Change<Aggregate>>, _ storeName: String, _ retention: Int64) throws -> P
     ) -> KTable<Windowed<Key>, Aggregate> where P.InputKey == Key, P.InputValue == Value {
         let name = builder.nodeName(named, prefix: prefix)
         let storeName = materialized.storeName ?? builder.nodeName(nil, prefix: "KSTREAM-AGGREGATE-STATE-STORE-")
@@ -27,7 +27,7 @@ extension KStream {
                 throw StreamsError(.topology, "\(kind) \(name): retention \(retentionMs) ms is shorter than \(needs) (\(minimumRetention) ms)")
             }
             try topology.addWindowStore(store)
-            try topology.addProcessor(name, parents: [parent], stores: [storeName]) { (context: ProcessorContext<Windowed<Key>, Aggregate?>) in
+            try topology.addProcessor(name, parents: [parent], stores: [storeName]) { (context: ProcessorContext<Windowed<Key>, Change<Aggregate>>) in
                 try processor(context, storeName, retentionMs)
             }
         }

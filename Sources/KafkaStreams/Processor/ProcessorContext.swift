@@ -15,9 +15,14 @@ public final class ProcessorContext<Key, Value> {
     private var children: [(Record<Key, Value>) throws -> Void] = []
     private var childNames: [String] = []
 
-    init(task: TaskContext, nodeName: String) {
+    /// Whether this node's table updates must carry old values (``Change/oldValue``),
+    /// because a node downstream asked for them. Fixed when the topology is built.
+    @usableFromInline let sendsOldValues: Bool
+
+    init(task: TaskContext, nodeName: String, sendsOldValues: Bool = false) {
         self.task = task
         self.nodeName = nodeName
+        self.sendsOldValues = sendsOldValues
     }
 
     /// Whether any node receives what this processor forwards (nothing reads a table

@@ -89,7 +89,7 @@ final class StreamTask {
         var runtimeNodes: [String: RuntimeNode] = [:]
         let definitions = subtopology.nodeNames.compactMap(topology.node(named:))
         for node in definitions {
-            let nodeContext = node.makeContext?(context, node.name)
+            let nodeContext = node.makeContext?(context, node.name, node.sendsOldValues)
             contexts[node.name] = nodeContext
             runtimeNodes[node.name] = try node.makeNode(nodeContext, context)
         }

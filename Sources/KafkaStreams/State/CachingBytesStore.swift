@@ -30,6 +30,9 @@ final class CachingBytesStore: BytesStore {
         /// nor downstream hear of a key they never saw (as in Kafka Streams, whose caching
         /// stores skip a deletion when the store below lacks the key).
         var absentBelow: Bool
+        /// The value below the cache that the entry replaced, read as it leaves the cache
+        /// when the listener asks for old values.
+        @usableFromInline var oldValue: [UInt8]? = nil
     }
 
     /// Where ``find(_:)`` found a key among the held writes, usable by the next write as
@@ -77,12 +80,23 @@ final class CachingBytesStore: BytesStore {
     struct FlushListener {
         @usableFromInline let receive: (Entry) throws -> Void
         @usableFromInline let isWanted: () -> Bool
+        /// Whether each entry comes with the value it replaces below (``Entry/oldValue``):
+        /// one read of the store below per entry, paid only by tables whose old values a
+        /// node downstream asked for.
+        @usableFromInline let wantsOldValues: Bool
 
         @usableFromInline
-        init(receive: @escaping (Entry) throws -> Void, isWanted: @escaping () -> Bool) {
+        init(receive: @escaping (Entry) throws -> Void, isWanted: @escaping () -> Bool, wantsOldValues: Bool = false) {
             self.receive = receive
             self.isWanted = isWanted
+            self.wantsOldValues = wantsOldValues
         }
+    }
+
+    /// Whether entries leaving the cache must carry the value they replace below.
+    private var readsOldValues: Bool {
+        guard let listener else { return false }
+        return listener.wantsOldValues && listener.isWanted()
     }
 
     init(inner: BytesStore, cache: RecordCache, task: TaskContext, lock: StoreLock) {
@@ -225,6 +239,7 @@ final class CachingBytesStore: BytesStore {
     @usableFromInline
     func deleteRange(from lower: [UInt8], to upper: [UInt8]) throws {
         let handOn = listener?.isWanted() ?? false
+        let withOldValues = readsOldValues
         var dropped = try lock.locked { () -> [Entry] in
             let keys = heldOrder.keys(from: lower, before: upper, among: held.keys)
             guard !keys.isEmpty else { return [] }
@@ -232,9 +247,11 @@ final class CachingBytesStore: BytesStore {
             if handOn { entries.reserveCapacity(keys.count) }
             var bytes = 0
             for key in keys {
-                guard let entry = held.removeValue(forKey: key) else { continue }
+                guard var entry = held.removeValue(forKey: key) else { continue }
                 bytes += Self.cost(key: entry.key, value: entry.value)
-                if handOn { entries.append(entry) }
+                guard handOn else { continue }
+                if withOldValues { entry.oldValue = try inner.get(entry.key) }
+                entries.append(entry)
             }
             heldOrder.reset()
             generation += 1
@@ -256,12 +273,16 @@ final class CachingBytesStore: BytesStore {
     /// Called on the stream thread, the only writer, without the store's lock.
     @usableFromInline
     func writeHeldEntriesBelow() throws -> [Entry] {
-        let entries = try lock.locked { held.values.sorted { $0.sequence < $1.sequence } }
+        var entries = try lock.locked { held.values.sorted { $0.sequence < $1.sequence } }
         // What a slot learnt of the layer below may stop being true now.
         flushes += 1
+        let withOldValues = readsOldValues
         var written = 0
         do {
-            for entry in entries {
+            for index in entries.indices {
+                // Read before the write below replaces it.
+                if withOldValues { entries[index].oldValue = try inner.get(entries[index].key) }
+                let entry = entries[index]
                 // The change-logging layer stamps the changelog record with the current record's time.
                 try task.withCurrentRecord(entry.context) { try inner.put(entry.key, entry.value) }
                 written += 1

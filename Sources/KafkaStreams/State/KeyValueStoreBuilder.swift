@@ -32,6 +32,9 @@ public struct KeyValueStoreBuilder<Key, Value>: Sendable {
     /// Off by default for stores a processor adds; on for DSL aggregations (see
     /// ``Materialized``). Without effect when ``StreamsConfiguration/recordCacheBytes`` is 0.
     public var cachingEnabled = false
+    /// Whether each value is stored with the time of its update (the DSL's aggregations,
+    /// whose results carry the largest time of what they aggregate).
+    @usableFromInline var timestampedValues = false
 
     public init(name: String, kind: Kind, keySerde: (any Serde<Key>)? = nil, valueSerde: (any Serde<Value>)? = nil) {
         self.name = name

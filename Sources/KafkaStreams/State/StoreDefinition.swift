@@ -34,8 +34,15 @@ final class StoreInstance {
     let logging: ChangeLoggingBytesStore?
     /// The partition the store is restored from, if any.
     let changelog: TopicPartition?
+    /// Whether the store keeps each value with its time, which its changelog records carry
+    /// as their timestamps (see ``TimestampedBytes``): a restore puts it back.
+    let timestampedValues: Bool
 
-    init(name: String, typed: AnyObject & ManagedStore, root: RootBytesStore, logging: ChangeLoggingBytesStore?, changelog: TopicPartition?) {
+    init(
+        name: String, typed: AnyObject & ManagedStore, root: RootBytesStore, logging: ChangeLoggingBytesStore?, changelog: TopicPartition?,
+        timestampedValues: Bool = false
+    ) {
+        self.timestampedValues = timestampedValues
         self.name = name
         self.typed = typed
         self.root = root
@@ -66,7 +73,8 @@ extension KeyValueStoreBuilder {
             var logging: ChangeLoggingBytesStore?
             if let changelogPartition, changelog?.isInternal == true {
                 logging = ChangeLoggingBytesStore(
-                    inner: lockedRoot, topic: changelogPartition.topic, partition: changelogPartition.partition, task: task)
+                    inner: lockedRoot, topic: changelogPartition.topic, partition: changelogPartition.partition, task: task,
+                    timestampedValues: timestampedValues)
             }
             let uncached: BytesStore = logging ?? lockedRoot
             var cache: CachingBytesStore?
@@ -75,8 +83,10 @@ extension KeyValueStoreBuilder {
             }
             let typed = TypedKeyValueStore(
                 name: name, keySerde: keySerde, valueSerde: valueSerde, inner: cache ?? uncached, lock: lock, cache: cache,
-                metrics: StoreMetrics(applicationID: task.applicationID, task: task.id, store: name))
-            return StoreInstance(name: name, typed: typed, root: root, logging: logging, changelog: changelogPartition)
+                metrics: StoreMetrics(applicationID: task.applicationID, task: task.id, store: name), timestamped: timestampedValues,
+                currentTime: { [unowned task] in task.currentRecord?.timestamp ?? max(task.streamTime, 0) })
+            return StoreInstance(
+                name: name, typed: typed, root: root, logging: logging, changelog: changelogPartition, timestampedValues: timestampedValues)
         }
     }
 

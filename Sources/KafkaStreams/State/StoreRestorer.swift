@@ -123,7 +123,11 @@ final class StoreRestorer {
                 restoration.position = message.offset + 1
                 received += 1
                 guard let key = message.key else { return }  // a changelog record always has a key
-                restoration.batch.add(key: key, value: message.value)
+                if restoration.instance.timestampedValues, let value = message.value {
+                    TimestampedBytes.joined(timestamp: message.timestamp, value: value).withUnsafeBytes { restoration.batch.add(key: key, value: $0) }
+                } else {
+                    restoration.batch.add(key: key, value: message.value)
+                }
                 restoration.lastInBatch = message.offset
             }
             lastRouted = nil

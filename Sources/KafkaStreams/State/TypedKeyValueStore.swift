@@ -30,13 +30,23 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     /// session stores): they then pass through without a copy each way. True only when
     /// `Value` is `[UInt8]`.
     @usableFromInline let valuesAreStoredBytes: Bool
+    /// Whether each value is stored with the time of the update that wrote it (an
+    /// aggregation's: its results carry the largest time of what they aggregate, as in
+    /// Kafka Streams' timestamped stores): `[time: i64 BE][value]`. Reads return the value
+    /// alone; ``readForUpdate(_:)`` also gives the time.
+    @usableFromInline let timestamped: Bool
+    /// The time a write without one gets (a processor's ``put(_:_:)`` into a timestamped
+    /// store): the current record's.
+    @usableFromInline let currentTime: () -> Int64
 
     /// - Parameter lock: shared with the layers below that take it themselves (the cache,
     ///   the locked writes above the bottom store).
     init(
         name: String, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, inner: BytesStore, lock: StoreLock,
-        cache: CachingBytesStore? = nil, metrics: StoreMetrics? = nil
+        cache: CachingBytesStore? = nil, metrics: StoreMetrics? = nil, timestamped: Bool = false, currentTime: @escaping () -> Int64 = { 0 }
     ) {
+        self.timestamped = timestamped
+        self.currentTime = currentTime
         self.metrics = metrics
         self.name = name
         self.keySerde = keySerde
@@ -44,7 +54,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         self.inner = inner
         self.lock = lock
         self.cache = cache
-        valuesAreStoredBytes = Value.self == [UInt8].self && valueSerde.base is BytesSerde
+        valuesAreStoredBytes = !timestamped && Value.self == [UInt8].self && valueSerde.base is BytesSerde
     }
 
     /// Runs `body` under the store's lock, or throws if the store was closed (its task
@@ -64,21 +74,26 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         }
     }
 
-    /// Sends each write that leaves the record cache to `listener`, as a record with the
-    /// time and headers of the record that made it (`nil` value: deleted), while `isWanted`
-    /// says anyone receives them (a processor's children, say). Returns false, and keeps
-    /// nothing, when the store has no cache: the caller forwards its writes itself.
+    /// Sends each write that leaves the record cache to `listener`, as a change with the
+    /// time and headers of the record that made it (`nil` new value: deleted), while
+    /// `isWanted` says anyone receives them (a processor's children, say). With
+    /// `sendsOldValues`, each change also carries the value it replaces, read from below
+    /// the cache as the write leaves it. Returns false, and keeps nothing, when the store
+    /// has no cache: the caller forwards its writes itself.
     @inlinable
-    func setFlushListener(isWanted: @escaping () -> Bool = { true }, _ listener: @escaping (Record<Key, Value?>) throws -> Void) -> Bool {
+    func setFlushListener(
+        isWanted: @escaping () -> Bool = { true }, sendsOldValues: Bool = false, _ listener: @escaping (Record<Key, Change<Value>>) throws -> Void
+    ) -> Bool {
         guard let cache else { return false }
         let keySerde = keySerde
-        let valueSerde = valueSerde
+        // The listener lives in the cache this store holds: it must not hold the store.
+        let decode = { [unowned self] (bytes: [UInt8]?) throws -> Value? in try decodeValue(bytes) }
         cache.listener = CachingBytesStore.FlushListener(
             receive: { entry in
                 let key = try entry.key.withUnsafeBytes { try keySerde.decode($0) }
-                let value: Value? = if let bytes = entry.value { try bytes.withUnsafeBytes { try valueSerde.decode($0) } } else { nil }
-                try listener(Record(key: key, value: value, timestamp: entry.context.timestamp, headers: entry.context.headers))
-            }, isWanted: isWanted)
+                let change = Change(newValue: try decode(entry.value), oldValue: sendsOldValues ? try decode(entry.oldValue) : nil)
+                try listener(Record(key: key, value: change, timestamp: entry.context.timestamp, headers: entry.context.headers))
+            }, isWanted: isWanted, wantsOldValues: sendsOldValues)
         return true
     }
 
@@ -106,7 +121,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     func put(_ key: Key, _ value: Value?) throws {
         metrics?.countPut()
         try serializeKey(key)
-        try inner.put(keyBuffer, try serializedValue(value))
+        try inner.put(keyBuffer, try serializedValue(value, timestamp: currentTime()))
         try evictIfOverBudget()
     }
 
@@ -115,7 +130,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         metrics?.countPut()
         try serializeKey(key)
         let keyBytes = keyBuffer
-        let valueBytes = try serializedValue(value)
+        let valueBytes = try serializedValue(value, timestamp: currentTime())
         // The stream thread is the only writer: nothing changes the key between the read
         // and the write.
         let existing = try locked { try inner.get(keyBytes) }
@@ -144,12 +159,15 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     struct PreparedKey {
         @usableFromInline let bytes: [UInt8]
         @usableFromInline let value: Value?
+        /// The time stored with `value`, in a timestamped store.
+        @usableFromInline let timestamp: Int64?
         @usableFromInline let slot: CachingBytesStore.Slot?
 
         @inlinable
-        init(bytes: [UInt8], value: Value?, slot: CachingBytesStore.Slot?) {
+        init(bytes: [UInt8], value: Value?, timestamp: Int64? = nil, slot: CachingBytesStore.Slot?) {
             self.bytes = bytes
             self.value = value
+            self.timestamp = timestamp
             self.slot = slot
         }
     }
@@ -177,10 +195,11 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         metrics?.countUpdateRead()
         let keyBytes = keyBuffer
         guard let cache else {
-            return PreparedKey(bytes: keyBytes, value: try decodeValue(try locked { try inner.get(keyBytes) }), slot: nil)
+            let bytes = try locked { try inner.get(keyBytes) }
+            return PreparedKey(bytes: keyBytes, value: try decodeValue(bytes), timestamp: storedTimestamp(bytes), slot: nil)
         }
         let (bytes, slot) = try locked { try cache.find(keyBytes) }
-        return PreparedKey(bytes: keyBytes, value: try decodeValue(bytes), slot: slot)
+        return PreparedKey(bytes: keyBytes, value: try decodeValue(bytes), timestamp: storedTimestamp(bytes), slot: slot)
     }
 
     /// Prepares a write of `key` without reading it; `nil` for a null key.
@@ -221,7 +240,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     @inlinable
     func write(_ key: PreparedKey, _ value: Value?, timestamp: Int64, headers: [RecordHeader]) throws {
         metrics?.countPut()
-        let valueBytes = try serializedValue(value)
+        let valueBytes = try serializedValue(value, timestamp: timestamp)
         if let cache {
             try cache.put(key.bytes, valueBytes, timestamp: timestamp, headers: headers, at: key.slot)
             try evictIfOverBudget()
@@ -298,12 +317,17 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         return bytes
     }
 
-    /// The bytes of `value`; `nil` for `nil` (a delete).
+    /// The bytes of `value` (after `timestamp`, in a timestamped store); `nil` for `nil`
+    /// (a delete).
     @inlinable
-    func serializedValue(_ value: Value?) throws -> [UInt8]? {
+    func serializedValue(_ value: Value?, timestamp: Int64) throws -> [UInt8]? {
         guard let value else { return nil }
         // The type is known to be `[UInt8]`: a cast would be checked (and retained) at run time.
         if valuesAreStoredBytes { return unsafeBitCast(value, to: [UInt8].self) }
+        if timestamped {
+            guard let bytes = try TimestampedBytes.encode(value, timestamp: timestamp, valueSerde) else { throw nullValue() }
+            return bytes
+        }
         var bytes: [UInt8] = []
         // A value that serializes to null would read back as absent: store it as a delete.
         guard try valueSerde.encode(value, &bytes) else { throw nullValue() }
@@ -319,12 +343,20 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     func decodeValue(_ bytes: [UInt8]?) throws -> Value? {
         guard let bytes else { return nil }
         if valuesAreStoredBytes { return unsafeBitCast(bytes, to: Value.self) }
+        if timestamped { return try TimestampedBytes.decode(bytes, valueSerde).value }
         return try bytes.withUnsafeBytes { try valueSerde.decode($0) }
+    }
+
+    /// The time stored with a value's bytes, in a timestamped store.
+    @inlinable
+    func storedTimestamp(_ bytes: [UInt8]?) -> Int64? {
+        guard timestamped, let bytes, bytes.count >= 8 else { return nil }
+        return bytes.withUnsafeBytes { readBigEndian($0, at: 0) }
     }
 
     private func decode(_ entries: [(key: [UInt8], value: [UInt8])]) throws -> [(key: Key, value: Value)] {
         try entries.map { entry in
-            (key: try entry.key.withUnsafeBytes { try keySerde.decode($0) }, value: try entry.value.withUnsafeBytes { try valueSerde.decode($0) })
+            (key: try entry.key.withUnsafeBytes { try keySerde.decode($0) }, value: try decodeValue(entry.value)!)
         }
     }
 }

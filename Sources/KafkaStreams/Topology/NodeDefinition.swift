@@ -20,12 +20,16 @@ struct NodeDefinition: Sendable {
     let role: Role
     var parents: [String]
     var children: [String] = []
+    /// Whether the node's table updates carry old values (``Change/oldValue``): a node
+    /// downstream asked for them.
+    var sendsOldValues = false
     /// What the node accepts (`nil` for sources).
     let input: TypeSignature?
     /// What the node forwards (`nil` for sinks).
     let output: TypeSignature?
-    /// Creates the context the node forwards through (`nil` for sinks).
-    let makeContext: (@Sendable (TaskContext, String) -> AnyObject)?
+    /// Creates the context the node forwards through (`nil` for sinks), given the node's
+    /// name and whether it sends old values.
+    let makeContext: (@Sendable (TaskContext, String, Bool) -> AnyObject)?
     /// Creates the runtime node, given its own context.
     let makeNode: @Sendable (AnyObject?, TaskContext) throws -> RuntimeNode
     /// Connects a child's entry point to this node's context.
@@ -34,7 +38,7 @@ struct NodeDefinition: Sendable {
     @usableFromInline
     init(
         name: String, role: Role, parents: [String], input: TypeSignature?, output: TypeSignature?,
-        makeContext: (@Sendable (TaskContext, String) -> AnyObject)?,
+        makeContext: (@Sendable (TaskContext, String, Bool) -> AnyObject)?,
         makeNode: @escaping @Sendable (AnyObject?, TaskContext) throws -> RuntimeNode,
         attachChild: (@Sendable (AnyObject, AnyObject, String) throws -> Void)?
     ) {
@@ -89,8 +93,8 @@ final class NodeEntry<Input> {
 @usableFromInline
 enum ForwardingNode<Key, Value> {
     @usableFromInline
-    static func makeContext(task: TaskContext, name: String) -> AnyObject {
-        ProcessorContext<Key, Value>(task: task, nodeName: name)
+    static func makeContext(task: TaskContext, name: String, sendsOldValues: Bool) -> AnyObject {
+        ProcessorContext<Key, Value>(task: task, nodeName: name, sendsOldValues: sendsOldValues)
     }
 
     @usableFromInline

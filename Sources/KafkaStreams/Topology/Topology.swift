@@ -63,6 +63,7 @@ public struct Topology: Sendable {
             throw StreamsError(.topology, "node \(name) cannot change its types")
         }
         replacement.children = old.children
+        replacement.sendsOldValues = old.sendsOldValues
         nodes[index] = replacement
     }
 
@@ -206,6 +207,14 @@ public struct Topology: Sendable {
         indexByName[node.name] = nodes.count
         for parentName in node.parents { nodes[indexByName[parentName]!].children.append(node.name) }
         nodes.append(node)
+    }
+
+    /// Has the node `name` send old values with its table updates (a node downstream
+    /// subtracts or retracts them).
+    @usableFromInline
+    mutating func enableSendingOldValues(_ name: String) throws {
+        guard let index = indexByName[name] else { throw StreamsError(.topology, "no node named \(name) to send old values") }
+        nodes[index].sendsOldValues = true
     }
 
     func node(named name: String) -> NodeDefinition? { indexByName[name].map { nodes[$0] } }

@@ -49,28 +49,3 @@ struct WindowStoreKeySerde: Serde {
             segment: readBigEndian(bytes, at: 0), key: Array(bytes[8..<(bytes.count - 8)]), start: readBigEndian(bytes, at: bytes.count - 8))
     }
 }
-
-/// How a window store keeps a window's aggregate: the largest record time in the window
-/// (the time its results carry), then the aggregate's bytes.
-@usableFromInline
-enum TimestampedBytes {
-    /// The time and aggregate stored in `bytes`, the aggregate decoded in place (a window
-    /// update copies no bytes to read its aggregate).
-    @inlinable
-    static func decode<Value>(_ bytes: [UInt8], _ serde: AnySerde<Value>) throws -> (timestamp: Int64, value: Value) {
-        guard bytes.count >= 8 else { throw SerdeError.wrongSize(expected: 8, actual: bytes.count) }
-        return try bytes.withUnsafeBytes { raw in
-            (readBigEndian(raw, at: 0), try serde.decode(UnsafeRawBufferPointer(rebasing: raw[8...])))
-        }
-    }
-
-    /// The bytes that store `value` with `timestamp`, encoded straight after the time;
-    /// `nil` when the serde encodes the value as null.
-    @inlinable
-    static func encode<Value>(_ value: Value, timestamp: Int64, _ serde: AnySerde<Value>) throws -> [UInt8]? {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(24)
-        appendBigEndian(timestamp, to: &bytes)
-        return try serde.encode(value, &bytes) ? bytes : nil
-    }
-}

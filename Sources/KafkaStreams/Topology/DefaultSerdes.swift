@@ -9,6 +9,9 @@ struct DefaultSerdes: Sendable {
         if let explicit { return explicit }
         let fallback = isKey ? key : value
         if let typed = fallback as? any Serde<T> { return AnySerde(typed) }
+        if let fallback, let derived = (T.self as? any SerdeDerivedFromDefault.Type)?.derivedSerde(from: fallback) as? AnySerde<T> {
+            return derived
+        }
         let part = isKey ? "key" : "value"
         let reason = fallback.map { "the default \(part) serde \(type(of: $0)) does not handle it" } ?? "no default \(part) serde is configured"
         throw StreamsError(

@@ -165,4 +165,20 @@ import Testing
             .map { "\($0.key)=\($0.value.map { String($0) } ?? "null")@\($0.timestamp)" }
         #expect(results == (grouped ? ["a=20@2", "a=null@3"] : ["a=null@1", "a=20@2", "a=null@3", "a=null@4"]))
     }
+
+    /// A table read and regrouped with no serdes given: the table's tombstones and the
+    /// regrouped changes take serdes made from the configured defaults.
+    @Test func tablesAndTheirRegroupingUseTheDefaultSerdes() throws {
+        let builder = StreamsBuilder()
+        let table: KTable<String, String> = builder.table("colours")
+        table.groupBy { _, colour in (key: colour, value: colour) }.count().toStream().to("counts", value: .optional(.int64))
+        let driver = try TopologyTestDriver(try builder.build(), defaultKeySerde: StringSerde(), defaultValueSerde: StringSerde())
+        defer { driver.close() }
+        let topic = driver.createInputTopic("colours", key: .string, value: .optional(.string))
+        try topic.pipeInput(key: "A", value: "green", timestamp: 1)
+        try topic.pipeInput(key: "A", value: nil, timestamp: 2)
+        let results = try driver.createOutputTopic("counts", key: .string, value: .optional(.int64)).readRecordsToList()
+            .map { "\($0.key)=\($0.value.map { String($0) } ?? "null")@\($0.timestamp)" }
+        #expect(results == ["green=1@1", "green=0@2"])
+    }
 }

@@ -9,14 +9,23 @@ public struct KTable<Key, Value> {
     public let storeName: String?
     @usableFromInline let keySerde: AnySerde<Key>?
     @usableFromInline let valueSerde: AnySerde<Value>?
+    /// How other nodes look up the table's current values (`nil`: they cannot, as for a
+    /// windowed table).
+    @usableFromInline let valueGetter: TableValueGetter<Key, Value>?
 
+    /// A table whose values other nodes look up in its key-value store `storeName`, unless
+    /// `valueGetter` says otherwise.
     @usableFromInline
-    init(builder: StreamsBuilder, node: String, storeName: String?, keySerde: AnySerde<Key>?, valueSerde: AnySerde<Value>?) {
+    init(
+        builder: StreamsBuilder, node: String, storeName: String?, keySerde: AnySerde<Key>?, valueSerde: AnySerde<Value>?,
+        valueGetter: TableValueGetter<Key, Value>? = nil
+    ) {
         self.builder = builder
         self.node = node
         self.storeName = storeName
         self.keySerde = keySerde
         self.valueSerde = valueSerde
+        self.valueGetter = valueGetter ?? storeName.map { TableValueGetter.materialized($0) }
     }
 
     /// The updates as a stream of `(key, value?)` records (`nil`: deleted).
@@ -39,7 +48,7 @@ public struct KTable<Key, Value> {
             let oldValue = context.sendsOldValues ? try matching(record.value.oldValue) : nil
             if context.sendsOldValues && newValue == nil && oldValue == nil { return }
             try context.forward(record.withValue(Change(newValue: newValue, oldValue: oldValue)))
-        }, valueSerde: valueSerde)
+        }, valueSerde: valueSerde, valueGetter: valueGetter?.map { key, value in try predicate(key, value) ? value : nil })
     }
 
     /// Keeps the keys whose value does not satisfy `predicate` (see ``filter(named:_:)``).
@@ -54,7 +63,7 @@ public struct KTable<Key, Value> {
         derived(updates.stateless(prefix: "KTABLE-MAPVALUES-", named: named) { (record, context: ProcessorContext<Key, Change<NewValue>>) in
             let oldValue = context.sendsOldValues ? try record.value.oldValue.map(transform) : nil
             try context.forward(record.withValue(Change(newValue: try record.value.newValue.map(transform), oldValue: oldValue)))
-        }, valueSerde: value ?? (valueSerde as? AnySerde<NewValue>))
+        }, valueSerde: value ?? (valueSerde as? AnySerde<NewValue>), valueGetter: valueGetter?.map { _, value in try transform(value) })
     }
 
     /// This table's node as a stream of changes (what its children receive).
@@ -64,9 +73,12 @@ public struct KTable<Key, Value> {
 
     /// A table computed from this one record by record (not materialized): old values it is
     /// asked for come from this table's.
-    private func derived<NewValue>(_ stream: KStream<Key, Change<NewValue>>, valueSerde: AnySerde<NewValue>?) -> KTable<Key, NewValue> {
+    private func derived<NewValue>(
+        _ stream: KStream<Key, Change<NewValue>>, valueSerde: AnySerde<NewValue>?, valueGetter: TableValueGetter<Key, NewValue>?
+    ) -> KTable<Key, NewValue> {
         builder.noteDerivedTable(stream.node, from: node)
-        return KTable<Key, NewValue>(builder: builder, node: stream.node, storeName: nil, keySerde: keySerde, valueSerde: valueSerde)
+        return KTable<Key, NewValue>(
+            builder: builder, node: stream.node, storeName: nil, keySerde: keySerde, valueSerde: valueSerde, valueGetter: valueGetter)
     }
 }
 

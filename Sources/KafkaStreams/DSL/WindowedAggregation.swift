@@ -31,7 +31,10 @@ extension KStream {
                 try processor(context, storeName, retentionMs)
             }
         }
-        return KTable(builder: builder, node: name, storeName: storeName, keySerde: windowedKey, valueSerde: aggregateSerde)
+        // A window store: no key-value lookups for joins.
+        return KTable(
+            builder: builder, node: name, storeName: storeName, keySerde: windowedKey, valueSerde: aggregateSerde,
+            valueGetter: TableValueGetter.notLookedUp(store: storeName))
     }
 
     @usableFromInline

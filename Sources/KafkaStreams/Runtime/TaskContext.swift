@@ -20,6 +20,9 @@ final class TaskContext {
     @exclusivity(unchecked) @usableFromInline var currentRecord: RecordContext?
     /// The typed views of the task's stores, by name.
     var stores: [String: AnyObject] = [:]
+    /// State the processors of one operator share within the task (the two sides of a
+    /// stream–stream join share its stream time), by operator name.
+    @usableFromInline var sharedOperatorState: [String: AnyObject] = [:]
     /// The budget of the stream thread's record caches; `nil`: stores do not cache.
     let recordCache: RecordCache?
     /// The largest event time the task has processed; never goes back. -1 before the first.

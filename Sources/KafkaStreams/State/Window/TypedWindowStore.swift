@@ -73,6 +73,14 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         try inner.write(key, bytes, timestamp: timestamp, headers: headers)
     }
 
+    /// Deletes `key`'s window at `start` (a stream–stream join's record sent without
+    /// partner: no later record may find it).
+    @usableFromInline
+    func remove(_ key: [UInt8], start: Int64) throws {
+        let prepared = inner.prepareWrite { WindowStoreKey.write(into: &$0, segment: start / segmentInterval, key: key, start: start) }
+        try inner.write(prepared, nil, timestamp: start, headers: [])
+    }
+
     /// Notes that `key`'s windows up to the one at `latestStart` are about to be written
     /// (a record's windows: one lookup for all of them); returns the latest start at which
     /// the key may have a window so far: the latest noted since the store opened, or any

@@ -6,7 +6,7 @@ import Synchronization
 
 /// The topology of Kafka Streams' exactly-once system test, on a simulated cluster: an
 /// echo of the input, and per key the count, sum, min and max of its values, computed
-/// after a repartition topic. With the record cache off every update of an aggregate is an
+/// after a repartition topic, and two joins (see `CountSumMinMax+Joins.swift`). With the record cache off every update of an aggregate is an
 /// output record, so the output is a function of the input alone; with it on, updates are
 /// coalesced, and each key's outputs must be a subsequence of its updates ending with the
 /// last. Either way a lost or repeated input shows as a wrong or missing record. A windowed
@@ -75,10 +75,12 @@ public struct CountSumMinMax: Sendable {
         let data = builder.stream(inputs, key: .string, value: .int64)
         data.to(echo)
         // A key change, though an identity one, sends the records through a repartition topic.
-        let grouped = data.selectKey { key, _ in key }
+        let rekeyed = data.selectKey { key, _ in key }
             .peek { _, _ in try failures?.failByChance() }
-            .groupByKey(named: "by-key")
-        grouped.count(materialized: .as("count")).toStream()
+            .repartition(named: "by-key")
+        let grouped = rekeyed.groupByKey()
+        let counts = grouped.count(materialized: .as("count"))
+        counts.toStream()
             .peek { _, _ in try failures?.failByChance() }
             .to("count", value: .optional(.int64))
         grouped.reduce(materialized: .as("sum")) { $0 + $1 }.toStream().to("sum", value: .optional(.int64))
@@ -92,6 +94,7 @@ public struct CountSumMinMax: Sendable {
             .count(materialized: .as(sessionCount), emit: .onWindowClose)
             .toStream()
             .to(sessionCount, key: .sessionWindowed(.string), value: .optional(.int64))
+        addJoins(rekeyed: rekeyed, counts: counts)
         return try builder.build()
     }
 
@@ -109,7 +112,9 @@ public struct CountSumMinMax: Sendable {
     /// Creates the topics and writes the input, each record with its index as its time;
     /// in the merged variant, each record to one of the two input topics at random.
     public func prepare(_ cluster: SimulatedCluster, seed: UInt64) throws {
-        for topic in inputTopics + [Self.echo, Self.windowedCount, Self.sessionCount] + Self.aggregates { cluster.createTopic(topic, partitions: partitions) }
+        for topic in inputTopics + [Self.echo, Self.windowedCount, Self.sessionCount] + Self.aggregates + Self.joinTopics {
+            cluster.createTopic(topic, partitions: partitions)
+        }
         var random = SeededRandom(seed: seed ^ 0x70B1C)
         for (index, (key, value)) in input(seed: seed).enumerated() {
             let topic = inputTopics[Int(random.next() % UInt64(inputTopics.count))]
@@ -170,6 +175,8 @@ public struct CountSumMinMax: Sendable {
         }
         compareWindowedCounts(seed: seed, actual: cluster.records(Self.windowedCount, isolation: .readCommitted), into: &outcome)
         compareSessionCounts(seed: seed, actual: cluster.records(Self.sessionCount, isolation: .readCommitted), into: &outcome)
+        compareEnriched(seed: seed, actual: cluster.records(Self.enriched, isolation: .readCommitted), into: &outcome)
+        comparePaired(seed: seed, actual: cluster.records(Self.paired, isolation: .readCommitted), into: &outcome)
         return (outcome, report)
     }
 
@@ -266,7 +273,7 @@ public struct CountSumMinMax: Sendable {
         }
     }
 
-    private func compare(expected: [String: [Int64]], actual: [String: [Int64]], into outcome: inout Outcome) {
+    func compare(expected: [String: [Int64]], actual: [String: [Int64]], into outcome: inout Outcome) {
         for key in Set(expected.keys).union(actual.keys) {
             let want = expected[key] ?? []
             let got = actual[key] ?? []

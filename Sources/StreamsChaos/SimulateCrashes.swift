@@ -11,7 +11,7 @@ import RdKafka
 struct SimulateCrashes: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
-        abstract: "Runs the count/sum/min/max topology under exactly-once on a simulated cluster, crashing it at random steps.",
+        abstract: "Runs the count/sum/min/max topology (with windows, sessions and joins) under exactly-once on a simulated cluster, crashing it at random steps.",
         discussion: """
             For each seed the instance is killed at random among every step of poll, process, produce, commit and \
             checkpoint, its processors throw at random (the app stops under the .fail handler), and it is restarted on \

@@ -6,14 +6,14 @@ import Testing
 
 /// The test driver commits through the runtime's own commit sequence: for the same input
 /// it gives the same outputs (keys, values, timestamps, order) as a stream thread, here on
-/// the simulated cluster, through a repartition topic, four stores and a window store
-/// emitting on close.
+/// the simulated cluster, through a repartition topic, four stores, window and session
+/// stores emitting on close, a stream–table and a stream–stream join.
 @Suite struct DriverMatchesRuntimeTests {
     @Test(arguments: [StreamsConfiguration.ProcessingGuarantee.atLeastOnce, .exactlyOnce])
     func theDriverAndAStreamThreadGiveTheSameOutputs(guarantee: StreamsConfiguration.ProcessingGuarantee) async throws {
         let scenario = CountSumMinMax(keys: 4, records: 60, partitions: 1)
         let input = scenario.input(seed: 5)
-        let topics = [CountSumMinMax.echo] + CountSumMinMax.aggregates
+        let topics = [CountSumMinMax.echo] + CountSumMinMax.aggregates + [CountSumMinMax.enriched, CountSumMinMax.paired]
 
         let driver = try TopologyTestDriver(CountSumMinMax.topology())
         let pipe = driver.createInputTopic(CountSumMinMax.input, key: .string, value: .int64)

@@ -95,7 +95,8 @@ extension StreamsBuilder {
         let sourceName = nodeName(named.map { "\($0)-source" }, prefix: "KSTREAM-SOURCE-")
         let name = nodeName(named, prefix: "KTABLE-SOURCE-")
         let storeName = materialized.storeName ?? nodeName(nil, prefix: "\(topic)-STATE-STORE-")
-        let store = materialized.builder(named: storeName, key: key, value: value)
+        // Timestamped: a table join's result carries the later of its two rows' times.
+        let store = materialized.builder(named: storeName, key: key, value: value, timestamped: true)
         let optionalValue = value.map { AnySerde<Value?>.optional($0) }
         record { topology in
             try topology.addSource(sourceName, topics: [.external(topic)], key: key, value: optionalValue, timestamp: timestamp)

@@ -39,7 +39,7 @@ final class StreamTableJoinProcessor<Key, Value, TableValue, Output>: Processor 
                 return
             }
             try context.forward(record.withValue(try joiner(record.key, record.value, nil)))
-        case .found(let tableValue):
+        case .found(let tableValue, _):
             guard leftJoin || tableValue != nil else { return }
             try context.forward(record.withValue(try joiner(record.key, record.value, tableValue)))
         }

@@ -17,9 +17,9 @@ public final class StreamsBuilder {
     private var topology = Topology()
     private var firstError: (any Error)?
     private var nodeCounter = 0
-    /// The table each table computed record by record (filter, mapValues) comes from: old
-    /// values asked of it must come from there.
-    private var derivedTableParents: [String: String] = [:]
+    /// The tables each table computed record by record (filter, mapValues, a table join)
+    /// comes from: old values asked of it must come from there.
+    private var derivedTableParents: [String: [String]] = [:]
 
     public init() {}
 
@@ -62,19 +62,22 @@ public final class StreamsBuilder {
         return prefix + String(repeating: "0", count: max(0, 10 - number.count)) + number
     }
 
-    /// Records that the table node `node` is computed from `parent`'s updates.
-    func noteDerivedTable(_ node: String, from parent: String) {
-        derivedTableParents[node] = parent
+    /// Records that the table node `node` is computed from the updates of `parents`.
+    @usableFromInline
+    func noteDerivedTable(_ node: String, from parents: String...) {
+        derivedTableParents[node] = parents
     }
 
     /// Has the table node `node`, and every table it is computed from, send old values
     /// (a node about to follow it subtracts or retracts them).
     @usableFromInline
     func sendOldValues(from node: String) {
-        var next: String? = node
-        while let current = next {
+        var pending = [node]
+        var done: Set<String> = []
+        while let current = pending.popLast() {
+            guard done.insert(current).inserted else { continue }
             record { try $0.enableSendingOldValues(current) }
-            next = derivedTableParents[current]
+            pending += derivedTableParents[current] ?? []
         }
     }
 

@@ -3,8 +3,9 @@
 enum TableLookup<Value> {
     /// The key serializes to null: no table holds a row for it.
     case nullKey
-    /// The key's current value (`nil`: no row).
-    case found(Value?)
+    /// The key's current value (`nil`: no row) and the time of the update that made it
+    /// (-1 when unknown or no row).
+    case found(Value?, timestamp: Int64)
 }
 
 /// How a node that is not the table's own looks up a table's current value per key (a
@@ -48,8 +49,9 @@ struct TableValueGetter<Key, Value>: Sendable {
         TableValueGetter<Key, NewValue>(storeNames: storeNames, unavailable: unavailable) { task in
             let parent = try make(task)
             return { key in
-                guard case .found(let value) = try parent(key) else { return .nullKey }
-                return .found(try value.flatMap { try transform(key, $0) })
+                guard case .found(let value, let timestamp) = try parent(key) else { return .nullKey }
+                let transformed = try value.flatMap { try transform(key, $0) }
+                return .found(transformed, timestamp: transformed == nil ? -1 : timestamp)
             }
         }
     }
@@ -62,7 +64,8 @@ extension TypedKeyValueStore {
     func lookup(_ key: Key) throws -> TableLookup<Value> {
         var bytes: [UInt8] = []
         guard try keySerde.encode(key, &bytes) else { return .nullKey }
-        return .found(try decodeValue(try locked { try inner.get(bytes) }))
+        let stored = try locked { try inner.get(bytes) }
+        return .found(try decodeValue(stored), timestamp: storedTimestamp(stored) ?? -1)
     }
 }
 

@@ -53,8 +53,9 @@ struct WindowedBenchmark: ParsableCommand {
                 let applicationID = "windowed-bench-\(name)-\(round)"
                 let stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("windowed-bench-\(getpid())-\(name)-\(round)").path
                 defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
-                let run = try measure(
-                    try builder.build(), name: name, applicationID: applicationID, cluster: cluster, stateDirectory: stateDirectory, logger: logger)
+                let run = try measureProcessed(
+                    try builder.build(), name: name, applicationID: applicationID, cluster: cluster, stateDirectory: stateDirectory,
+                    partitions: partitions, records: events, logger: logger)
                 roundRates[name, default: []].append(run.rate)
                 roundCPU[name, default: []].append(run.cpuNanosecondsPerRecord)
                 if name == "tumbling" && round == 1 {
@@ -120,33 +121,5 @@ struct WindowedBenchmark: ParsableCommand {
                 + "\(String(format: "%.2f", rawBytes / 1_048_576)) MiB on disk (WAL included), "
                 + "\(String(format: "%.2f", state.tableBytes / 1_048_576)) MiB compacted, holding \(state.windows) windows; "
                 + "one retention's windows (\(state.windowsInLastRetention)) are \(String(format: "%.2f", state.retainedBytes / 1_048_576)) MiB")
-    }
-
-    private func measure(
-        _ topology: Topology, name: String, applicationID: String, cluster: MockCluster, stateDirectory: String, logger: Logger
-    ) throws -> PipeRun {
-        var configuration = StreamsConfiguration(applicationID: applicationID, bootstrapServers: cluster.bootstrapServers)
-        configuration.stateDirectory = stateDirectory
-        configuration.consumerProperties = KafkaConfiguration(properties: [
-            "fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
-        ])
-        // Counted from before the app starts: its thread may process a first batch between
-        // the assignment and this thread's next look at it.
-        let processed = ProcessedCounter.shared
-        let before = processed.value
-        let app = try StreamsApp(topology: topology, configuration: configuration, logger: logger)
-        let running = BackgroundApp(app)
-        let clock = ContinuousClock()
-        let launched = clock.now
-        while app.activeTasks.count < partitions && clock.now - launched < .seconds(60) { Thread.sleep(forTimeInterval: 0.001) }
-        let run = try PipeRun.measure(records: events) {
-            let start = clock.now
-            let early = processed.value - before
-            while processed.value - before < Int64(events) && clock.now - start < .seconds(600) { Thread.sleep(forTimeInterval: 0.002) }
-            guard processed.value - before >= Int64(events) else { throw BenchmarkFailure("\(name) processed \(processed.value - before) of \(events) events") }
-            return Double(Int64(events) - early) / (clock.now - start).fractionalSeconds
-        }
-        try running.stop()
-        return run
     }
 }

@@ -93,10 +93,15 @@ let deliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_mes
     _, message, opaque in
     guard let message, let opaque else { return }
     let context = Unmanaged<ClientContext>.fromOpaque(opaque).takeUnretainedValue()
-    let box = message.pointee._private.map { Unmanaged<DeliveryCallbackBox>.fromOpaque($0).takeRetainedValue() }
+    let (box, watermark) = message.pointee._private.map(DeliveryOpaque.take) ?? (nil, nil)
     let code = message.pointee.err
-    // The hot path: a successful fire-and-forget record nobody listens for.
-    if box == nil && code == RD_KAFKA_RESP_ERR_NO_ERROR && context.delivery?.handler == nil { return }
+    // The hot paths: a successful fire-and-forget record nobody listens for, and a
+    // successful record whose partition's watermark is all that is wanted.
+    if box == nil && watermark == nil && code == RD_KAFKA_RESP_ERR_NO_ERROR && context.delivery?.handler == nil { return }
+    if let watermark, code == RD_KAFKA_RESP_ERR_NO_ERROR {
+        watermark.acknowledged(message.pointee.offset)
+        return
+    }
 
     let topic = topicName(of: message)
     let result: DeliveryResult
@@ -108,6 +113,7 @@ let deliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_mes
     } else {
         result = .failure(KafkaError(code: code, context: "delivery to \(topic) [\(message.pointee.partition)] failed"))
     }
-    context.delivery?.record(result, hadOwnCallback: box != nil, logger: context.logger)
+    context.delivery?.record(result, hadOwnCallback: box != nil || watermark != nil, logger: context.logger)
     box?.deliver(result)
+    if let watermark, case .failure(let error) = result { watermark.failed(error) }
 }

@@ -95,6 +95,28 @@ public final class Producer: Sendable {
         }
     }
 
+    /// Queues a record like ``produce(topic:partition:key:value:headers:timestamp:onDelivery:)``,
+    /// whose outcome only moves `watermark` (the highest acknowledged offset, the first
+    /// failure): the cheap way to send a store's changelog. Failures also count in
+    /// ``deliveryFailureCount``.
+    public func produce(
+        topic: String,
+        partition: Int32,
+        key: UnsafeRawBufferPointer?,
+        value: UnsafeRawBufferPointer?,
+        headers: [KafkaHeader] = [],
+        timestamp: Int64? = nil,
+        acknowledging watermark: DeliveryWatermark
+    ) throws(KafkaError) {
+        let opaque = DeliveryOpaque.watermark(watermark)
+        let code = enqueue(
+            topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp, opaque: opaque, blockWhenFull: true)
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+            _ = DeliveryOpaque.take(opaque)
+            throw KafkaError(code: code, handle: handle.pointer, context: "cannot produce to \(topic)")
+        }
+    }
+
     /// Passes the delivery callback (if any) through librdkafka's message opaque and
     /// takes it back when the record was not queued.
     private func submit(

@@ -142,6 +142,11 @@ package protocol StreamsProducer: AnyObject {
         topic: String, partition: Int32?, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [KafkaHeader],
         timestamp: Int64, onDelivery: (@Sendable (DeliveryResult) -> Void)?
     ) throws
+    /// Queues a record whose outcome only moves `watermark` (a store's changelog record).
+    func send(
+        topic: String, partition: Int32, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, timestamp: Int64,
+        acknowledging watermark: DeliveryWatermark
+    ) throws
     /// Waits until every queued record is acknowledged or failed.
     func flush(timeout: Duration) throws
     /// Records queued and not yet acknowledged.
@@ -196,5 +201,20 @@ package struct KeptBytes {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
         bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
         return UnsafeRawBufferPointer(rebasing: buffer[0..<bytes.count])
+    }
+}
+
+extension StreamsProducer {
+    /// Through a callback per record, for producers without a cheaper way.
+    package func send(
+        topic: String, partition: Int32, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, timestamp: Int64,
+        acknowledging watermark: DeliveryWatermark
+    ) throws {
+        try send(topic: topic, partition: partition, key: key, value: value, headers: [], timestamp: timestamp) { result in
+            switch result {
+            case .success(let metadata): watermark.acknowledged(metadata.offset)
+            case .failure(let error): watermark.failed(error)
+            }
+        }
     }
 }

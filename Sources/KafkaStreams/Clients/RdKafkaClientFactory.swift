@@ -92,6 +92,13 @@ class RdKafkaProducer: StreamsProducer {
             topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp, onDelivery: onDelivery)
     }
 
+    func send(
+        topic: String, partition: Int32, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, timestamp: Int64,
+        acknowledging watermark: DeliveryWatermark
+    ) throws {
+        try producer.produce(topic: topic, partition: partition, key: key, value: value, timestamp: timestamp, acknowledging: watermark)
+    }
+
     func flush(timeout: Duration) throws { try producer.flush(timeout: timeout) }
     var outstandingCount: Int { producer.outstandingCount }
     var deliveryFailureCount: Int { producer.deliveryFailureCount }

@@ -70,9 +70,11 @@ extension KStream {
         let stores = (
             this: "\(thisName)-store", other: "\(otherName)-store",
             held: outer.this ? named.map { "\($0)-outer-shared-join-store" } ?? "\(thisName)-outer-shared-join-store" : nil)
-        var joinMaterialized = materialized
-        // As in Kafka Streams, join stores hold no cache: a record must meet its partners at once.
-        joinMaterialized.cachingEnabled = false
+        // Records meet their partners through the join's in-memory index, not the stores: a
+        // store's record cache (unlike Kafka Streams' join stores, which have none) only
+        // holds its writes until the commit, and a record that expires before then never
+        // reaches the changelog.
+        let joinMaterialized = materialized
         let thisStore = WindowStoreBuilder<Key, JoinRecords<Value>>(
             name: stores.this, windows: .time(size: 1), materialized: joinMaterialized, keySerde: keySerde,
             valueSerde: valueSerde.map { AnySerde(JoinRecordsSerde($0)) }, retention: windows.retention)

@@ -62,6 +62,9 @@ final class StreamStreamJoinProcessor<Key, This, Other, Output>: Processor {
     @usableFromInline let windows: JoinWindows
     @usableFromInline let thisStore: TypedWindowStore<Key, JoinRecords<This>>
     @usableFromInline let otherStore: TypedWindowStore<Key, JoinRecords<Other>>
+    /// The stores' records in memory, for lookups (see ``JoinWindowIndex``).
+    @usableFromInline let thisIndex: JoinWindowIndex<This>
+    @usableFromInline let otherIndex: JoinWindowIndex<Other>
     /// The records waiting for a partner, keyed `[time][side][key]` (left and outer joins).
     @usableFromInline let held: TypedKeyValueStore<[UInt8], [UInt8]>?
     @usableFromInline let thisIsOuter: Bool
@@ -85,9 +88,9 @@ final class StreamStreamJoinProcessor<Key, This, Other, Output>: Processor {
         (thisIsOuter, otherIsOuter) = outer
         self.joiner = joiner
         valuesMayBeNull = This.self is any NullableValue.Type
-        let shared = context.task.sharedOperatorState[name] as? StreamJoinTime ?? StreamJoinTime()
-        context.task.sharedOperatorState[name] = shared
-        time = shared
+        time = context.task.sharedOperatorState(named: name) { StreamJoinTime() }
+        thisIndex = context.task.sharedOperatorState(named: "\(name)#\(side)") { JoinWindowIndex() }
+        otherIndex = context.task.sharedOperatorState(named: "\(name)#\(otherSide)") { JoinWindowIndex() }
     }
 
     /// How far before (`reach(.before)`) and after a record of `side` its partners may be.
@@ -134,15 +137,15 @@ final class StreamStreamJoinProcessor<Key, This, Other, Output>: Processor {
         let reach = reach(of: side)
         let from = max(timestamp - reach.before, firstRetained(time.observed(otherSide)))
         var matched = false
-        for partner in try otherStore.fetch(record.key, from: from, through: timestamp + reach.after) {
-            if otherIsOuter, let held, closing(partner.window, otherSide) >= time.streamTime {
+        for partner in otherIndex.records(of: keyBytes, from: from, through: timestamp + reach.after) {
+            if otherIsOuter, let held, closing(partner.time, otherSide) >= time.streamTime {
                 // It waits no more, if it was waiting.
-                _ = try held.delete(Self.heldKey(time: partner.window, side: otherSide, key: keyBytes))
+                _ = try held.delete(Self.heldKey(time: partner.time, side: otherSide, key: keyBytes))
             }
-            for value in partner.value.values {
+            for value in partner.values {
                 matched = true
                 try context.forward(
-                    record.withValue(try joiner(record.key, record.value, value)).withTimestamp(max(timestamp, partner.window)))
+                    record.withValue(try joiner(record.key, record.value, value)).withTimestamp(max(timestamp, partner.time)))
             }
         }
         if !matched && thisIsOuter && closing(timestamp, side) < time.streamTime {
@@ -155,17 +158,15 @@ final class StreamStreamJoinProcessor<Key, This, Other, Output>: Processor {
         if !matched && thisIsOuter { try hold(record, keyBytes: keyBytes) }
     }
 
-    /// Adds the record to this side's store, beside any of the same key and time.
+    /// Adds the record to this side's store and index, beside any of the same key and time.
     @inlinable
     func keep(_ record: Record<Key, This>, keyBytes: [UInt8]) throws {
-        let (key, current) = try thisStore.readForUpdate(keyBytes, start: record.timestamp)
-        var records = current?.value ?? JoinRecords([])
-        records.values.append(record.value)
-        try thisStore.write(key, records, timestamp: record.timestamp, headers: record.headers)
+        let values = thisIndex.insert(record.value, key: keyBytes, time: record.timestamp)
+        try thisStore.write(thisStore.prepareWrite(keyBytes, start: record.timestamp), JoinRecords(values), timestamp: record.timestamp, headers: record.headers)
     }
 
     /// Holds a record without a partner until its window closes.
-    @usableFromInline
+    @inlinable
     func hold(_ record: Record<Key, This>, keyBytes: [UInt8]) throws {
         guard let held else { return }
         let key = Self.heldKey(time: record.timestamp, side: side, key: keyBytes)
@@ -180,7 +181,7 @@ final class StreamStreamJoinProcessor<Key, This, Other, Output>: Processor {
     /// Sends, with `nil` for the partner, every held record whose window has closed, in
     /// (time, side, key) order, with the headers of the record that closed it (as Kafka
     /// Streams does). It leaves its side's store too: a late record must not pair with it.
-    @usableFromInline
+    @inlinable
     func emitClosedHeldRecords(headers: [RecordHeader]) throws {
         guard let held, let earliest = time.heldDeadlines.min, earliest < time.streamTime else { return }
         // Only entries this old can need a look.
@@ -195,11 +196,13 @@ final class StreamStreamJoinProcessor<Key, This, Other, Output>: Processor {
                         try context.forward(Record(key: recordKey, value: try joiner(recordKey, this, nil), timestamp: parsed.time, headers: headers))
                     }
                     try thisStore.remove(parsed.key, start: parsed.time)
+                    thisIndex.remove(key: parsed.key, time: parsed.time)
                 } else {
                     for other in try value.withUnsafeBytes({ try otherStore.valueSerde.decode($0) }).values {
                         try context.forward(Record(key: recordKey, value: try joiner(recordKey, nil, other), timestamp: parsed.time, headers: headers))
                     }
                     try otherStore.remove(parsed.key, start: parsed.time)
+                    otherIndex.remove(key: parsed.key, time: parsed.time)
                 }
                 _ = try held.delete(key)
             }
@@ -207,8 +210,8 @@ final class StreamStreamJoinProcessor<Key, This, Other, Output>: Processor {
         while let first = time.heldDeadlines.min, first < time.streamTime { time.heldDeadlines.removeMin() }
     }
 
-    /// Reads the join's times from the stores and, after a restart, the deadlines of the
-    /// held entries.
+    /// Reads the join's times from the stores, indexes their records and, after a restart,
+    /// notes the deadlines of the held entries.
     @usableFromInline
     func loadTime() throws {
         let thisState = try thisStore.loadOperatorState()
@@ -216,6 +219,8 @@ final class StreamStreamJoinProcessor<Key, This, Other, Output>: Processor {
         time.streamTime = max(thisState.lastEmitted, otherState.lastEmitted)
         time.observe(thisState.observedStreamTime, on: side)
         time.observe(otherState.observedStreamTime, on: otherSide)
+        try Self.index(thisStore, into: thisIndex, from: firstRetained(time.observed(side)), through: time.observed(side))
+        try Self.index(otherStore, into: otherIndex, from: firstRetained(time.observed(otherSide)), through: time.observed(otherSide))
         time.heldDeadlines = Heap()
         for (key, _) in try held?.all() ?? [] {
             guard let parsed = Self.parseHeldKey(key) else { continue }
@@ -227,11 +232,20 @@ final class StreamStreamJoinProcessor<Key, This, Other, Output>: Processor {
     /// Stages each store's latest put time (as its observed time) and the join's stream
     /// time (as its last emitted time: there is no other) for the next flush, and drops the
     /// segments of records no record can join any more.
-    @usableFromInline
+    @inlinable
     func noteTimes() throws {
         thisStore.stageOperatorState(WindowedOperatorState(observedStreamTime: time.observed(side), lastEmitted: time.streamTime))
         otherStore.stageOperatorState(WindowedOperatorState(observedStreamTime: time.observed(otherSide), lastEmitted: time.streamTime))
         try thisStore.expireWindows(before: firstRetained(time.observed(side)))
+        thisIndex.drop(before: firstRetained(time.observed(side)))
+    }
+
+    /// Fills `index` with what `store` holds from `lower` through `upper`.
+    @usableFromInline
+    static func index<Value>(_ store: TypedWindowStore<Key, JoinRecords<Value>>, into index: JoinWindowIndex<Value>, from lower: Int64, through upper: Int64) throws {
+        for window in try store.windows(from: lower, through: upper) {
+            for value in window.value.values { _ = index.insert(value, key: window.key, time: window.start) }
+        }
     }
 
     /// `[time: i64 BE][side][key]`: held records in time order.

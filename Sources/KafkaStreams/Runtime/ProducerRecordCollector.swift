@@ -92,17 +92,10 @@ final class ProducerRecordCollector: RecordCollector {
     func sendChange(
         topic: String, partition: Int32, key: [UInt8], value: [UInt8]?, timestamp: Int64, tracker: ChangelogTracker
     ) throws {
-        let onDelivery: @Sendable (DeliveryResult) -> Void = { result in
-            switch result {
-            case .success(let metadata): tracker.acknowledged(metadata.offset)
-            case .failure(let error): tracker.failed(error)
-            }
-        }
         do {
             try key.withUnsafeBytes { key in
                 try withBytes(of: value) { value in
-                    try producer.send(
-                        topic: topic, partition: partition, key: key, value: value, headers: [], timestamp: timestamp, onDelivery: onDelivery)
+                    try producer.send(topic: topic, partition: partition, key: key, value: value, timestamp: timestamp, acknowledging: tracker)
                 }
             }
         } catch {

@@ -23,6 +23,15 @@ final class TaskContext {
     /// State the processors of one operator share within the task (the two sides of a
     /// stream–stream join share its stream time), by operator name.
     @usableFromInline var sharedOperatorState: [String: AnyObject] = [:]
+
+    /// The state the operator `name` shares within the task, made by `make` on first use.
+    @inlinable
+    func sharedOperatorState<State: AnyObject>(named name: String, _ make: () -> State) -> State {
+        if let state = sharedOperatorState[name] as? State { return state }
+        let state = make()
+        sharedOperatorState[name] = state
+        return state
+    }
     /// The budget of the stream thread's record caches; `nil`: stores do not cache.
     let recordCache: RecordCache?
     /// The largest event time the task has processed; never goes back. -1 before the first.

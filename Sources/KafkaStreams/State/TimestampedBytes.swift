@@ -20,7 +20,8 @@ enum TimestampedBytes {
     @inlinable
     static func encode<Value>(_ value: Value, timestamp: Int64, _ serde: AnySerde<Value>) throws -> [UInt8]? {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(24)
+        // Room for the time and a small value: growing the buffer costs a copy.
+        bytes.reserveCapacity(64)
         appendBigEndian(timestamp, to: &bytes)
         return try serde.encode(value, &bytes) ? bytes : nil
     }

@@ -73,12 +73,19 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         try inner.write(key, bytes, timestamp: timestamp, headers: headers)
     }
 
+    /// Prepares the write of `key`'s window at `start` without reading it (the caller
+    /// knows its value: a stream–stream join's index).
+    @inlinable
+    func prepareWrite(_ key: [UInt8], start: Int64) -> TypedKeyValueStore<WindowStoreKey, [UInt8]>.PreparedKey {
+        let segment = start / segmentInterval
+        return inner.prepareWrite { WindowStoreKey.write(into: &$0, segment: segment, key: key, start: start) }
+    }
+
     /// Deletes `key`'s window at `start` (a stream–stream join's record sent without
     /// partner: no later record may find it).
     @usableFromInline
     func remove(_ key: [UInt8], start: Int64) throws {
-        let prepared = inner.prepareWrite { WindowStoreKey.write(into: &$0, segment: start / segmentInterval, key: key, start: start) }
-        try inner.write(prepared, nil, timestamp: start, headers: [])
+        try inner.write(prepareWrite(key, start: start), nil, timestamp: start, headers: [])
     }
 
     /// Notes that `key`'s windows up to the one at `latestStart` are about to be written

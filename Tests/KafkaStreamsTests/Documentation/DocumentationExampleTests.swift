@@ -131,6 +131,20 @@ import Testing
         #expect(try driver.createOutputTopic("late-purchases", key: .string, value: .json(Purchase.self)).readValuesToList().map(\.amount) == [Int64(1)])
     }
 
+    @Test func theJoinsExampleEnrichesPaymentsAndPairsOrders() throws {
+        let driver = try TopologyTestDriver(tablesAndJoins())
+        defer { driver.close() }
+        try driver.createInputTopic("cards", key: .string, value: .json(Card.self)).pipeInput(key: "c1", value: Card(country: "FR", limit: 500), timestamp: 1)
+        let payments = driver.createInputTopic("payments", key: .string, value: .json(CardPayment.self))
+        try payments.pipeInput(key: "c1", value: CardPayment(amount: 90), timestamp: 2_000)
+        try payments.pipeInput(key: "c2", value: CardPayment(amount: 10), timestamp: 3_000)
+        try driver.createInputTopic("orders", key: .string, value: .json(ShopOrder.self)).pipeInput(key: "c1", value: ShopOrder(total: 90), timestamp: 60_000)
+        let checked = try driver.createOutputTopic("checked-payments", key: .string, value: .json(Checked.self)).readRecordsToList()
+        #expect(checked.map { "\($0.key):\($0.value.payment.amount)@\($0.value.card?.country ?? "-")" } == ["c1:90@FR", "c2:10@-"])
+        let paid = try driver.createOutputTopic("paid-orders", key: .string, value: .json(Paid.self)).readRecordsToList()
+        #expect(paid.map { "\($0.key):\($0.value.order.total)/\($0.value.payment.amount)@\($0.timestamp)" } == ["c1:90/90@60000"])
+    }
+
     @Test func theTestDriverExampleRuns() throws {
         let click = Click(user: "ada", kind: .pageView, page: "/products/42", userAgent: "Mozilla/5.0 (iPhone) Mobile")
         try testDriverExample(topology: try clickTopology(), click: click)

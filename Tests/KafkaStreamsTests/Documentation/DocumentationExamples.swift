@@ -69,6 +69,39 @@ func revenuePerMinute() throws -> Topology {
     return try builder.build()
 }
 
+// MARK: README, "Tables and joins"
+
+struct Card: Codable, Sendable { var country: String; var limit: Int64 }
+struct CardPayment: Codable, Sendable { var amount: Int64 }
+struct ShopOrder: Codable, Sendable { var total: Int64 }
+struct Checked: Codable, Sendable {
+    var payment: CardPayment
+    var card: Card?
+    init(_ payment: CardPayment, _ card: Card?) { (self.payment, self.card) = (payment, card) }
+}
+struct Paid: Codable, Sendable {
+    var order: ShopOrder
+    var payment: CardPayment
+    init(_ order: ShopOrder, _ payment: CardPayment) { (self.order, self.payment) = (order, payment) }
+}
+
+func tablesAndJoins() throws -> Topology {
+    let builder = StreamsBuilder()
+    let payments = builder.stream("payments", key: .string, value: .json(CardPayment.self))
+    let orders = builder.stream("orders", key: .string, value: .json(ShopOrder.self))
+    // Spend per country: a card moving country leaves the old country's total.
+    let cards = builder.table("cards", key: .string, value: .json(Card.self))
+    cards.groupBy(key: .string, value: .int64) { _, card in (card.country, card.limit) }
+        .reduce(adder: { $0 + $1 }, subtractor: { $0 - $1 })
+
+    // Each payment with its card (stream–table), and orders with their payment within an hour.
+    payments.leftJoin(cards) { payment, card in Checked(payment, card) }
+        .to("checked-payments", value: .json(Checked.self))
+    orders.join(payments, windows: .timeDifference(.seconds(3_600), grace: .seconds(300))) { order, payment in Paid(order, payment) }
+        .to("paid-orders", value: .json(Paid.self))
+    return try builder.build()
+}
+
 // MARK: README, "State"
 
 func wordCountExample() throws -> Topology {

@@ -1,17 +1,19 @@
 # The two commands of the README, plus benchmarks. Each target installs the system
 # libraries it needs first (scripts/install-deps.sh: apt or Homebrew, only when missing).
-.PHONY: run test bench bench-wordcount-baseline deps embedded-kafka hello-kafka word-count click-events orders-dashboard
+.PHONY: run test bench bench-wordcount-baseline deps embedded-kafka hello-kafka word-count click-events orders-dashboard fraud-alerts
 
 # The samples through the embedded Kafka broker: click events (stateless), word count
-# (RocksDB state, rebuilt from its changelog on the second run), then the orders dashboard
-# (windows, late records, sessions).
+# (RocksDB state, rebuilt from its changelog on the second run), the orders dashboard
+# (windows, late records, sessions), then fraud alerts (stream-table and stream-stream joins).
 run: deps
 	swift build --product click-events
 	swift build --product word-count
 	swift build --product orders-dashboard
+	swift build --product fraud-alerts
 	swift run --skip-build click-events
 	swift run --skip-build word-count
 	swift run --skip-build orders-dashboard
+	swift run --skip-build fraud-alerts
 
 # The first look at the Kafka layer alone.
 hello-kafka: deps
@@ -31,6 +33,7 @@ bench: deps
 	.build/release/streams-bench restore
 	.build/release/streams-bench wordcount
 	.build/release/streams-bench windowed
+	.build/release/streams-bench join
 
 # The word count against the library of an earlier commit (BASE), built in a scratch
 # worktree with this harness; rounds alternate and the JSON line gives both and the ratio.
@@ -48,6 +51,9 @@ click-events: deps
 
 orders-dashboard: deps
 	swift run orders-dashboard
+
+fraud-alerts: deps
+	swift run fraud-alerts
 
 embedded-kafka: deps
 	swift run embedded-kafka --topic demo:3

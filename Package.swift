@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "click-events", targets: ["ClickEvents"]),
         .executable(name: "word-count", targets: ["WordCount"]),
         .executable(name: "orders-dashboard", targets: ["OrdersDashboard"]),
+        .executable(name: "fraud-alerts", targets: ["FraudAlerts"]),
         .executable(name: "streams-bench", targets: ["StreamsBench"]),
         .executable(name: "streams-chaos", targets: ["StreamsChaos"]),
     ],
@@ -119,6 +120,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Samples/OrdersDashboard"
+        ),
+        .executableTarget(
+            name: "FraudAlerts",
+            dependencies: [
+                "KafkaStreams", "SampleSupport", "RdKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Samples/FraudAlerts"
         ),
         .executableTarget(
             name: "ClickEvents",

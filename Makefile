@@ -34,6 +34,7 @@ bench: deps
 	.build/release/streams-bench wordcount
 	.build/release/streams-bench windowed
 	.build/release/streams-bench join
+	.build/release/streams-bench latency
 
 # The word count against the library of an earlier commit (BASE), built in a scratch
 # worktree with this harness; rounds alternate and the JSON line gives both and the ratio.

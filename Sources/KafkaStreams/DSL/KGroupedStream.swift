@@ -72,17 +72,31 @@ public struct KGroupedStream<Key, Value> {
         named: String?, materialized: Materialized, aggregateSerde: AnySerde<Aggregate>?,
         _ fold: @escaping AggregateProcessor<Key, Value, Aggregate>.Fold
     ) -> KTable<Key, Aggregate> {
-        let builder = stream.builder
-        let name = builder.nodeName(named, prefix: "KSTREAM-AGGREGATE-")
-        let storeName = materialized.storeName ?? builder.nodeName(nil, prefix: "KSTREAM-AGGREGATE-STATE-STORE-")
-        let store = materialized.builder(named: storeName, key: stream.keySerde, value: aggregateSerde, timestamped: true)
-        let parent = stream.node
-        builder.record { topology in
+        stream.builder.aggregation(
+            named: named, prefix: "KSTREAM-AGGREGATE-", parent: stream.node, materialized: materialized, keySerde: stream.keySerde,
+            aggregateSerde: aggregateSerde
+        ) { context, storeName in try AggregateProcessor<Key, Value, Aggregate>(context: context, storeName: storeName, fold: fold) }
+    }
+}
+
+extension StreamsBuilder {
+    /// Adds an aggregation after `parent`: its timestamped key-value store (named by the
+    /// `Materialized`, else generated) and the processor `makeProcessor` makes, which
+    /// forwards the aggregate's changes; returns the aggregate table.
+    @inlinable
+    func aggregation<Key, Aggregate, P: Processor>(
+        named: String?, prefix: String, parent: String, materialized: Materialized, keySerde: AnySerde<Key>?, aggregateSerde: AnySerde<Aggregate>?,
+        makeProcessor: @escaping @Sendable (ProcessorContext<Key, Change<Aggregate>>, _ storeName: String) throws -> P
+    ) -> KTable<Key, Aggregate> {
+        let name = nodeName(named, prefix: prefix)
+        let storeName = materialized.storeName ?? nodeName(nil, prefix: "\(prefix)STATE-STORE-")
+        let store = materialized.builder(named: storeName, key: keySerde, value: aggregateSerde, timestamped: true)
+        record { topology in
             try topology.addStateStore(store)
             try topology.addProcessor(name, parents: [parent], stores: [storeName]) { (context: ProcessorContext<Key, Change<Aggregate>>) in
-                try AggregateProcessor<Key, Value, Aggregate>(context: context, storeName: storeName, fold: fold)
+                try makeProcessor(context, storeName)
             }
         }
-        return KTable(builder: builder, node: name, storeName: storeName, keySerde: stream.keySerde, valueSerde: aggregateSerde)
+        return KTable(builder: self, node: name, storeName: storeName, keySerde: keySerde, valueSerde: aggregateSerde)
     }
 }

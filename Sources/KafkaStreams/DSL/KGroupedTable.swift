@@ -84,17 +84,9 @@ public struct KGroupedTable<Key, Value> {
         named: String?, materialized: Materialized, aggregateSerde: AnySerde<Aggregate>?,
         add: @escaping TableAggregateProcessor<Key, Value, Aggregate>.Add, subtract: @escaping TableAggregateProcessor<Key, Value, Aggregate>.Subtract
     ) -> KTable<Key, Aggregate> {
-        let builder = changes.builder
-        let name = builder.nodeName(named, prefix: "KTABLE-AGGREGATE-")
-        let storeName = materialized.storeName ?? builder.nodeName(nil, prefix: "KTABLE-AGGREGATE-STATE-STORE-")
-        let store = materialized.builder(named: storeName, key: changes.keySerde, value: aggregateSerde, timestamped: true)
-        let parent = changes.node
-        builder.record { topology in
-            try topology.addStateStore(store)
-            try topology.addProcessor(name, parents: [parent], stores: [storeName]) { (context: ProcessorContext<Key, Change<Aggregate>>) in
-                try TableAggregateProcessor<Key, Value, Aggregate>(context: context, storeName: storeName, add: add, subtract: subtract)
-            }
-        }
-        return KTable(builder: builder, node: name, storeName: storeName, keySerde: changes.keySerde, valueSerde: aggregateSerde)
+        changes.builder.aggregation(
+            named: named, prefix: "KTABLE-AGGREGATE-", parent: changes.node, materialized: materialized, keySerde: changes.keySerde,
+            aggregateSerde: aggregateSerde
+        ) { context, storeName in try TableAggregateProcessor<Key, Value, Aggregate>(context: context, storeName: storeName, add: add, subtract: subtract) }
     }
 }

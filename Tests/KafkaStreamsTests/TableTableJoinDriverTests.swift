@@ -113,4 +113,32 @@ import Testing
         let results = try driver.createOutputTopic("checked", key: .string, value: .string).readRecordsToList().map { "\($0.key)=\($0.value)" }
         #expect(results == ["c1=90@FR:500", "c2=10@unknown"])
     }
+
+    /// A joined table kept in a store of its own: queryable by name, with each joined row
+    /// as the join has it, deletions included; its changes go on as before.
+    @Test(arguments: [true, false])
+    func aMaterializedJoinIsQueryable(caching: Bool) throws {
+        let builder = StreamsBuilder()
+        let profiles = builder.table("profiles", key: .string, value: .string)
+        let limits = builder.table("limits", key: .string, value: .int64)
+        var materialized = Materialized.as("cards")
+        materialized.cachingEnabled = caching
+        profiles.join(limits, materialized: materialized, value: .string) { country, limit in "\(country):\(limit)" }
+            .toStream().to("cards-out", key: .string, value: .optional(.string))
+        let driver = try TopologyTestDriver(try builder.build())
+        defer { driver.close() }
+        let profileInput = driver.createInputTopic("profiles", key: .string, value: .optional(.string))
+        let limitInput = driver.createInputTopic("limits", key: .string, value: .optional(.int64))
+        try profileInput.pipeInput(key: "c1", value: "FR", timestamp: 1)
+        try profileInput.pipeInput(key: "c2", value: "DE", timestamp: 2)
+        try limitInput.pipeInput(key: "c1", value: Int64(500), timestamp: 3)
+        try limitInput.pipeInput(key: "c2", value: Int64(100), timestamp: 4)
+        try profileInput.pipeInput(key: "c2", value: nil, timestamp: 5)
+        let store = try driver.keyValueStore(named: "cards", key: String.self, value: String.self)
+        #expect(try store.get("c1") == "FR:500")
+        #expect(try store.get("c2") == nil)
+        let changes = try driver.createOutputTopic("cards-out", key: .string, value: .optional(.string)).readRecordsToList()
+            .map { "\($0.key)=\($0.value ?? "null")@\($0.timestamp)" }
+        #expect(changes == ["c1=FR:500@3", "c2=DE:100@4", "c2=null@5"])
+    }
 }

@@ -3,42 +3,44 @@ extension KTable {
     /// key both tables have, `joiner(value, otherValue)`, updated whenever either row
     /// changes and deleted when either is, stamped with the later of the two rows' times.
     /// Both tables must be co-partitioned and looked up by key (read from a topic, an
-    /// aggregation, or computed from one).
+    /// aggregation, or computed from one). With `materialized`, the joined rows are kept in
+    /// a store of their own (with a changelog), which interactive queries read by its name;
+    /// `value` serializes them there.
     @inlinable
     public func join<OtherValue, Output>(
-        _ other: KTable<Key, OtherValue>, named: String? = nil, value: AnySerde<Output>? = nil,
+        _ other: KTable<Key, OtherValue>, named: String? = nil, materialized: Materialized? = nil, value: AnySerde<Output>? = nil,
         _ joiner: @escaping @Sendable (Value, OtherValue) throws -> Output
     ) -> KTable<Key, Output> {
-        joinTable(other, named: named, outer: (false, false), value: value) { _, value, otherValue in try joiner(value!, otherValue!) }
+        joinTable(other, named: named, outer: (false, false), materialized: materialized, value: value) { _, value, otherValue in try joiner(value!, otherValue!) }
     }
 
     /// Joins this table with `other` by key, keeping every row of this table (a left join):
     /// `joiner(value, nil)` while `other` has no row for the key. See
-    /// ``join(_:named:value:_:)``.
+    /// ``join(_:named:materialized:value:_:)``.
     @inlinable
     public func leftJoin<OtherValue, Output>(
-        _ other: KTable<Key, OtherValue>, named: String? = nil, value: AnySerde<Output>? = nil,
+        _ other: KTable<Key, OtherValue>, named: String? = nil, materialized: Materialized? = nil, value: AnySerde<Output>? = nil,
         _ joiner: @escaping @Sendable (Value, OtherValue?) throws -> Output
     ) -> KTable<Key, Output> {
-        joinTable(other, named: named, outer: (true, false), value: value) { _, value, otherValue in try joiner(value!, otherValue) }
+        joinTable(other, named: named, outer: (true, false), materialized: materialized, value: value) { _, value, otherValue in try joiner(value!, otherValue) }
     }
 
     /// Joins this table with `other` by key, keeping every row of both (an outer join):
     /// `joiner(value, nil)` or `joiner(nil, otherValue)` while one has no row for the key.
-    /// See ``join(_:named:value:_:)``.
+    /// See ``join(_:named:materialized:value:_:)``.
     @inlinable
     public func outerJoin<OtherValue, Output>(
-        _ other: KTable<Key, OtherValue>, named: String? = nil, value: AnySerde<Output>? = nil,
+        _ other: KTable<Key, OtherValue>, named: String? = nil, materialized: Materialized? = nil, value: AnySerde<Output>? = nil,
         _ joiner: @escaping @Sendable (Value?, OtherValue?) throws -> Output
     ) -> KTable<Key, Output> {
-        joinTable(other, named: named, outer: (true, true), value: value) { _, value, otherValue in try joiner(value, otherValue) }
+        joinTable(other, named: named, outer: (true, true), materialized: materialized, value: value) { _, value, otherValue in try joiner(value, otherValue) }
     }
 
     /// Adds both sides of a table–table join, each looking the other table up, and the node
     /// merging their changes: the joined table.
     @inlinable
     func joinTable<OtherValue, Output>(
-        _ other: KTable<Key, OtherValue>, named: String?, outer: (this: Bool, other: Bool), value: AnySerde<Output>?,
+        _ other: KTable<Key, OtherValue>, named: String?, outer: (this: Bool, other: Bool), materialized: Materialized?, value: AnySerde<Output>?,
         _ joiner: @escaping @Sendable (Key, Value?, OtherValue?) throws -> Output
     ) -> KTable<Key, Output> {
         let kind = outer.this ? (outer.other ? "OUTER" : "LEFT") : ""
@@ -68,9 +70,10 @@ extension KTable {
         builder.noteDerivedTable(merged.node, from: thisName, otherName)
         builder.noteDerivedTable(thisName, from: thisParent)
         builder.noteDerivedTable(otherName, from: otherParent)
-        return KTable<Key, Output>(
+        let joined = KTable<Key, Output>(
             builder: builder, node: merged.node, storeName: nil, keySerde: keySerde, valueSerde: value,
             valueGetter: thisGetter.flatMap { this in otherGetter.map { TableValueGetter.joined(this, $0, outer: outer, joiner: joiner) } })
+        return materialized.map { joined.materialize($0, named: named.map { "\($0)-materialize" }) } ?? joined
     }
 }
 
@@ -93,5 +96,25 @@ extension TableValueGetter {
                 return .found(try joiner(key, thisValue, otherValue), timestamp: max(thisTime, otherTime))
             }
         }
+    }
+}
+
+extension KTable {
+    /// This table's rows kept in a store of their own (`materialized`): a node after this
+    /// one writes each change there and passes it on, and the table is then looked up and
+    /// queried in that store.
+    @inlinable
+    func materialize(_ materialized: Materialized, named: String?) -> KTable<Key, Value> {
+        let name = builder.nodeName(named, prefix: "KTABLE-MATERIALIZE-")
+        let storeName = materialized.storeName ?? builder.nodeName(nil, prefix: "KTABLE-STATE-STORE-")
+        let store = materialized.builder(named: storeName, key: keySerde, value: valueSerde, timestamped: true)
+        let parent = node
+        builder.record { topology in
+            try topology.addStateStore(store)
+            try topology.addProcessor(name, parents: [parent], stores: [storeName]) { (context: ProcessorContext<Key, Change<Value>>) in
+                try TableMaterializeProcessor<Key, Value>(context: context, storeName: storeName)
+            }
+        }
+        return KTable(builder: builder, node: name, storeName: storeName, keySerde: keySerde, valueSerde: valueSerde)
     }
 }

@@ -73,6 +73,35 @@ final class TableSourceProcessor<Key, Value>: Processor {
     }
 }
 
+/// Keeps each row of a computed table (a table join's) in a store: writes the change's new
+/// value (`nil` deletes) with its time, and passes the change on with the row it replaces
+/// when the table sends old values (through the record cache's flushes, when it has one).
+@usableFromInline
+final class TableMaterializeProcessor<Key, Value>: Processor {
+    @usableFromInline let context: ProcessorContext<Key, Change<Value>>
+    @usableFromInline let store: TypedKeyValueStore<Key, Value>
+    @usableFromInline let forwardsOnFlush: Bool
+
+    @inlinable
+    init(context: ProcessorContext<Key, Change<Value>>, storeName: String) throws {
+        self.context = context
+        self.store = try context.typedStore(named: storeName)
+        forwardsOnFlush = store.forwardFlushes(to: context)
+    }
+
+    @inlinable
+    func process(_ record: Record<Key, Change<Value>>) throws {
+        guard let key = try store.readForUpdate(record.key) else {
+            context.skipNullKey(reason: "a table has no row for it")
+            return
+        }
+        try store.write(key, record.value.newValue, timestamp: record.timestamp, headers: record.headers)
+        if !forwardsOnFlush {
+            try context.forward(record.withValue(Change(newValue: record.value.newValue, oldValue: context.sendsOldValues ? key.value : nil)))
+        }
+    }
+}
+
 extension TypedKeyValueStore {
     /// Has the store's record cache forward the writes it lets go to the table node
     /// `context` (with old values when it sends them); false when the store has no cache,

@@ -1,6 +1,6 @@
 # The two commands of the README, plus benchmarks. Each target installs the system
 # libraries it needs first (scripts/install-deps.sh: apt or Homebrew, only when missing).
-.PHONY: run test bench bench-wordcount-baseline deps embedded-kafka hello-kafka word-count click-events orders-dashboard fraud-alerts
+.PHONY: run test bench bench-latency-nodelay bench-wordcount-baseline deps embedded-kafka hello-kafka word-count click-events orders-dashboard fraud-alerts
 
 # The samples through the embedded Kafka broker: click events (stateless), word count
 # (RocksDB state, rebuilt from its changelog on the second run), the orders dashboard
@@ -35,6 +35,13 @@ bench: deps
 	.build/release/streams-bench windowed
 	.build/release/streams-bench join
 	.build/release/streams-bench latency
+
+# The latency benchmark without the embedded broker's Nagle stall: TCP_NODELAY forced on
+# the process's sockets by an LD_PRELOAD shim, as a real broker sets it.
+bench-latency-nodelay: deps
+	swift build -c release --product streams-bench
+	cc -shared -fPIC -O2 -o .build/nodelay.so scripts/nodelay-preload.c -ldl
+	LD_PRELOAD=$(CURDIR)/.build/nodelay.so .build/release/streams-bench latency
 
 # The word count against the library of an earlier commit (BASE), built in a scratch
 # worktree with this harness; rounds alternate and the JSON line gives both and the ratio.

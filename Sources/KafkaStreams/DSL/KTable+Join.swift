@@ -112,7 +112,7 @@ extension KTable {
         builder.record { topology in
             try topology.addStateStore(store)
             try topology.addProcessor(name, parents: [parent], stores: [storeName]) { (context: ProcessorContext<Key, Change<Value>>) in
-                try TableMaterializeProcessor<Key, Value>(context: context, storeName: storeName)
+                try TableStoreProcessor<Key, Value, Change<Value>>(context: context, storeName: storeName) { $0.newValue }
             }
         }
         return KTable(builder: builder, node: name, storeName: storeName, keySerde: keySerde, valueSerde: valueSerde)

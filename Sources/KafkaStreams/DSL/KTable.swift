@@ -102,7 +102,7 @@ extension StreamsBuilder {
             try topology.addSource(sourceName, topics: [.external(topic)], key: key, value: optionalValue, timestamp: timestamp)
             try topology.addTableStore(store, topic: topic)
             try topology.addProcessor(name, parents: [sourceName], stores: [storeName]) { (context: ProcessorContext<Key, Change<Value>>) in
-                try TableSourceProcessor<Key, Value>(context: context, storeName: storeName)
+                try TableStoreProcessor<Key, Value, Value?>(context: context, storeName: storeName) { $0 }
             }
         }
         return KTable(builder: self, node: name, storeName: storeName, keySerde: key, valueSerde: value)

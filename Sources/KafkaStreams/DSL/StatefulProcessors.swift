@@ -43,24 +43,29 @@ final class AggregateProcessor<Key, Value, Aggregate>: Processor {
     }
 }
 
-/// Keeps the latest value of each key of a topic read as a table; a null value deletes.
-/// Forwards each update as a change (with the value it replaces, when the table sends old
-/// values).
+/// Keeps a table's rows in its store: the latest value of each key of a topic read as a
+/// table (a null value deletes), or each change of a computed table (a materialized table
+/// join's). Writes the new value with its time and forwards the change, with the row it
+/// replaces when the table sends old values (through the record cache's flushes, when it
+/// has one). `Input` is what arrives: a topic's `Value?`, or a `Change<Value>`.
 @usableFromInline
-final class TableSourceProcessor<Key, Value>: Processor {
+final class TableStoreProcessor<Key, Value, Input>: Processor {
     @usableFromInline let context: ProcessorContext<Key, Change<Value>>
     @usableFromInline let store: TypedKeyValueStore<Key, Value>
     @usableFromInline let forwardsOnFlush: Bool
+    /// The row an input sets (`nil`: deleted).
+    @usableFromInline let newValue: (Input) -> Value?
 
     @inlinable
-    init(context: ProcessorContext<Key, Change<Value>>, storeName: String) throws {
+    init(context: ProcessorContext<Key, Change<Value>>, storeName: String, newValue: @escaping (Input) -> Value?) throws {
         self.context = context
         self.store = try context.typedStore(named: storeName)
+        self.newValue = newValue
         forwardsOnFlush = store.forwardFlushes(to: context)
     }
 
     @inlinable
-    func process(_ record: Record<Key, Value?>) throws {
+    func process(_ record: Record<Key, Input>) throws {
         // The old value is read only when it is sent (and the cache, when there is one,
         // sends the one below it at the flush).
         let readsOldValue = context.sendsOldValues && !forwardsOnFlush
@@ -68,37 +73,9 @@ final class TableSourceProcessor<Key, Value>: Processor {
             context.skipNullKey(reason: "a table has no row for it")
             return
         }
-        try store.write(key, record.value, timestamp: record.timestamp, headers: record.headers)
-        if !forwardsOnFlush { try context.forward(record.withValue(Change(newValue: record.value, oldValue: key.value))) }
-    }
-}
-
-/// Keeps each row of a computed table (a table join's) in a store: writes the change's new
-/// value (`nil` deletes) with its time, and passes the change on with the row it replaces
-/// when the table sends old values (through the record cache's flushes, when it has one).
-@usableFromInline
-final class TableMaterializeProcessor<Key, Value>: Processor {
-    @usableFromInline let context: ProcessorContext<Key, Change<Value>>
-    @usableFromInline let store: TypedKeyValueStore<Key, Value>
-    @usableFromInline let forwardsOnFlush: Bool
-
-    @inlinable
-    init(context: ProcessorContext<Key, Change<Value>>, storeName: String) throws {
-        self.context = context
-        self.store = try context.typedStore(named: storeName)
-        forwardsOnFlush = store.forwardFlushes(to: context)
-    }
-
-    @inlinable
-    func process(_ record: Record<Key, Change<Value>>) throws {
-        guard let key = try store.readForUpdate(record.key) else {
-            context.skipNullKey(reason: "a table has no row for it")
-            return
-        }
-        try store.write(key, record.value.newValue, timestamp: record.timestamp, headers: record.headers)
-        if !forwardsOnFlush {
-            try context.forward(record.withValue(Change(newValue: record.value.newValue, oldValue: context.sendsOldValues ? key.value : nil)))
-        }
+        let value = newValue(record.value)
+        try store.write(key, value, timestamp: record.timestamp, headers: record.headers)
+        if !forwardsOnFlush { try context.forward(record.withValue(Change(newValue: value, oldValue: key.value))) }
     }
 }
 

@@ -49,6 +49,30 @@ import Testing
         producer.close()
     }
 
+    /// A record sent with a watermark moves it to its offset when acknowledged; a refused
+    /// one leaves the offset and keeps the first failure, and counts as a failure too.
+    @Test func aWatermarkKeepsTheHighestAcknowledgedOffsetAndTheFirstFailure() throws {
+        let cluster = try makeCluster(topics: ["watermarked": 1])
+        let producer = try Producer(configuration: producerConfiguration(cluster, extra: ["retries": "0"]), logger: testLogger)
+        defer { producer.close() }
+        let watermark = DeliveryWatermark()
+        func send(_ text: String) throws {
+            try Array(text.utf8).withUnsafeBytes { value in
+                try producer.produce(topic: "watermarked", partition: 0, key: nil, value: value, acknowledging: watermark)
+            }
+        }
+        for text in ["a", "b", "c"] { try send(text) }
+        try producer.flush(timeout: .seconds(10))
+        #expect(watermark.highestOffset == 2)
+        #expect(watermark.failure == nil)
+        cluster.pushRequestErrors(.produce, [.messageSizeTooLarge])
+        try send("refused")
+        try producer.flush(timeout: .seconds(10))
+        #expect(watermark.highestOffset == 2)
+        #expect(watermark.failure?.code == .messageSizeTooLarge)
+        #expect(producer.deliveryFailureCount == 1)
+    }
+
     @Test func transientProduceErrorsAreRetriedTransparently() async throws {
         let cluster = try makeCluster(topics: ["transient": 1])
         let producer = try Producer(configuration: producerConfiguration(cluster), logger: testLogger)

@@ -34,7 +34,6 @@ extension KStream {
         let parent = stream.node
         let getter = table.valueGetter
         builder.record { topology in
-            guard let getter else { throw StreamsError(.topology, "join \(name): the table cannot be looked up by key") }
             if let reason = getter.unavailable { throw StreamsError(.topology, "join \(name): \(reason)") }
             try topology.addProcessor(name, parents: [parent], stores: getter.storeNames) { (context: ProcessorContext<Key, Output>) in
                 try StreamTableJoinProcessor<Key, Value, TableValue, Output>(context: context, table: getter, leftJoin: leftJoin, joiner: joiner)

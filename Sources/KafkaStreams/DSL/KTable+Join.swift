@@ -54,7 +54,6 @@ extension KTable {
         if outer.this { builder.sendOldValues(from: thisParent) }
         if outer.other { builder.sendOldValues(from: otherParent) }
         builder.record { topology in
-            guard let thisGetter, let otherGetter else { throw StreamsError(.topology, "table join \(mergeName): a table cannot be looked up by key") }
             if let reason = thisGetter.unavailable ?? otherGetter.unavailable { throw StreamsError(.topology, "table join \(mergeName): \(reason)") }
             try topology.addProcessor(thisName, parents: [thisParent], stores: otherGetter.storeNames) { (context: ProcessorContext<Key, Change<Output>>) in
                 try TableTableJoinProcessor<Key, Value, OtherValue, Output>(context: context, other: otherGetter, outer: outer, joiner: joiner)
@@ -72,7 +71,7 @@ extension KTable {
         builder.noteDerivedTable(otherName, from: otherParent)
         let joined = KTable<Key, Output>(
             builder: builder, node: merged.node, storeName: nil, keySerde: keySerde, valueSerde: value,
-            valueGetter: thisGetter.flatMap { this in otherGetter.map { TableValueGetter.joined(this, $0, outer: outer, joiner: joiner) } })
+            valueGetter: .joined(thisGetter, otherGetter, outer: outer, joiner: joiner))
         return materialized.map { joined.materialize($0, named: named.map { "\($0)-materialize" }) } ?? joined
     }
 }
@@ -91,8 +90,7 @@ extension TableValueGetter {
             return { key in
                 guard case .found(let thisValue, let thisTime) = try lookThis(key), case .found(let otherValue, let otherTime) = try lookOther(key)
                 else { return .nullKey }
-                let exists = (thisValue != nil && (otherValue != nil || outer.this)) || (thisValue == nil && otherValue != nil && outer.other)
-                guard exists else { return .found(nil, timestamp: -1) }
+                guard joinedRowExists(this: thisValue != nil, other: otherValue != nil, outer: outer) else { return .found(nil, timestamp: -1) }
                 return .found(try joiner(key, thisValue, otherValue), timestamp: max(thisTime, otherTime))
             }
         }

@@ -9,12 +9,12 @@ public struct KTable<Key, Value> {
     public let storeName: String?
     @usableFromInline let keySerde: AnySerde<Key>?
     @usableFromInline let valueSerde: AnySerde<Value>?
-    /// How other nodes look up the table's current values (`nil`: they cannot, as for a
-    /// windowed table).
-    @usableFromInline let valueGetter: TableValueGetter<Key, Value>?
+    /// How other nodes look up the table's current values (a windowed table's getter says
+    /// why they cannot).
+    @usableFromInline let valueGetter: TableValueGetter<Key, Value>
 
     /// A table whose values other nodes look up in its key-value store `storeName`, unless
-    /// `valueGetter` says otherwise.
+    /// `valueGetter` says otherwise; one of them there must be.
     @usableFromInline
     init(
         builder: StreamsBuilder, node: String, storeName: String?, keySerde: AnySerde<Key>?, valueSerde: AnySerde<Value>?,
@@ -25,7 +25,10 @@ public struct KTable<Key, Value> {
         self.storeName = storeName
         self.keySerde = keySerde
         self.valueSerde = valueSerde
-        self.valueGetter = valueGetter ?? storeName.map { TableValueGetter.materialized($0) }
+        guard let getter = valueGetter ?? storeName.map({ TableValueGetter.materialized($0) }) else {
+            preconditionFailure("table \(node) has neither a store nor a way to look it up")
+        }
+        self.valueGetter = getter
     }
 
     /// The updates as a stream of `(key, value?)` records (`nil`: deleted).
@@ -48,7 +51,7 @@ public struct KTable<Key, Value> {
             let oldValue = context.sendsOldValues ? try matching(record.value.oldValue) : nil
             if context.sendsOldValues && newValue == nil && oldValue == nil { return }
             try context.forward(record.withValue(Change(newValue: newValue, oldValue: oldValue)))
-        }, valueSerde: valueSerde, valueGetter: valueGetter?.map { key, value in try predicate(key, value) ? value : nil })
+        }, valueSerde: valueSerde, valueGetter: valueGetter.map { key, value in try predicate(key, value) ? value : nil })
     }
 
     /// Keeps the keys whose value does not satisfy `predicate` (see ``filter(named:_:)``).
@@ -63,7 +66,7 @@ public struct KTable<Key, Value> {
         derived(updates.stateless(prefix: "KTABLE-MAPVALUES-", named: named) { (record, context: ProcessorContext<Key, Change<NewValue>>) in
             let oldValue = context.sendsOldValues ? try record.value.oldValue.map(transform) : nil
             try context.forward(record.withValue(Change(newValue: try record.value.newValue.map(transform), oldValue: oldValue)))
-        }, valueSerde: value ?? (valueSerde as? AnySerde<NewValue>), valueGetter: valueGetter?.map { _, value in try transform(value) })
+        }, valueSerde: value ?? (valueSerde as? AnySerde<NewValue>), valueGetter: valueGetter.map { _, value in try transform(value) })
     }
 
     /// This table's node as a stream of changes (what its children receive).
@@ -74,7 +77,7 @@ public struct KTable<Key, Value> {
     /// A table computed from this one record by record (not materialized): old values it is
     /// asked for come from this table's.
     private func derived<NewValue>(
-        _ stream: KStream<Key, Change<NewValue>>, valueSerde: AnySerde<NewValue>?, valueGetter: TableValueGetter<Key, NewValue>?
+        _ stream: KStream<Key, Change<NewValue>>, valueSerde: AnySerde<NewValue>?, valueGetter: TableValueGetter<Key, NewValue>
     ) -> KTable<Key, NewValue> {
         builder.noteDerivedTable(stream.node, from: node)
         return KTable<Key, NewValue>(

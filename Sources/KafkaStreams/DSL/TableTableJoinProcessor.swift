@@ -48,7 +48,13 @@ final class TableTableJoinProcessor<Key, This, Other, Output>: Processor {
     /// the join has one.
     @inlinable
     func joined(_ key: Key, _ this: This?, _ other: Other?) throws -> Output? {
-        let exists = this != nil ? (other != nil || thisIsOuter) : (other != nil && otherIsOuter)
-        return exists ? try joiner(key, this, other) : nil
+        joinedRowExists(this: this != nil, other: other != nil, outer: (thisIsOuter, otherIsOuter)) ? try joiner(key, this, other) : nil
     }
+}
+
+/// Whether a table join has a row for a key, given which side has one: both, or one that
+/// is outer (kept without partner).
+@inlinable
+func joinedRowExists(this: Bool, other: Bool, outer: (this: Bool, other: Bool)) -> Bool {
+    this ? (other || outer.this) : (other && outer.other)
 }

@@ -71,7 +71,7 @@ final class StreamStreamJoinProcessor<Key, This, Other, Output>: Processor {
     @usableFromInline let otherIsOuter: Bool
     @usableFromInline let joiner: Joiner
     @usableFromInline let time: StreamJoinTime
-    @usableFromInline let valuesMayBeNull: Bool
+    @usableFromInline let nullValues = NullValueCheck<This>()
 
     @inlinable
     init(
@@ -87,7 +87,6 @@ final class StreamStreamJoinProcessor<Key, This, Other, Output>: Processor {
         held = try stores.held.map { try context.typedStore(named: $0) }
         (thisIsOuter, otherIsOuter) = outer
         self.joiner = joiner
-        valuesMayBeNull = This.self is any NullableValue.Type
         time = context.task.sharedOperatorState(named: name) { StreamJoinTime() }
         thisIndex = context.task.sharedOperatorState(named: "\(name)#\(side)") { JoinWindowIndex() }
         otherIndex = context.task.sharedOperatorState(named: "\(name)#\(otherSide)") { JoinWindowIndex() }
@@ -120,7 +119,7 @@ final class StreamStreamJoinProcessor<Key, This, Other, Output>: Processor {
         // Stream time moves first, for every record, as in Kafka Streams.
         time.streamTime = max(time.streamTime, record.timestamp)
         let keyBytes = try thisStore.recordKeyBytes(record.key)
-        let valueIsNull = valuesMayBeNull && (record.value as? any NullableValue)?.isNull == true
+        let valueIsNull = nullValues.isNull(record.value)
         guard let keyBytes, !valueIsNull else {
             if !valueIsNull && thisIsOuter {
                 // A null key has no partner to wait for (KIP-962).

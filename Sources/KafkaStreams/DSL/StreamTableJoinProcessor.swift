@@ -13,9 +13,7 @@ final class StreamTableJoinProcessor<Key, Value, TableValue, Output>: Processor 
     @usableFromInline let lookup: (Key) throws -> TableLookup<TableValue>
     @usableFromInline let joiner: Joiner
     @usableFromInline let leftJoin: Bool
-    /// Whether a stream value can be null at all (an optional type): only then is each
-    /// value checked.
-    @usableFromInline let valuesMayBeNull: Bool
+    @usableFromInline let nullValues = NullValueCheck<Value>()
 
     @inlinable
     init(context: ProcessorContext<Key, Output>, table: TableValueGetter<Key, TableValue>, leftJoin: Bool, joiner: @escaping Joiner) throws {
@@ -23,12 +21,11 @@ final class StreamTableJoinProcessor<Key, Value, TableValue, Output>: Processor 
         self.lookup = try table.make(context.task)
         self.leftJoin = leftJoin
         self.joiner = joiner
-        valuesMayBeNull = Value.self is any NullableValue.Type
     }
 
     @inlinable
     func process(_ record: Record<Key, Value>) throws {
-        if valuesMayBeNull, (record.value as? any NullableValue)?.isNull == true {
+        if nullValues.isNull(record.value) {
             context.skipUnjoinable(reason: "a null value has nothing to join")
             return
         }
@@ -54,6 +51,20 @@ protocol NullableValue {
 
 extension Optional: NullableValue {
     @usableFromInline var isNull: Bool { self == nil }
+}
+
+/// Tells a join's null values (an optional holding none), which it skips: a type that is
+/// no optional is found out once, so its records cost no dynamic cast each.
+@usableFromInline
+struct NullValueCheck<Value> {
+    @usableFromInline let valuesMayBeNull = Value.self is any NullableValue.Type
+
+    @usableFromInline init() {}
+
+    @inlinable
+    func isNull(_ value: Value) -> Bool {
+        valuesMayBeNull && (value as? any NullableValue)?.isNull == true
+    }
 }
 
 extension ProcessorContext {

@@ -26,30 +26,20 @@ struct JoinRecordsSerde<Value>: Serde {
     func serialize(_ records: JoinRecords<Value>, into bytes: inout [UInt8]) throws {
         withUnsafeBytes(of: UInt32(records.values.count).bigEndian) { bytes.append(contentsOf: $0) }
         for value in records.values {
-            let lengthAt = bytes.count
-            bytes.append(contentsOf: [0, 0, 0, 0])
-            guard try wrapped.encode(value, &bytes) else { throw SerdeError.unexpectedNull }
-            let length = UInt32(bytes.count - lengthAt - 4).bigEndian
-            withUnsafeBytes(of: length) { bytes.replaceSubrange(lengthAt..<lengthAt + 4, with: $0) }
+            guard try appendLengthPrefixed(to: &bytes, { try wrapped.encode(value, &$0) }) else { throw SerdeError.unexpectedNull }
         }
     }
 
     @usableFromInline
     func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> JoinRecords<Value> {
-        var offset = 0
-        func readLength() throws -> Int {
-            guard bytes.count - offset >= 4 else { throw SerdeError.wrongSize(expected: offset + 4, actual: bytes.count) }
-            defer { offset += 4 }
-            return Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-        }
-        let count = try readLength()
+        let count = try readLength(bytes, at: 0)
+        var offset = 4
         var values: [Value] = []
         values.reserveCapacity(count)
         for _ in 0..<count {
-            let length = try readLength()
-            guard bytes.count - offset >= length else { throw SerdeError.wrongSize(expected: offset + length, actual: bytes.count) }
-            values.append(try wrapped.decode(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])))
-            offset += length
+            let framed = try readLengthPrefixed(bytes, at: offset)
+            values.append(try wrapped.decode(framed.bytes))
+            offset = framed.next
         }
         return JoinRecords(values)
     }

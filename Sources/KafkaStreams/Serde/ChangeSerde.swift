@@ -14,33 +14,21 @@ public struct ChangeSerde<Value>: Serde {
         let flagsAt = bytes.count
         bytes.append(0)
         var flags: UInt8 = 0
-        if let newValue = change.newValue {
-            let lengthAt = bytes.count
-            bytes.append(contentsOf: [0, 0, 0, 0])
-            if try wrapped.encode(newValue, &bytes) {
-                flags |= 1
-                let length = UInt32(bytes.count - lengthAt - 4)
-                withUnsafeBytes(of: length.bigEndian) { bytes.replaceSubrange(lengthAt..<lengthAt + 4, with: $0) }
-            } else {
-                bytes.removeSubrange(lengthAt...)
-            }
-        }
+        if let newValue = change.newValue, try appendLengthPrefixed(to: &bytes, { try wrapped.encode(newValue, &$0) }) { flags |= 1 }
         if let oldValue = change.oldValue, try wrapped.encode(oldValue, &bytes) { flags |= 2 }
         bytes[flagsAt] = flags
     }
 
     public func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> Change<Value> {
         guard let flags = bytes.first, flags & ~3 == 0 else { throw SerdeError.wrongSize(expected: 1, actual: bytes.count) }
-        var rest = UnsafeRawBufferPointer(rebasing: bytes.dropFirst())
+        var offset = 1
         var newValue: Value?
         if flags & 1 != 0 {
-            guard rest.count >= 4 else { throw SerdeError.wrongSize(expected: 4, actual: rest.count) }
-            let length = Int(UInt32(bigEndian: rest.loadUnaligned(as: UInt32.self)))
-            guard rest.count >= 4 + length else { throw SerdeError.wrongSize(expected: 4 + length, actual: rest.count) }
-            newValue = try wrapped.decode(UnsafeRawBufferPointer(rebasing: rest[4..<4 + length]))
-            rest = UnsafeRawBufferPointer(rebasing: rest[(4 + length)...])
+            let framed = try readLengthPrefixed(bytes, at: offset)
+            newValue = try wrapped.decode(framed.bytes)
+            offset = framed.next
         }
-        let oldValue = flags & 2 != 0 ? try wrapped.decode(rest) : nil
+        let oldValue = flags & 2 != 0 ? try wrapped.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...])) : nil
         return Change(newValue: newValue, oldValue: oldValue)
     }
 }

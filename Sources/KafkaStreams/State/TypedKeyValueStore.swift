@@ -121,7 +121,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     func put(_ key: Key, _ value: Value?) throws {
         metrics?.countPut()
         try serializeKey(key)
-        try inner.put(keyBuffer, try serializedValue(value, timestamp: currentTime()))
+        try inner.put(keyBuffer, try serializedValue(value, timestamp: nil))
         try evictIfOverBudget()
     }
 
@@ -130,7 +130,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         metrics?.countPut()
         try serializeKey(key)
         let keyBytes = keyBuffer
-        let valueBytes = try serializedValue(value, timestamp: currentTime())
+        let valueBytes = try serializedValue(value, timestamp: nil)
         // The stream thread is the only writer: nothing changes the key between the read
         // and the write.
         let existing = try locked { try inner.get(keyBytes) }
@@ -317,15 +317,15 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         return bytes
     }
 
-    /// The bytes of `value` (after `timestamp`, in a timestamped store); `nil` for `nil`
-    /// (a delete).
+    /// The bytes of `value` (after `timestamp`, in a timestamped store; `nil`: the current
+    /// record's time); `nil` for `nil` (a delete).
     @inlinable
-    func serializedValue(_ value: Value?, timestamp: Int64) throws -> [UInt8]? {
+    func serializedValue(_ value: Value?, timestamp: Int64?) throws -> [UInt8]? {
         guard let value else { return nil }
         // The type is known to be `[UInt8]`: a cast would be checked (and retained) at run time.
         if valuesAreStoredBytes { return unsafeBitCast(value, to: [UInt8].self) }
         if timestamped {
-            guard let bytes = try TimestampedBytes.encode(value, timestamp: timestamp, valueSerde) else { throw nullValue() }
+            guard let bytes = try TimestampedBytes.encode(value, timestamp: timestamp ?? currentTime(), valueSerde) else { throw nullValue() }
             return bytes
         }
         var bytes: [UInt8] = []

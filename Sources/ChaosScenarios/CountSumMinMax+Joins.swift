@@ -91,11 +91,4 @@ extension CountSumMinMax {
             }
         }
     }
-
-    private func sequences(_ records: [SimulatedRecord]) -> [String: [Int64]] {
-        records.reduce(into: [:]) { result, record in
-            let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? ""
-            result[key, default: []].append(record.value.map(Self.int64(of:)) ?? .min)
-        }
-    }
 }

@@ -266,8 +266,14 @@ public struct CountSumMinMax: Sendable {
         return result
     }
 
-    private func sequences(in topic: String, of cluster: SimulatedCluster) -> [String: [Int64]] {
-        cluster.records(topic, isolation: .readCommitted).reduce(into: [:]) { result, record in
+    /// Per key: the values of a topic's records, in order.
+    func sequences(in topic: String, of cluster: SimulatedCluster) -> [String: [Int64]] {
+        sequences(cluster.records(topic, isolation: .readCommitted))
+    }
+
+    /// Per key: the values of `records`, in order.
+    func sequences(_ records: [SimulatedRecord]) -> [String: [Int64]] {
+        records.reduce(into: [:]) { result, record in
             let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? ""
             result[key, default: []].append(record.value.map(Self.int64(of:)) ?? .min)
         }

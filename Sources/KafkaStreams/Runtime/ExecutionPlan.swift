@@ -33,7 +33,6 @@ struct ExecutionPlan: Sendable {
         defer { admin.close() }
         var partitions = try admin.partitionCounts(timeout: .seconds(30))
 
-        // Sub-topologies in order: a repartition topic's count comes from the one writing it.
         var created: [NewTopic] = []
         /// Creates an internal topic unless it exists, which it then must with `wanted` partitions.
         func ensure(_ kind: String, _ name: String, partitions wanted: Int, configs: [String: String] = [:]) throws {
@@ -54,11 +53,15 @@ struct ExecutionPlan: Sendable {
                     throw StreamsError(.missingSourceTopic, "source topic \(topic) does not exist; create it before starting \(applicationID)")
                 }
             }
-            let inputCount = subtopology.sourceTopics.compactMap { partitions[$0.resolved(applicationID: applicationID)] }.max()
+        }
+        let internalCounts = internalTopicPartitions(existing: partitions)
+        for subtopology in subtopologies {
             for topic in subtopology.sinkTopics where topic.isInternal {
-                let wanted = (topology.internalTopics[topic.description] ?? nil) ?? inputCount ?? 1
-                try ensure("repartition", topic.resolved(applicationID: applicationID), partitions: wanted)
+                try ensure("repartition", topic.resolved(applicationID: applicationID), partitions: internalCounts[topic] ?? 1)
             }
+        }
+        for subtopology in subtopologies {
+            let inputCount = subtopology.sourceTopics.compactMap { partitions[$0.resolved(applicationID: applicationID)] }.max()
             // A store's changelog has one partition per task of the sub-topology.
             for store in subtopology.storeNames.compactMap({ topology.stores[$0] }) {
                 guard let changelog = store.changelog, changelog.isInternal else { continue }

@@ -66,6 +66,13 @@ final class ProducerRecordCollector: RecordCollector {
         topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RecordHeader],
         timestamp: Int64, source: () -> SourceCoordinates?
     ) throws {
+        try send(topic: topic, partition: nil, key: key, value: value, headers: headers, timestamp: timestamp, source: source)
+    }
+
+    func send(
+        topic: String, partition: Int32?, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RecordHeader],
+        timestamp: Int64, source: () -> SourceCoordinates?
+    ) throws {
         var onDelivery: (@Sendable (DeliveryResult) -> Void)?
         if case .deadLetter = policy {
             let source = source()
@@ -81,7 +88,7 @@ final class ProducerRecordCollector: RecordCollector {
         }
         do {
             try producer.send(
-                topic: topic, partition: nil, key: key, value: value, headers: headers, timestamp: timestamp, onDelivery: onDelivery)
+                topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp, onDelivery: onDelivery)
             sentCount += 1
             sentInTransaction += 1
         } catch {

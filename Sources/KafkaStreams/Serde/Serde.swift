@@ -59,6 +59,9 @@ public enum SerdeError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidUTF8
     /// JSON could not be decoded or encoded; `message` is the decoder's explanation.
     case invalidJSON(String)
+    /// The bytes are in a format this build does not read (an internal message of a
+    /// newer version, say); `message` says which.
+    case unsupportedFormat(String)
 
     public var description: String {
         switch self {
@@ -66,6 +69,7 @@ public enum SerdeError: Error, Sendable, Hashable, CustomStringConvertible {
         case .wrongSize(let expected, let actual): "expected \(expected) bytes, got \(actual)"
         case .invalidUTF8: "bytes are not valid UTF-8"
         case .invalidJSON(let message): "invalid JSON: \(message)"
+        case .unsupportedFormat(let message): "unsupported format: \(message)"
         }
     }
 }

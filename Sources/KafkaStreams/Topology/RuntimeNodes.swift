@@ -156,6 +156,8 @@ final class SinkNode<Key, Value> {
     @usableFromInline let keySerde: AnySerde<Key>
     @usableFromInline let valueSerde: AnySerde<Value>
     @usableFromInline let task: TaskContext
+    /// The partition of each record, when the sink chooses it rather than the key.
+    @usableFromInline let partition: (@Sendable (Key, Value) -> Int32)?
     // Keys and values are serialized one after another into this buffer, reused so that
     // serializing allocates nothing in the steady state, and emptied only once it holds
     // more than `scratchLimit` bytes: emptying an array costs more than appending a small
@@ -165,7 +167,11 @@ final class SinkNode<Key, Value> {
     @usableFromInline static var scratchLimit: Int { 4096 }
 
     @usableFromInline
-    init(target: SinkTarget<Key, Value>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, task: TaskContext) {
+    init(
+        target: SinkTarget<Key, Value>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, task: TaskContext,
+        partition: (@Sendable (Key, Value) -> Int32)? = nil
+    ) {
+        self.partition = partition
         self.target = target
         if case .topic(let topic) = target { resolvedTopic = topic.resolved(applicationID: task.applicationID) } else { resolvedTopic = nil }
         self.keySerde = keySerde
@@ -194,7 +200,7 @@ final class SinkNode<Key, Value> {
         }
         try scratch.withUnsafeBytes { bytes in
             try task.collector.send(
-                topic: topic,
+                topic: topic, partition: partition?(record.key, record.value),
                 key: keyIsNull ? nil : UnsafeRawBufferPointer(rebasing: bytes[keyStart..<valueStart]),
                 value: valueIsNull ? nil : UnsafeRawBufferPointer(rebasing: bytes[valueStart...]),
                 headers: record.headers, timestamp: record.timestamp,

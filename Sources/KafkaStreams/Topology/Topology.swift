@@ -15,8 +15,9 @@
 public struct Topology: Sendable {
     private(set) var nodes: [NodeDefinition] = []
     private var indexByName: [String: Int] = [:]
-    /// Repartition topics (unprefixed name → partition count, `nil` = as many as the input).
-    private(set) var internalTopics: [String: Int?] = [:]
+    /// Internal topics written by a sink and read back by a source (unprefixed name → how
+    /// many partitions they get).
+    private(set) var internalTopics: [String: InternalTopicPartitions] = [:]
     private(set) var stores: [String: StoreDefinition] = [:]
 
     public init() {}
@@ -131,7 +132,8 @@ public struct Topology: Sendable {
 
     @inlinable
     mutating func addSink<Key, Value>(
-        _ name: String, target: SinkTarget<Key, Value>, parents: [String], key: AnySerde<Key>?, value: AnySerde<Value>?
+        _ name: String, target: SinkTarget<Key, Value>, parents: [String], key: AnySerde<Key>?, value: AnySerde<Value>?,
+        partition: (@Sendable (Key, Value) -> Int32)? = nil
     ) throws {
         let description: NodeDefinition.SinkDescription
         switch target {
@@ -147,16 +149,22 @@ public struct Topology: Sendable {
                     target: target,
                     keySerde: try task.defaultSerdes.resolve(key, key: true, node: name),
                     valueSerde: try task.defaultSerdes.resolve(value, key: false, node: name),
-                    task: task)
+                    task: task, partition: partition)
                 let entry = NodeEntry<Record<Key, Value>> { try node.receive($0) }
                 return RuntimeNode(entry: entry)
             },
             attachChild: nil))
     }
 
-    /// Declares a repartition topic (by its unprefixed name).
+    /// Declares a repartition topic (by its unprefixed name): `partitions`, or as many as
+    /// the input of the sub-topology writing it.
     @usableFromInline
     mutating func addInternalTopic(_ name: String, partitions: Int?) {
+        addInternalTopic(name, partitions: partitions.map { .count($0) } ?? .asWriterInput)
+    }
+
+    /// Declares an internal topic (by its unprefixed name).
+    mutating func addInternalTopic(_ name: String, partitions: InternalTopicPartitions) {
         internalTopics[name] = partitions
     }
 

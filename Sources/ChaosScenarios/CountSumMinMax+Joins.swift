@@ -3,10 +3,13 @@ import KafkaStreamsTesting
 
 /// The joins of the scenario, after the repartition topic: a stream–table join of each
 /// record with its key's count so far (the count table is written first, so the count
-/// includes the record), and a stream–stream left join of each key's even values with its
-/// odd values within a few milliseconds of event time. Both outputs are functions of the
-/// input; a lost or repeated input, or a join state that lost or kept a write of an aborted
-/// transaction, shows as a wrong, missing or extra record.
+/// includes the record), a stream–stream left join of each key's even values with its
+/// odd values within a few milliseconds of event time, and a foreign-key left join of each
+/// key's count with the sum of the key the count names. The first two outputs are
+/// functions of the input; a lost or repeated input, or a join state that lost or kept a
+/// write of an aborted transaction, shows as a wrong, missing or extra record. The foreign-key
+/// join's answers cross partitions, so only its final result per key is a function of the
+/// input, and every result before it a combination that existed.
 extension CountSumMinMax {
     /// Each record with its key's count: `count * 10_000 + value + 1_000`.
     public static let enriched = "enriched"
@@ -18,11 +21,20 @@ extension CountSumMinMax {
     public static let pairGrace: Int64 = 2
     static let noPartner: Int64 = 9_999
 
-    static var joinTopics: [String] { [enriched, paired] }
+    /// Each key's count `c` joined with the sum of `key-<c % chainModulus>` (the foreign
+    /// key moves with every count): `"c/sum"`, or `"c/null"` while that key has no sum.
+    public static let chained = "chained"
+    static let chainModulus: Int64 = 7
 
-    /// Adds the joins to a topology whose re-keyed stream is `rekeyed` and whose count
-    /// table is `counts`.
-    static func addJoins(rekeyed: KStream<String, Int64>, counts: KTable<String, Int64>) {
+    static var joinTopics: [String] { [enriched, paired, chained] }
+
+    /// Adds the joins to a topology whose re-keyed stream is `rekeyed` and whose count and
+    /// sum tables are `counts` and `sums`.
+    static func addJoins(rekeyed: KStream<String, Int64>, counts: KTable<String, Int64>, sums: KTable<String, Int64>) {
+        counts.leftJoin(sums, named: "chain", foreignKey: { _, count in "key-\(count % chainModulus)" }, value: .string) { count, sum in
+            "\(count)/\(sum.map(String.init) ?? "null")"
+        }
+        .toStream().to(chained, value: .optional(.string))
         rekeyed.leftJoin(counts, named: "enrich") { value, count in (count ?? 0) * 10_000 + value + 1_000 }
             .to(enriched, value: .int64)
         let evens = rekeyed.filter { _, value in value % 2 == 0 }
@@ -89,6 +101,39 @@ extension CountSumMinMax {
             } else if extra != Array(allowed.prefix(extra.count)) {
                 outcome.mismatched += 1
             }
+        }
+    }
+
+    /// Per key, the last result must join the key's final count with the final sum of the
+    /// key it names; every result must join one of the key's counts with the sum the named
+    /// key had at some point (or none yet).
+    func compareChained(seed: UInt64, actual: [SimulatedRecord], into outcome: inout Outcome) {
+        var counts: [String: Int64] = [:]
+        var sums: [String: [Int64]] = [:]
+        for record in input(seed: seed) {
+            counts[record.key, default: 0] += 1
+            sums[record.key, default: []].append((sums[record.key]?.last ?? 0) + record.value)
+        }
+        var latest: [String: String] = [:]
+        for record in actual {
+            let key = String(decoding: record.key ?? [], as: UTF8.self)
+            let value = record.value.map { String(decoding: $0, as: UTF8.self) } ?? "null"
+            latest[key] = value
+            let parts = value.split(separator: "/")
+            guard parts.count == 2, let count = Int64(parts[0]), (1...(counts[key] ?? 0)).contains(count) else {
+                outcome.mismatched += 1
+                continue
+            }
+            let named = sums["key-\(count % Self.chainModulus)"] ?? []
+            if parts[1] != "null" && !named.contains(where: { String($0) == parts[1] }) { outcome.mismatched += 1 }
+        }
+        for (key, count) in counts {
+            let sum = sums["key-\(count % Self.chainModulus)"]?.last
+            guard let got = latest[key] else {
+                outcome.lost += 1
+                continue
+            }
+            if got != "\(count)/\(sum.map(String.init) ?? "null")" { outcome.mismatched += 1 }
         }
     }
 }

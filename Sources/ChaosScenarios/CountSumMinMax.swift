@@ -6,7 +6,7 @@ import Synchronization
 
 /// The topology of Kafka Streams' exactly-once system test, on a simulated cluster: an
 /// echo of the input, and per key the count, sum, min and max of its values, computed
-/// after a repartition topic, and two joins (see `CountSumMinMax+Joins.swift`). With the record cache off every update of an aggregate is an
+/// after a repartition topic, and three joins (see `CountSumMinMax+Joins.swift`). With the record cache off every update of an aggregate is an
 /// output record, so the output is a function of the input alone; with it on, updates are
 /// coalesced, and each key's outputs must be a subsequence of its updates ending with the
 /// last. Either way a lost or repeated input shows as a wrong or missing record. A windowed
@@ -83,7 +83,8 @@ public struct CountSumMinMax: Sendable {
         counts.toStream()
             .peek { _, _ in try failures?.failByChance() }
             .to("count", value: .optional(.int64))
-        grouped.reduce(materialized: .as("sum")) { $0 + $1 }.toStream().to("sum", value: .optional(.int64))
+        let sums = grouped.reduce(materialized: .as("sum")) { $0 + $1 }
+        sums.toStream().to("sum", value: .optional(.int64))
         grouped.reduce(materialized: .as("min")) { min($0, $1) }.toStream().to("min", value: .optional(.int64))
         grouped.reduce(materialized: .as("max")) { max($0, $1) }.toStream().to("max", value: .optional(.int64))
         grouped.windowedBy(.tumbling(size: .milliseconds(windowSize), grace: .milliseconds(windowGrace)))
@@ -94,7 +95,7 @@ public struct CountSumMinMax: Sendable {
             .count(materialized: .as(sessionCount), emit: .onWindowClose)
             .toStream()
             .to(sessionCount, key: .sessionWindowed(.string), value: .optional(.int64))
-        addJoins(rekeyed: rekeyed, counts: counts)
+        addJoins(rekeyed: rekeyed, counts: counts, sums: sums)
         return try builder.build()
     }
 
@@ -159,7 +160,7 @@ public struct CountSumMinMax: Sendable {
                     stores.set(name, values)
                 }
             },
-            restartAfter: ProcessingFailures.isInjected)
+            restartAfter: { ProcessingFailures.isInjected($0) || SimulatedCluster.isInjectedError($0) })
         var outcome = Outcome()
         compare(expected: echoSequences(seed: seed), actual: sequences(in: Self.echo, of: cluster), into: &outcome)
         for (index, name) in Self.aggregates.enumerated() {
@@ -177,6 +178,7 @@ public struct CountSumMinMax: Sendable {
         compareSessionCounts(seed: seed, actual: cluster.records(Self.sessionCount, isolation: .readCommitted), into: &outcome)
         compareEnriched(seed: seed, actual: cluster.records(Self.enriched, isolation: .readCommitted), into: &outcome)
         comparePaired(seed: seed, actual: cluster.records(Self.paired, isolation: .readCommitted), into: &outcome)
+        compareChained(seed: seed, actual: cluster.records(Self.chained, isolation: .readCommitted), into: &outcome)
         return (outcome, report)
     }
 

@@ -176,7 +176,20 @@ public final class SimulatedCluster: Sendable {
     static func injectedError(_ step: SimulatedStep, _ state: inout ClusterState) -> KafkaError? {
         guard state.random.chance(state.injection.abortableErrorProbability) else { return nil }
         state.statistics.injectedErrors += 1
-        return KafkaError(code: .notEnoughReplicas, message: "injected abortable error at \(step)", classification: .abortable)
+        return KafkaError(code: .notEnoughReplicas, message: "\(injectedErrorMessage) at \(step)", classification: .abortable)
+    }
+
+    private static let injectedErrorMessage = "injected abortable error"
+
+    /// Whether an application stopped because of injected errors: a thread gives up after
+    /// too many aborted transactions in a row, which a long transaction meets by chance at
+    /// the injected errors' rate per send. A supervisor restarts such an application.
+    public static func isInjectedError(_ error: any Error) -> Bool {
+        switch error {
+        case let error as KafkaError: error.message.hasPrefix(injectedErrorMessage)
+        case let error as StreamsError: error.underlying.map(isInjectedError) ?? false
+        default: false
+        }
     }
 }
 
@@ -254,3 +267,4 @@ public final class SimulatedHold: Sendable {
         released.wait()
     }
 }
+

@@ -22,9 +22,15 @@ struct ExecutionPlan: Sendable {
         sourceTopics = reading.keys.sorted()
     }
 
-    /// Checks source topics and creates missing repartition and changelog topics. Blocking: call it on
-    /// a thread of the runtime's own.
-    func prepareTopics(configuration: StreamsConfiguration, logger: Logger) throws {
+    /// Whether any store, global ones included, lives in RocksDB.
+    var hasPersistentStores: Bool {
+        topology.stores.values.contains(where: \.persistent) || topology.globalStores.values.contains(where: \.store.persistent)
+    }
+
+    /// Checks source topics and creates missing repartition and changelog topics; returns
+    /// the partition count of every topic. Blocking: call it on a thread of the runtime's own.
+    @discardableResult
+    func prepareTopics(configuration: StreamsConfiguration, logger: Logger) throws -> [String: Int] {
         let applicationID = configuration.applicationID
         var adminConfiguration = configuration.commonProperties
         adminConfiguration["bootstrap.servers"] = configuration.bootstrapServers
@@ -54,6 +60,9 @@ struct ExecutionPlan: Sendable {
                 }
             }
         }
+        for global in topology.globalStores.values where partitions[global.topic] == nil {
+            throw StreamsError(.missingSourceTopic, "the topic \(global.topic) of global store \(global.store.name) does not exist; create it before starting \(applicationID)")
+        }
         let internalCounts = internalTopicPartitions(existing: partitions)
         for subtopology in subtopologies {
             for topic in subtopology.sinkTopics where topic.isInternal {
@@ -74,6 +83,7 @@ struct ExecutionPlan: Sendable {
             logger.info("created internal topics", metadata: ["topics": "\(created.map { "\($0.name):\($0.partitions)" })"])
         }
         try checkCoPartitioning(partitions: partitions, applicationID: applicationID)
+        return partitions
     }
 
     /// The topics of one sub-topology are read together, partition by partition, so they

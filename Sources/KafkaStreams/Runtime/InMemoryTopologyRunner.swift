@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import RdKafka
 
@@ -33,6 +34,10 @@ package final class InMemoryTopologyRunner {
     private var queuedBytes: [UInt: KeptBytes] = [:]
     private var nextLease: UInt = 1
     private let leases = RecordLeases()
+    /// Global stores by name, their instances, and what applies a record of each one's topic.
+    private var globalStores: [String: AnyObject] = [:]
+    private var globalInstances: [StoreInstance] = []
+    private var globalUpdaters: [String: (PolledRecord) throws -> Void] = [:]
 
     /// - Parameters:
     ///   - stateDirectory: where persistent stores live (`<dir>/<applicationID>/<task>`).
@@ -47,11 +52,14 @@ package final class InMemoryTopologyRunner {
         clockBox = ClockBox(wallClockStart)
         let clock = WallClock { [clockBox] in clockBox.value }
         let recordCache = recordCacheBytes > 0 ? RecordCache(maxBytes: recordCacheBytes) : nil
+        let defaultSerdes = DefaultSerdes(key: defaultKeySerde, value: defaultValueSerde)
+        try openGlobalStores(topology, directory: "\(stateDirectory)/\(applicationID)/global", defaultSerdes: defaultSerdes, logger: logger)
         for subtopology in topology.subtopologies() {
             let context = TaskContext(
                 id: TaskID(subtopology: subtopology.id, partition: 0), applicationID: applicationID, logger: logger, clock: clock,
                 collector: collector, defaultSerdes: DefaultSerdes(key: defaultKeySerde, value: defaultValueSerde),
                 counters: counters, recordCache: recordCache, defaultTimestampExtractor: defaultTimestampExtractor)
+            context.stores = globalStores
             let task = try StreamTask(
                 subtopology: subtopology, topology: topology, context: context, handlers: handlers,
                 stateDirectory: "\(stateDirectory)/\(applicationID)", resources: nil,
@@ -65,6 +73,18 @@ package final class InMemoryTopologyRunner {
     /// Processes one record of `topic`, then every record it sent to repartition topics;
     /// then commits, as Kafka Streams' test driver does after every record.
     package func pipe(topic: String, record: StoredRecord) throws {
+        if let update = globalUpdaters[topic] {
+            // A global table's record is applied at once, as the global thread would.
+            let offset = offsets[topic, default: 0]
+            offsets[topic] = offset + 1
+            try withOptionalBuffer(record.key) { key in
+                try withOptionalBuffer(record.value) { value in
+                    try update(PolledRecord(topic: topic, partition: 0, offset: offset, timestamp: record.timestamp, key: key, value: value, headers: record.headers))
+                }
+            }
+            for instance in globalInstances { try instance.typed.locked { try instance.root.commit(changelogOffset: nil) } }
+            return
+        }
         try deliver(topic: topic, record: record)
         try deliverRepartitioned()
         try commitStores()
@@ -72,11 +92,11 @@ package final class InMemoryTopologyRunner {
 
     /// The typed view of the store called `name`, from whichever task has it.
     package func store(named name: String) -> AnyObject? {
-        tasks.lazy.compactMap { $0.context.stores[name] }.first
+        globalStores[name] ?? tasks.lazy.compactMap { $0.context.stores[name] }.first
     }
 
-    /// Whether some source reads `topic`.
-    package func reads(_ topic: String) -> Bool { tasksByTopic[topic] != nil }
+    /// Whether some source (or global store) reads `topic`.
+    package func reads(_ topic: String) -> Bool { tasksByTopic[topic] != nil || globalUpdaters[topic] != nil }
 
     /// Takes the records written to `topic` so far, oldest first.
     package func drain(_ topic: String) -> [StoredRecord] { collector.drain(topic) }
@@ -101,7 +121,25 @@ package final class InMemoryTopologyRunner {
 
     package func close() {
         for task in tasks { task.close() }
+        for instance in globalInstances { instance.typed.close { instance.root.close() } }
         releaseLeases()
+    }
+
+    /// Opens the global stores, which every task may read.
+    private func openGlobalStores(_ topology: Topology, directory: String, defaultSerdes: DefaultSerdes, logger: Logger) throws {
+        guard !topology.globalStores.isEmpty else { return }
+        let context = TaskContext(
+            id: GlobalStateThread.task, applicationID: applicationID, logger: logger, clock: WallClock { [clockBox] in clockBox.value },
+            collector: collector, defaultSerdes: defaultSerdes, counters: counters)
+        if topology.globalStores.values.contains(where: \.store.persistent) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        for definition in topology.globalStores.values {
+            let instance = try definition.store.make(StoreCreation(task: context, directory: directory, resources: nil))
+            globalInstances.append(instance)
+            globalStores[definition.store.name] = instance.typed
+            globalUpdaters[definition.topic] = try definition.makeUpdater(instance.typed, context)
+        }
     }
 
     /// Commits as a stream thread does (``CommitSequence``), with outputs and changelog

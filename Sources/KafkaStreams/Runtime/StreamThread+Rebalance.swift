@@ -65,13 +65,15 @@ extension StreamThread {
                     clock: WallClock { [clients] in clients.currentTimeMilliseconds() }, collector: collector,
                     defaultSerdes: DefaultSerdes(key: configuration.defaultKeySerde, value: configuration.defaultValueSerde),
                     counters: counters, recordCache: recordCache, defaultTimestampExtractor: configuration.defaultTimestampExtractor)
+                context.stores = globalStores
                 let task = try StreamTask(
                     subtopology: subtopology, topology: plan.topology, context: context, handlers: configuration.errorHandlers,
                     stateDirectory: "\(configuration.stateDirectory)/\(configuration.applicationID)", resources: resources,
                     queueing: configuration.queueSettings, leases: leases)
                 task.metrics = TaskMetrics(applicationID: configuration.applicationID, thread: name, task: id)
                 created.append(task)
-                registry.register(id, stores: context.stores)
+                // Queries find the global stores under the global-state thread's entry.
+                registry.register(id, stores: context.stores.filter { globalStores[$0.key] == nil })
                 taskByPartition[partition] = task
             }
             try restorer?.restore(created.map { (stores: $0.stores, task: $0.id) })

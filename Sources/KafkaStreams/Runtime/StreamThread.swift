@@ -67,14 +67,17 @@ final class StreamThread: @unchecked Sendable {
     let recordCache: RecordCache?
     let resources: RocksDBResources?
     let registry: LocalStoreRegistry
+    /// The instance's global stores, which every task may read.
+    let globalStores: [String: AnyObject]
     var restorer: StoreRestorer?
 
     /// - Parameter clientID: unique per application instance, as in Kafka Streams
     ///   (`<applicationID>-<instance>`), so the threads of two instances can be told apart.
     init(
         index: Int, clientID: String, plan: ExecutionPlan, configuration: StreamsConfiguration, resources: RocksDBResources?,
-        registry: LocalStoreRegistry, logger: Logger
+        registry: LocalStoreRegistry, globalStores: [String: AnyObject] = [:], logger: Logger
     ) {
+        self.globalStores = globalStores
         name = "\(clientID)-StreamThread-\(index)"
         systemThreadName = "StreamThread-\(index)"
         clients = configuration.clients.factory

@@ -23,6 +23,7 @@ public final class StreamsApp: Service, Sendable {
     private let plan: ExecutionPlan
     private let logger: Logger
     private let threads = Mutex<[StreamThread]>([])
+    private let globalThread = Mutex<GlobalStateThread?>(nil)
     private let stopped = Atomic<Bool>(false)
     private let registry = LocalStoreRegistry()
 
@@ -43,31 +44,62 @@ public final class StreamsApp: Service, Sendable {
         let logger = logger
         // Under exactly-once the instance id names the transactional ids, so it must
         // survive restarts; otherwise a fresh one tells this run's clients apart.
-        let (instanceID, directoryLock) = try await onOwnThread(named: "streams:startup") {
+        let (instanceID, directoryLock, partitionCounts) = try await onOwnThread(named: "streams:startup") {
             let lock = try Self.lockStateDirectory(plan: plan, configuration: configuration)
             do {
-                try plan.prepareTopics(configuration: configuration, logger: logger)
+                let counts = try plan.prepareTopics(configuration: configuration, logger: logger)
                 guard configuration.processingGuarantee == .exactlyOnce else {
-                    return (String(UInt32.random(in: 0...UInt32.max), radix: 16), lock)
+                    return (String(UInt32.random(in: 0...UInt32.max), radix: 16), lock, counts)
                 }
-                return (try ProcessIdentity.load(stateDirectory: configuration.stateDirectory, applicationID: configuration.applicationID), lock)
+                return (try ProcessIdentity.load(stateDirectory: configuration.stateDirectory, applicationID: configuration.applicationID), lock, counts)
             } catch {
                 lock?.release()
                 throw error
             }
         }
         defer { directoryLock?.release() }
-        let exits = ThreadExits(count: configuration.streamThreads)
         let clientID = "\(configuration.applicationID)-\(instanceID)"
         // One memory budget for every persistent store of the application, as the
         // number of stores and partitions grows.
-        let resources = plan.topology.stores.values.contains(where: \.persistent)
+        let resources = plan.hasPersistentStores
             ? RocksDBResources(blockCacheBytes: configuration.stateStoreBlockCacheBytes, writeBufferBytes: configuration.stateStoreWriteBufferBytes)
             : nil
+        let global = try await startGlobalState(partitionCounts: partitionCounts, resources: resources)
+        let globalExit = Mutex<(any Error)?>(nil)
+        global?.start(name: "\(clientID)-GlobalStreamThread") { [self] error in
+            guard let error else { return }
+            globalExit.withLock { $0 = error }
+            shutdown()
+        }
+        let outcome: Result<Void, any Error>
+        do {
+            try await runStreamThreads(clientID: clientID, resources: resources, global: global)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        if let global {
+            // The stream threads are done reading the global stores.
+            registry.remove(GlobalStateThread.task)
+            _ = try? await onOwnThread(named: "streams:global") { Self.stopGlobalState(global) }
+        }
+        try outcome.get()
+        if let failure = globalExit.withLock({ $0 }) {
+            logger.error("stopped by an error: \(failure)")
+            throw failure
+        }
+        logger.info("stopped")
+    }
+
+    /// Starts the stream threads and waits until they have stopped; throws the error that
+    /// stopped the first one to fail.
+    private func runStreamThreads(clientID: String, resources: RocksDBResources?, global: GlobalStateThread?) async throws {
+        let (plan, configuration, logger) = (plan, configuration, logger)
+        let exits = ThreadExits(count: configuration.streamThreads)
         let started = (1...configuration.streamThreads).map {
             StreamThread(
                 index: $0, clientID: clientID, plan: plan, configuration: configuration, resources: resources, registry: registry,
-                logger: logger)
+                globalStores: global?.stores ?? [:], logger: logger)
         }
         threads.withLock { $0 = started }
         if stopped.load(ordering: .acquiring) { return }
@@ -92,7 +124,34 @@ public final class StreamsApp: Service, Sendable {
             logger.error("stopped by an error: \(failure)")
             throw failure
         }
-        logger.info("stopped")
+    }
+
+    /// Opens the global stores and reads their topics to the end, before any stream thread
+    /// starts (queries meanwhile hear that they are restoring); nil without global stores.
+    private func startGlobalState(partitionCounts: [String: Int], resources: RocksDBResources?) async throws -> GlobalStateThread? {
+        guard !plan.topology.globalStores.isEmpty else { return nil }
+        let (plan, configuration, logger, registry) = (plan, configuration, logger, registry)
+        let global = try await onOwnThread(named: "streams:global") {
+            try GlobalStateThread(topology: plan.topology, configuration: configuration, partitionCounts: partitionCounts, resources: resources, logger: logger)
+        }
+        globalThread.withLock { $0 = global }
+        registry.register(GlobalStateThread.task, stores: global.stores)
+        do {
+            try await onOwnThread(named: "streams:global") { try global.bootstrap() }
+        } catch {
+            registry.remove(GlobalStateThread.task)
+            _ = try? await onOwnThread(named: "streams:global") { Self.stopGlobalState(global, started: false) }
+            throw error
+        }
+        registry.markRestored(GlobalStateThread.task)
+        return global
+    }
+
+    /// Stops the global-state thread once the stream threads are done reading its stores,
+    /// and closes them. Blocking, briefly (the thread polls in short steps).
+    private static func stopGlobalState(_ global: GlobalStateThread, started: Bool = true) {
+        global.requestStop()
+        global.close(started: started)
     }
 
     /// Locks `<stateDirectory>/<applicationID>` for this run when the application keeps
@@ -100,7 +159,7 @@ public final class StreamsApp: Service, Sendable {
     /// instance on the same directory would share the first one's transactional ids and
     /// tasks' stores, and the two would fence each other forever.
     private static func lockStateDirectory(plan: ExecutionPlan, configuration: StreamsConfiguration) throws -> StateDirectoryLock? {
-        let usesDirectory = configuration.processingGuarantee == .exactlyOnce || plan.topology.stores.values.contains(where: \.persistent)
+        let usesDirectory = configuration.processingGuarantee == .exactlyOnce || plan.hasPersistentStores
         guard usesDirectory else { return nil }
         let directory = "\(configuration.stateDirectory)/\(configuration.applicationID)"
         return try StateDirectoryLock(
@@ -118,10 +177,10 @@ public final class StreamsApp: Service, Sendable {
         threads.withLock { $0 }.reduce(into: []) { $0.formUnion($1.activeTasks) }
     }
 
-    /// A read-only view of the store called `name` over the tasks this instance runs: an
-    /// interactive query. Safe to use from any thread while the application runs; each
-    /// call reads the tasks' stores as they are at that moment (records cached for the
-    /// next commit included).
+    /// A read-only view of the store called `name` over the tasks this instance runs (a
+    /// global table's store holds every key on every instance): an interactive query. Safe
+    /// to use from any thread while the application runs; each call reads the tasks' stores
+    /// as they are at that moment (records cached for the next commit included).
     ///
     /// Calls throw ``StoreUnavailableError`` while a task of the store is restoring
     /// (``StoreUnavailableError/Reason/restoring``), when this instance holds none of its
@@ -134,8 +193,9 @@ public final class StreamsApp: Service, Sendable {
     public func store<Key, Value>(
         named name: String, key: Key.Type = Key.self, value: Value.Type = Value.self
     ) throws -> any ReadOnlyKeyValueStore<Key, Value> {
-        guard plan.topology.stores[name] != nil else {
-            throw StreamsError(.topology, "the topology has no store named \(name) (stores: \(plan.topology.stores.keys.sorted()))")
+        guard plan.topology.stores[name] != nil || plan.topology.globalStores[name] != nil else {
+            let names = (Array(plan.topology.stores.keys) + plan.topology.globalStores.keys).sorted()
+            throw StreamsError(.topology, "the topology has no store named \(name) (stores: \(names))")
         }
         return LocalKeyValueStoreView<Key, Value>(name: name, registry: registry)
     }
@@ -171,12 +231,14 @@ public final class StreamsApp: Service, Sendable {
     /// ``run()`` then returns. For tests of crash recovery.
     package func simulateCrash() {
         stopped.store(true, ordering: .releasing)
+        globalThread.withLock { $0 }?.requestStop()
         for thread in threads.withLock({ $0 }) { thread.simulateCrash() }
     }
 
     /// Asks every stream thread to commit and stop; ``run()`` then returns.
     public func shutdown() {
         stopped.store(true, ordering: .releasing)
+        globalThread.withLock { $0 }?.requestStop()
         for thread in threads.withLock({ $0 }) { thread.requestStop() }
     }
 }

@@ -204,6 +204,13 @@ public struct StreamsConfiguration: Sendable {
     }
 
     /// The reader that restores stores: no group, no commits, partitions assigned by hand.
+    /// The reader of global tables' topics: a restore consumer of its own name.
+    func globalConsumerConfiguration() -> KafkaConfiguration {
+        var configuration = restoreConsumerConfiguration()
+        configuration.clientID = "\(applicationID)-global-consumer"
+        return configuration
+    }
+
     func restoreConsumerConfiguration() -> KafkaConfiguration {
         var configuration = commonProperties.merging(consumerProperties.properties)
         configuration["bootstrap.servers"] = bootstrapServers

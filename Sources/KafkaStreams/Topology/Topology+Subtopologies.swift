@@ -6,7 +6,7 @@ struct Subtopology: Sendable {
     let nodeNames: [String]
     let sourceTopics: [TopicName]
     let sinkTopics: [TopicName]
-    /// The stores its processors use, in order of first use.
+    /// The stores its processors use, in order of first use (global ones aside).
     let storeNames: [String]
 }
 
@@ -34,7 +34,8 @@ extension Topology {
                 guard let parentIndex = nodes.firstIndex(where: { $0.name == parent }) else { continue }
                 join(index, parentIndex)
             }
-            for store in node.storeNames {
+            // A global store is read by any task: it ties no sub-topologies together.
+            for store in node.storeNames where globalStores[store] == nil {
                 if let other = storeUser[store] { join(index, other) } else { storeUser[store] = index }
             }
         }
@@ -52,7 +53,9 @@ extension Topology {
                 nodeNames: members.map(\.name),
                 sourceTopics: members.flatMap(\.sourceTopics),
                 sinkTopics: members.compactMap(\.sinkTopic),
-                storeNames: members.flatMap(\.storeNames).reduce(into: []) { names, name in if !names.contains(name) { names.append(name) } })
+                storeNames: members.flatMap(\.storeNames).reduce(into: []) { names, name in
+                    if globalStores[name] == nil && !names.contains(name) { names.append(name) }
+                })
         }
     }
 

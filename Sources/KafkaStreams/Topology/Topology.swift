@@ -19,6 +19,8 @@ public struct Topology: Sendable {
     /// many partitions they get).
     private(set) var internalTopics: [String: InternalTopicPartitions] = [:]
     private(set) var stores: [String: StoreDefinition] = [:]
+    /// Stores every instance holds whole (global tables'), outside any sub-topology.
+    var globalStores: [String: GlobalStoreDefinition] = [:]
 
     public init() {}
 
@@ -175,6 +177,9 @@ public struct Topology: Sendable {
             if let owner = nodes.first(where: { $0.sourceTopics.contains(topic) }) {
                 throw StreamsError(.topology, "topic \(topic) is already read by source \(owner.name)")
             }
+            if let global = globalStores.values.first(where: { TopicName.external($0.topic) == topic }) {
+                throw StreamsError(.topology, "topic \(topic) is already read by global store \(global.store.name)")
+            }
         }
     }
 
@@ -186,7 +191,7 @@ public struct Topology: Sendable {
 
     mutating func addStore(_ store: StoreDefinition) throws {
         guard !store.name.isEmpty else { throw StreamsError(.topology, "a store name must not be empty") }
-        guard stores[store.name] == nil else { throw StreamsError(.topology, "a store named \(store.name) already exists") }
+        guard stores[store.name] == nil, globalStores[store.name] == nil else { throw StreamsError(.topology, "a store named \(store.name) already exists") }
         stores[store.name] = store
     }
 
@@ -194,7 +199,7 @@ public struct Topology: Sendable {
     mutating func add(_ node: NodeDefinition) throws {
         guard !node.name.isEmpty else { throw StreamsError(.topology, "a node name must not be empty") }
         guard indexByName[node.name] == nil else { throw StreamsError(.topology, "a node named \(node.name) already exists") }
-        if case .processor(let names) = node.role, let unknown = names.first(where: { stores[$0] == nil }) {
+        if case .processor(let names) = node.role, let unknown = names.first(where: { stores[$0] == nil && globalStores[$0] == nil }) {
             throw StreamsError(.topology, "processor \(node.name) uses store \(unknown), which was not added (add stores before their processors)")
         }
         if !node.isSource && node.parents.isEmpty {

@@ -60,12 +60,25 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
         }
     }
 
+    /// A global store (a global table's): every instance reads all of `topic` into it,
+    /// outside any task.
+    public struct GlobalStore: Sendable, Hashable {
+        /// Numbered after the sub-topologies.
+        public let id: Int
+        public let store: String
+        public let topic: String
+        public let source: String
+        public let processor: String
+    }
+
     public let subtopologies: [Subtopology]
-    /// Every state store of the topology, by name.
+    public let globalStores: [GlobalStore]
+    /// Every state store of the topology (global ones included), by name.
     public let stores: [Store]
 
     init(_ topology: Topology) {
-        stores = topology.stores.values.sorted { $0.name < $1.name }.map { definition in
+        let definitions = Array(topology.stores.values) + topology.globalStores.values.map(\.store)
+        stores = definitions.sorted { $0.name < $1.name }.map { definition in
             Store(name: definition.name, kind: definition.kind, persistent: definition.persistent, changelog: definition.changelog?.description)
         }
         subtopologies = topology.subtopologies().map { subtopology in
@@ -79,6 +92,10 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
                 }
                 return Node(name: node.name, kind: kind, predecessors: node.parents, successors: node.children)
             })
+        }
+        let firstID = subtopologies.count
+        globalStores = topology.globalStores.values.sorted { $0.store.name < $1.store.name }.enumerated().map { index, global in
+            GlobalStore(id: firstID + index, store: global.store.name, topic: global.topic, source: global.sourceName, processor: global.processorName)
         }
     }
 
@@ -100,6 +117,11 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
                 }
             }
             text += "\n"
+        }
+        for global in globalStores {
+            text += "   Sub-topology: \(global.id) for global store (will not generate tasks)\n"
+            text += "    Source: \(global.source) (topics: [\(global.topic)])\n      --> \(global.processor)\n"
+            text += "    Processor: \(global.processor) (stores: [\(global.store)])\n      --> none\n      <-- \(global.source)\n\n"
         }
         return text
     }
@@ -137,6 +159,15 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
                 }
             }
             lines.append("    end")
+        }
+        for global in globalStores {
+            lines.append("    subgraph sub\(global.id)[\"Global store \(global.store)\"]")
+            lines.append("        \(id(global.source))[/\"\(global.source)\"/]")
+            lines.append("        \(id(global.processor))[\"\(global.processor)\"]")
+            lines.append("    end")
+            edges.append("    \(topicNode(global.topic)) --> \(id(global.source))")
+            edges.append("    \(id(global.source)) --> \(id(global.processor))")
+            edges.append("    \(id(global.processor)) -.- store_\(id(global.store))")
         }
         for subtopology in subtopologies {
             for node in subtopology.nodes {

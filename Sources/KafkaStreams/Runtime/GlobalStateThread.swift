@@ -1,0 +1,224 @@
+import Foundation
+import Logging
+import RdKafka
+import RocksDB
+import Synchronization
+
+/// The global stores of one application instance (global tables') and the thread that
+/// keeps them (Kafka Streams' `GlobalStreamThread`): at start it reads every partition of
+/// their topics to the end they had, before any stream thread starts; then it applies
+/// updates as they arrive until the application stops. Stream tasks read the stores under
+/// their locks, from their own threads.
+///
+/// A persistent store resumes where its checkpoint file says it was committed (a crash
+/// between the store's commit and the file's leaves an older checkpoint: the records after
+/// it are applied again, which leaves a table as it was); an in-memory one, or one whose
+/// checkpoint is outside its topic's offsets, is read from the beginning.
+final class GlobalStateThread: @unchecked Sendable {
+    /// The typed stores, by name, for tasks to read and queries to find.
+    let stores: [String: AnyObject]
+    private let instances: [StoreInstance]
+    private let updaters: [String: (PolledRecord) throws -> Void]
+    /// The topic of each store, in the order of `instances`.
+    private let updaterTopics: [String]
+    private let partitions: [TopicPartition]
+    /// The topics of the persistent stores, whose positions the checkpoint keeps.
+    private let checkpointedTopics: Set<String>
+    private let checkpoint: GlobalCheckpoint
+    /// The next offset to apply of each partition.
+    private var positions: [TopicPartition: Int64] = [:]
+    private let reader: any StreamsConsumer
+    private let configuration: StreamsConfiguration
+    private let context: TaskContext
+    private let logger: Logger
+    private let stopRequested = Atomic<Bool>(false)
+    private let exited = DispatchSemaphore(value: 0)
+    /// The pseudo task the stores are registered under for interactive queries.
+    static let task = TaskID(subtopology: -1, partition: 0)
+
+    /// Opens the stores and the reader. Blocking.
+    ///
+    /// - Parameter partitionCounts: the partition count of each global topic.
+    init(
+        topology: Topology, configuration: StreamsConfiguration, partitionCounts: [String: Int], resources: RocksDBResources?, logger: Logger
+    ) throws {
+        var logger = logger
+        logger[metadataKey: "thread"] = "global"
+        self.logger = logger
+        self.configuration = configuration
+        context = TaskContext(
+            id: Self.task, applicationID: configuration.applicationID, logger: logger, clock: .system, collector: NoChangelogCollector(),
+            defaultSerdes: DefaultSerdes(key: configuration.defaultKeySerde, value: configuration.defaultValueSerde))
+        let directory = "\(configuration.stateDirectory)/\(configuration.applicationID)/global"
+        var instances: [StoreInstance] = []
+        var updaters: [String: (PolledRecord) throws -> Void] = [:]
+        var partitions: [TopicPartition] = []
+        var topics: [String] = []
+        do {
+            for definition in topology.globalStores.values.sorted(by: { $0.store.name < $1.store.name }) {
+                if definition.store.persistent { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+                let instance = try definition.store.make(StoreCreation(task: context, directory: directory, resources: resources))
+                instances.append(instance)
+                updaters[definition.topic] = try definition.makeUpdater(instance.typed, context)
+                topics.append(definition.topic)
+                let count = partitionCounts[definition.topic] ?? 0
+                partitions += (0..<count).map { TopicPartition(topic: definition.topic, partition: Int32($0)) }
+            }
+            reader = try configuration.clients.factory.makeReader(configuration: configuration.globalConsumerConfiguration(), logger: logger)
+        } catch {
+            for instance in instances { instance.typed.close { instance.root.close() } }
+            throw error
+        }
+        self.instances = instances
+        self.updaters = updaters
+        updaterTopics = topics
+        self.partitions = partitions
+        checkpointedTopics = Set(topology.globalStores.values.filter(\.store.persistent).map(\.topic))
+        checkpoint = GlobalCheckpoint(path: "\(directory)/.checkpoint")
+        stores = Dictionary(uniqueKeysWithValues: instances.map { ($0.name, $0.typed as AnyObject) })
+    }
+
+    /// Reads every partition from its start to the end it has now. Blocking.
+    func bootstrap() throws {
+        var marks: [TopicPartition: Watermarks] = [:]
+        for partition in partitions {
+            marks[partition] = try reader.queryWatermarks(topic: partition.topic, partition: partition.partition, timeout: .seconds(30))
+        }
+        let checkpointed = checkpointedTopics.isEmpty ? [:] : checkpoint.load()
+        // A store resumes only if every partition of its topic has a usable checkpoint.
+        var resumed: Set<String> = []
+        for topic in checkpointedTopics {
+            let own = partitions.filter { $0.topic == topic }
+            if own.allSatisfy({ partition in checkpointed[partition].map { (marks[partition]!.low...marks[partition]!.high).contains($0) } ?? false }) {
+                resumed.insert(topic)
+            }
+        }
+        for (instance, topic) in zip(instances, updaterTopics) where !resumed.contains(topic) {
+            try instance.typed.locked { try instance.root.wipe() }
+        }
+        for partition in partitions {
+            positions[partition] = resumed.contains(partition.topic) ? checkpointed[partition]! : marks[partition]!.low
+        }
+        try reader.assign(partitions.map { TopicPartitionOffset($0, offset: positions[$0]!) })
+        // Where each partition must be read to, and how far it is (read ones are done).
+        var remaining: [TopicPartition: (position: Int64, end: Int64)] = [:]
+        for partition in partitions where positions[partition]! < marks[partition]!.high {
+            remaining[partition] = (positions[partition]!, marks[partition]!.high)
+        }
+        let began = ContinuousClock.now
+        var lastProgress = began
+        var applied = 0
+        while !remaining.isEmpty {
+            let received = try poll { record in
+                let partition = TopicPartition(topic: record.topic, partition: record.partition)
+                remaining[partition]?.position = record.offset + 1
+            }
+            applied += received
+            // Transaction markers take offsets but are never handed out.
+            for position in try reader.position(Array(remaining.keys)) where position.offset >= 0 {
+                if let known = remaining[position.topicPartition] {
+                    remaining[position.topicPartition] = (max(known.position, position.offset), known.end)
+                }
+            }
+            remaining = remaining.filter { $0.value.position < $0.value.end }
+            if received > 0 {
+                lastProgress = .now
+            } else if ContinuousClock.now - lastProgress > configuration.restoreTimeout {
+                let listing = remaining.map { "\($0.key.topic)[\($0.key.partition)] at \($0.value.position) of \($0.value.end)" }
+                throw StreamsError(.kafka, "bootstrapping global stores made no progress for \(configuration.restoreTimeout) (\(listing.joined(separator: ", ")))")
+            }
+        }
+        try commitStores()
+        logger.info(
+            "global stores bootstrapped",
+            metadata: [
+                "stores": "\(stores.keys.sorted())", "records": "\(applied)", "resumed": "\(resumed.sorted())",
+                "seconds": "\((ContinuousClock.now - began).fractionalSeconds)",
+            ])
+    }
+
+    /// Starts the thread that applies updates until ``requestStop()``; `onExit` hears the
+    /// error that stopped it, if any.
+    func start(name: String, onExit: @escaping @Sendable ((any Error)?) -> Void) {
+        startThread(named: name) { [self] in
+            var failure: (any Error)?
+            var lastCommit = ContinuousClock.now
+            do {
+                while !stopRequested.load(ordering: .acquiring) {
+                    _ = try poll()
+                    if ContinuousClock.now - lastCommit >= configuration.commitInterval {
+                        try commitStores()
+                        lastCommit = .now
+                    }
+                }
+                try commitStores()
+            } catch {
+                logger.error("the global-state thread stops: \(error)")
+                failure = error
+            }
+            exited.signal()
+            onExit(failure)
+        }
+    }
+
+    func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+    }
+
+    /// Waits for the thread to end (when it was started), then closes the stores and the
+    /// reader. Blocking.
+    func close(started: Bool) {
+        if started { exited.wait() }
+        for instance in instances { instance.typed.close { instance.root.close() } }
+        try? reader.close()
+    }
+
+    /// Applies what one poll brings (`seen` hears of each record); returns the number of
+    /// records.
+    private func poll(seen: (PolledRecord) -> Void = { _ in }) throws -> Int {
+        try reader.poll(maxRecords: configuration.maxPollRecords, timeout: .milliseconds(100)) { record in
+            positions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+            seen(record)
+            guard let apply = updaters[record.topic] else { return }
+            do {
+                try apply(record)
+            } catch let error as DeserializationError {
+                try handle(error, of: record)
+            }
+        }
+    }
+
+    /// A record of a global topic that does not decode: stops the application under
+    /// `.fail`, else is skipped (no dead-letter topic: nothing here produces).
+    private func handle(_ error: DeserializationError, of record: PolledRecord) throws {
+        if case .fail = configuration.errorHandlers.deserialization { throw error }
+        logger.warning("skipping a global table record that does not decode: \(error)")
+        context.counters.skipped += 1
+    }
+
+    /// Makes the stores' writes durable (RocksDB holds them in memory until then), then
+    /// records how far they go.
+    private func commitStores() throws {
+        for instance in instances { try instance.typed.locked { try instance.root.commit(changelogOffset: nil) } }
+        guard !checkpointedTopics.isEmpty else { return }
+        // Transaction markers take offsets but are never handed out.
+        for position in try reader.position(partitions) where position.offset >= 0 {
+            positions[position.topicPartition] = max(positions[position.topicPartition] ?? 0, position.offset)
+        }
+        try checkpoint.save(positions.filter { checkpointedTopics.contains($0.key.topic) })
+    }
+}
+
+/// A global store writes no changelog: its topic is one.
+private final class NoChangelogCollector: RecordCollector {
+    func send(
+        topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RecordHeader], timestamp: Int64,
+        source: () -> SourceCoordinates?
+    ) throws {
+        throw StreamsError(.topology, "a global store cannot send records (to \(topic))")
+    }
+
+    func sendChange(topic: String, partition: Int32, key: [UInt8], value: [UInt8]?, timestamp: Int64, tracker: ChangelogTracker) throws {
+        throw StreamsError(.topology, "a global store has no changelog of its own (\(topic))")
+    }
+}

@@ -60,4 +60,44 @@ import Testing
         #expect(rows == ["p0=C0", "p1=C1b", "p2=", "p4=C4", "p5=C5", "p6=C6"])
         try await second.stop().get()
     }
+
+    /// A global table record that does not decode stops the application under `.fail`
+    /// (before any task runs, while bootstrapping), and is skipped under `.continue`.
+    @Test func anUndecodableGlobalRecordFollowsTheDeserializationHandler() async throws {
+        let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
+        try kafka.createTopic("gt-limits", partitions: 2)
+        try kafka.createTopic("gt-payments", partitions: 1)
+        try kafka.createTopic("gt-checked", partitions: 1)
+        try await kafka.produce([
+            ProducerRecord(topic: "gt-limits", key: Array("c1".utf8), value: [0, 0, 0, 0, 0, 0, 0, 100], timestamp: 1),
+            ProducerRecord(topic: "gt-limits", key: Array("c2".utf8), value: [1, 2, 3], timestamp: 1),
+        ])
+        func topology() throws -> Topology {
+            let builder = StreamsBuilder()
+            let limits = builder.globalTable("gt-limits", key: .string, value: .int64, materialized: .as("limits"))
+            builder.stream("gt-payments", key: .string, value: .string)
+                .leftJoin(limits, key: { card, _ in card }) { payment, limit in "\(payment)/\(limit.map(String.init) ?? "none")" }
+                .to("gt-checked", key: .string, value: .string)
+            return try builder.build()
+        }
+        var failing = kafka.streamsConfiguration(applicationID: "global-table-fail")
+        failing.commitInterval = .milliseconds(200)
+        let failed = RunningApp(try StreamsApp(topology: try topology(), configuration: failing, logger: streamsTestLogger))
+        let failure = await failed.task.result
+        guard case .failure(let error as DeserializationError) = failure else {
+            Issue.record("expected a deserialization error, got \(failure)")
+            return
+        }
+        #expect(error.source.topic == "gt-limits")
+
+        var skipping = kafka.streamsConfiguration(applicationID: "global-table-continue")
+        skipping.commitInterval = .milliseconds(200)
+        skipping.errorHandlers.deserialization = .continue
+        let app = try StreamsApp(topology: try topology(), configuration: skipping, logger: streamsTestLogger)
+        let running = RunningApp(app)
+        try await kafka.produce([Self.record("gt-payments", key: "c1", value: "p1", at: 2), Self.record("gt-payments", key: "c2", value: "p2", at: 2)])
+        _ = try await kafka.waitForValues("gt-checked", including: ["p1/100", "p2/none"])
+        #expect(try app.store(named: "limits", key: String.self, value: Int64.self).all().map(\.key) == ["c1"])
+        try await running.stop().get()
+    }
 }

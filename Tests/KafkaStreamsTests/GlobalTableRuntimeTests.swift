@@ -25,6 +25,8 @@ import Testing
             .to("gt-enriched", key: .string, value: .string)
         var configuration = kafka.streamsConfiguration(applicationID: "global-table")
         configuration.commitInterval = .milliseconds(200)
+        let firstBootstrap = StateRuntimeTests.RestoreRecorder()
+        configuration.restoreListener = firstBootstrap
 
         try await kafka.produce((0..<6).map { Self.record("gt-profiles", key: "p\($0)", value: "C\($0)", at: 1) })
         try await kafka.produce((0..<6).map { Self.record("gt-events", key: "e\($0)", value: "p\($0)", at: 2) })
@@ -37,6 +39,7 @@ import Testing
 
         let store = try app.store(named: "profiles", key: String.self, value: String.self)
         #expect(try store.all().count == 6)
+        #expect(firstBootstrap.total == 6)
         try await kafka.produce([Self.record("gt-profiles", key: "p1", value: "C1b", at: 3)])
         let deadline = ContinuousClock.now.advanced(by: .seconds(30))
         while try store.get("p1") != "C1b" && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
@@ -52,13 +55,45 @@ import Testing
         #expect(applied == 7)
         try await kafka.produce([Self.record("gt-profiles", key: "p2", value: "", at: 5), Self.record("gt-profiles", key: "p6", value: "C6", at: 5)])
         try await kafka.produce([ProducerRecord(topic: "gt-profiles", key: Array("p3".utf8), value: nil, timestamp: 6)])
+        // Only the 3 records written while it was down are read again.
+        let resumed = StateRuntimeTests.RestoreRecorder()
+        configuration.restoreListener = resumed
         let restarted = try StreamsApp(topology: try builder.build(), configuration: configuration, logger: streamsTestLogger)
         let second = RunningApp(restarted)
         try await kafka.produce([Self.record("gt-events", key: "e8", value: "p6", at: 7)])
         _ = try await kafka.waitForValues("gt-enriched", including: ["p6@C6"])
         let rows = try restarted.store(named: "profiles", key: String.self, value: String.self).all().map { "\($0.key)=\($0.value)" }
         #expect(rows == ["p0=C0", "p1=C1b", "p2=", "p4=C4", "p5=C5", "p6=C6"])
+        #expect(resumed.total == 3)
         try await second.stop().get()
+
+        // A damaged checkpoint: the store is wiped and read again from the start.
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: "\(configuration.stateDirectory)/global-table/global/.checkpoint"))
+        let reread = StateRuntimeTests.RestoreRecorder()
+        configuration.restoreListener = reread
+        let third = try StreamsApp(topology: try builder.build(), configuration: configuration, logger: streamsTestLogger)
+        let thirdRun = RunningApp(third)
+        let deadline2 = ContinuousClock.now.advanced(by: .seconds(30))
+        while reread.total < 10 && ContinuousClock.now < deadline2 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(reread.total == 10)
+        #expect(try third.store(named: "profiles", key: String.self, value: String.self).all().map { "\($0.key)=\($0.value)" } == rows)
+        try await thirdRun.stop().get()
+    }
+
+    /// A global table whose topic does not exist: `run()` fails before any thread starts.
+    @Test func aMissingGlobalTopicIsAClearError() async throws {
+        let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
+        try kafka.createTopic("gt-orders", partitions: 1)
+        let builder = StreamsBuilder()
+        let shops = builder.globalTable("gt-no-such-topic", key: .string, value: .string)
+        builder.stream("gt-orders", key: .string, value: .string).join(shops, key: { _, shop in shop }) { order, _ in order }.to("gt-out")
+        let app = try StreamsApp(
+            topology: try builder.build(), configuration: kafka.streamsConfiguration(applicationID: "global-missing"), logger: streamsTestLogger)
+        await #expect {
+            try await app.run()
+        } throws: { error in
+            (error as? StreamsError)?.kind == .missingSourceTopic && "\(error)".contains("gt-no-such-topic")
+        }
     }
 
     /// A global table record that does not decode stops the application under `.fail`

@@ -13,7 +13,8 @@ import Synchronization
 /// A persistent store resumes where its checkpoint file says it was committed (a crash
 /// between the store's commit and the file's leaves an older checkpoint: the records after
 /// it are applied again, which leaves a table as it was); an in-memory one, or one whose
-/// checkpoint is outside its topic's offsets, is read from the beginning.
+/// checkpoint is outside its topic's offsets, is read from the beginning. The restore
+/// listener hears each partition's bootstrap, as it hears the tasks' restores.
 final class GlobalStateThread: @unchecked Sendable {
     /// The typed stores, by name, for tasks to read and queries to find.
     let stores: [String: AnyObject]
@@ -102,18 +103,25 @@ final class GlobalStateThread: @unchecked Sendable {
         try reader.assign(partitions.map { TopicPartitionOffset($0, offset: positions[$0]!) })
         // Where each partition must be read to, and how far it is (read ones are done).
         var remaining: [TopicPartition: (position: Int64, end: Int64)] = [:]
+        var applied: [TopicPartition: Int] = [:]
+        let listener = configuration.restoreListener
+        let storeOfTopic = Dictionary(uniqueKeysWithValues: zip(updaterTopics, instances.map(\.name)))
         for partition in partitions where positions[partition]! < marks[partition]!.high {
             remaining[partition] = (positions[partition]!, marks[partition]!.high)
+            applied[partition] = 0
+            listener?.onRestoreStart(
+                store: storeOfTopic[partition.topic] ?? "", topic: partition.topic, partition: partition.partition,
+                startOffset: positions[partition]!, endOffset: marks[partition]!.high)
         }
+        let restoring = Array(remaining.keys)
         let began = ContinuousClock.now
         var lastProgress = began
-        var applied = 0
         while !remaining.isEmpty {
             let received = try poll { record in
                 let partition = TopicPartition(topic: record.topic, partition: record.partition)
                 remaining[partition]?.position = record.offset + 1
+                applied[partition, default: 0] += 1
             }
-            applied += received
             // Transaction markers take offsets but are never handed out.
             for position in try reader.position(Array(remaining.keys)) where position.offset >= 0 {
                 if let known = remaining[position.topicPartition] {
@@ -129,10 +137,14 @@ final class GlobalStateThread: @unchecked Sendable {
             }
         }
         try commitStores()
+        for partition in restoring {
+            listener?.onRestoreEnd(
+                store: storeOfTopic[partition.topic] ?? "", topic: partition.topic, partition: partition.partition, totalRecords: applied[partition] ?? 0)
+        }
         logger.info(
             "global stores bootstrapped",
             metadata: [
-                "stores": "\(stores.keys.sorted())", "records": "\(applied)", "resumed": "\(resumed.sorted())",
+                "stores": "\(stores.keys.sorted())", "records": "\(applied.values.reduce(0, +))", "resumed": "\(resumed.sorted())",
                 "seconds": "\((ContinuousClock.now - began).fractionalSeconds)",
             ])
     }

@@ -134,15 +134,23 @@ import Testing
     @Test func theJoinsExampleEnrichesPaymentsAndPairsOrders() throws {
         let driver = try TopologyTestDriver(tablesAndJoins())
         defer { driver.close() }
-        try driver.createInputTopic("cards", key: .string, value: .json(Card.self)).pipeInput(key: "c1", value: Card(country: "FR", limit: 500), timestamp: 1)
+        try driver.createInputTopic("customers", key: .string, value: .json(Customer.self)).pipeInput(key: "u1", value: Customer(name: "Ada"), timestamp: 0)
+        try driver.createInputTopic("merchants", key: .string, value: .json(Merchant.self)).pipeInput(key: "m1", value: Merchant(category: "books"), timestamp: 0)
+        try driver.createInputTopic("cards", key: .string, value: .json(Card.self))
+            .pipeInput(key: "c1", value: Card(country: "FR", limit: 500, customerID: "u1"), timestamp: 1)
         let payments = driver.createInputTopic("payments", key: .string, value: .json(CardPayment.self))
-        try payments.pipeInput(key: "c1", value: CardPayment(amount: 90), timestamp: 2_000)
-        try payments.pipeInput(key: "c2", value: CardPayment(amount: 10), timestamp: 3_000)
+        try payments.pipeInput(key: "c1", value: CardPayment(amount: 90, merchantID: "m1"), timestamp: 2_000)
+        try payments.pipeInput(key: "c2", value: CardPayment(amount: 10, merchantID: "m2"), timestamp: 3_000)
         try driver.createInputTopic("orders", key: .string, value: .json(ShopOrder.self)).pipeInput(key: "c1", value: ShopOrder(total: 90), timestamp: 60_000)
         let checked = try driver.createOutputTopic("checked-payments", key: .string, value: .json(Checked.self)).readRecordsToList()
         #expect(checked.map { "\($0.key):\($0.value.payment.amount)@\($0.value.card?.country ?? "-")" } == ["c1:90@FR", "c2:10@-"])
         let paid = try driver.createOutputTopic("paid-orders", key: .string, value: .json(Paid.self)).readRecordsToList()
         #expect(paid.map { "\($0.key):\($0.value.order.total)/\($0.value.payment.amount)@\($0.timestamp)" } == ["c1:90/90@60000"])
+        let holders = try driver.createOutputTopic("card-holders", key: .string, value: .optional(.json(Holder.self))).readRecordsToList()
+        #expect(holders.map { "\($0.key):\($0.value?.customer.name ?? "-")@\($0.timestamp)" } == ["c1:Ada@1"])
+        // Only the payment whose merchant is known comes out of the inner join.
+        let placed = try driver.createOutputTopic("placed-payments", key: .string, value: .json(Placed.self)).readRecordsToList()
+        #expect(placed.map { "\($0.key):\($0.value.merchant.category)" } == ["c1:books"])
     }
 
     @Test func theTestDriverExampleRuns() throws {

@@ -71,8 +71,20 @@ func revenuePerMinute() throws -> Topology {
 
 // MARK: README, "Tables and joins"
 
-struct Card: Codable, Sendable { var country: String; var limit: Int64 }
-struct CardPayment: Codable, Sendable { var amount: Int64 }
+struct Card: Codable, Sendable { var country: String; var limit: Int64; var customerID: String }
+struct CardPayment: Codable, Sendable { var amount: Int64; var merchantID: String }
+struct Customer: Codable, Sendable { var name: String }
+struct Merchant: Codable, Sendable { var category: String }
+struct Holder: Codable, Sendable {
+    var card: Card
+    var customer: Customer
+    init(_ card: Card, _ customer: Customer) { (self.card, self.customer) = (card, customer) }
+}
+struct Placed: Codable, Sendable {
+    var payment: CardPayment
+    var merchant: Merchant
+    init(_ payment: CardPayment, _ merchant: Merchant) { (self.payment, self.merchant) = (payment, merchant) }
+}
 struct ShopOrder: Codable, Sendable { var total: Int64 }
 struct Checked: Codable, Sendable {
     var payment: CardPayment
@@ -99,6 +111,15 @@ func tablesAndJoins() throws -> Topology {
         .to("checked-payments", value: .json(Checked.self))
     orders.join(payments, windows: .timeDifference(.seconds(3_600), grace: .seconds(300))) { order, payment in Paid(order, payment) }
         .to("paid-orders", value: .json(Paid.self))
+
+    // Each card with its holder, though cards are keyed by card number (a foreign-key join),
+    // and each payment with its merchant, held whole by every instance (a global table).
+    let customers = builder.table("customers", key: .string, value: .json(Customer.self))
+    cards.join(customers, foreignKey: { _, card in card.customerID }, value: .json(Holder.self)) { card, customer in Holder(card, customer) }
+        .toStream().to("card-holders", value: .optional(.json(Holder.self)))
+    let merchants = builder.globalTable("merchants", key: .string, value: .json(Merchant.self))
+    payments.join(merchants, key: { _, payment in payment.merchantID }) { payment, merchant in Placed(payment, merchant) }
+        .to("placed-payments", value: .json(Placed.self))
     return try builder.build()
 }
 

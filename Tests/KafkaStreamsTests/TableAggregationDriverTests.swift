@@ -1,4 +1,4 @@
-import KafkaStreams
+@testable import KafkaStreams
 import KafkaStreamsTesting
 import Testing
 
@@ -180,5 +180,32 @@ import Testing
         let results = try driver.createOutputTopic("counts", key: .string, value: .optional(.int64)).readRecordsToList()
             .map { "\($0.key)=\($0.value.map { String($0) } ?? "null")@\($0.timestamp)" }
         #expect(results == ["green=1@1", "green=0@2"])
+    }
+
+    /// `KTableFilterTest.testQueryableKTable` and `KTableMapValuesTest`'s queryable variant:
+    /// a filtered or mapped table given `materialized:` keeps its rows in a store of its
+    /// own (a row that stops matching leaves it), queryable by name, and sends the row it
+    /// replaces from there.
+    @Test func filteredAndMappedTablesCanBeMaterialized() throws {
+        let builder = StreamsBuilder()
+        let table = builder.table("numbers", key: .string, value: .int64)
+        let evens = table.filter(materialized: .as("evens", kind: .inMemory).withCachingDisabled()) { _, value in value % 2 == 0 }
+        let doubled = table.mapValues(materialized: .as("doubled", kind: .inMemory).withCachingDisabled(), value: .int64) { $0 * 2 }
+        evens.updates.mapValues { "\($0)" }.to("evens-changes", key: .string, value: .string)
+        builder.sendOldValues(from: evens.node)
+        _ = doubled
+        let driver = try TopologyTestDriver(try builder.build())
+        defer { driver.close() }
+        let numbers = driver.createInputTopic("numbers", key: .string, value: .optional(.int64))
+        for (key, value, time) in [("A", 1, 1), ("B", 2, 2), ("C", 4, 3), ("B", 3, 4)] as [(String, Int64?, Int64)] {
+            try numbers.pipeInput(key: key, value: value, timestamp: time)
+        }
+        let evensStore = try driver.keyValueStore(named: "evens", key: String.self, value: Int64.self)
+        #expect(try evensStore.all().map { "\($0.key)=\($0.value)" } == ["C=4"])
+        let doubledStore = try driver.keyValueStore(named: "doubled", key: String.self, value: Int64.self)
+        #expect(try doubledStore.all().map { "\($0.key)=\($0.value)" } == ["A=2", "B=6", "C=8"])
+        // The store sends what it replaced: B's 2 when B stopped matching.
+        let changes = try driver.createOutputTopic("evens-changes", key: .string, value: .string).readRecordsToList().map { "\($0.key):\($0.value)" }
+        #expect(changes == ["A:(null<-null)", "B:(2<-null)", "C:(4<-null)", "B:(null<-2)"])
     }
 }

@@ -1,6 +1,6 @@
 /// A table: the latest value of each key, as a changelog stream of updates. Downstream
 /// table operators receive every update as a ``Change`` (the new value, `nil` when the key
-/// was deleted or, after ``filter(named:_:)``, no longer matches; and the old value when
+/// was deleted or, after ``filter(named:materialized:_:)``, no longer matches; and the old value when
 /// one of them asked for it); ``toStream(named:)`` gives the new values as a stream.
 public struct KTable<Key, Value> {
     @usableFromInline let builder: StreamsBuilder
@@ -43,30 +43,39 @@ public struct KTable<Key, Value> {
 
     /// Keeps the keys whose value satisfies `predicate`; an update that does not sends a
     /// deletion downstream (and none when the key did not match before either, if the
-    /// table sends old values: nothing downstream held it).
-    public func filter(named: String? = nil, _ predicate: @escaping @Sendable (Key, Value) throws -> Bool) -> KTable<Key, Value> {
-        derived(updates.stateless(prefix: "KTABLE-FILTER-", named: named) { (record, context: ProcessorContext<Key, Change<Value>>) in
+    /// table sends old values: nothing downstream held it). With `materialized`, the
+    /// kept rows are also stored (with a changelog) and queryable by the store's name.
+    public func filter(
+        named: String? = nil, materialized: Materialized? = nil, _ predicate: @escaping @Sendable (Key, Value) throws -> Bool
+    ) -> KTable<Key, Value> {
+        let filtered = derived(updates.stateless(prefix: "KTABLE-FILTER-", named: named) { (record, context: ProcessorContext<Key, Change<Value>>) in
             let matching = { (value: Value?) throws -> Value? in try value.flatMap { try predicate(record.key, $0) ? $0 : nil } }
             let newValue = try matching(record.value.newValue)
             let oldValue = context.sendsOldValues ? try matching(record.value.oldValue) : nil
             if context.sendsOldValues && newValue == nil && oldValue == nil { return }
             try context.forward(record.withValue(Change(newValue: newValue, oldValue: oldValue)))
         }, valueSerde: valueSerde, valueGetter: valueGetter.map { key, value in try predicate(key, value) ? value : nil })
+        return materialized.map { filtered.materialize($0, named: named.map { "\($0)-materialize" }) } ?? filtered
     }
 
-    /// Keeps the keys whose value does not satisfy `predicate` (see ``filter(named:_:)``).
-    public func filterNot(named: String? = nil, _ predicate: @escaping @Sendable (Key, Value) throws -> Bool) -> KTable<Key, Value> {
-        filter(named: named) { key, value in try !predicate(key, value) }
+    /// Keeps the keys whose value does not satisfy `predicate` (see ``filter(named:materialized:_:)``).
+    public func filterNot(
+        named: String? = nil, materialized: Materialized? = nil, _ predicate: @escaping @Sendable (Key, Value) throws -> Bool
+    ) -> KTable<Key, Value> {
+        filter(named: named, materialized: materialized) { key, value in try !predicate(key, value) }
     }
 
-    /// Transforms each value; deletions stay deletions.
+    /// Transforms each value; deletions stay deletions. With `materialized`, the new rows
+    /// are also stored (serialized with `value`) and queryable by the store's name.
     public func mapValues<NewValue>(
-        named: String? = nil, value: AnySerde<NewValue>? = nil, _ transform: @escaping @Sendable (Value) throws -> NewValue
+        named: String? = nil, materialized: Materialized? = nil, value: AnySerde<NewValue>? = nil,
+        _ transform: @escaping @Sendable (Value) throws -> NewValue
     ) -> KTable<Key, NewValue> {
-        derived(updates.stateless(prefix: "KTABLE-MAPVALUES-", named: named) { (record, context: ProcessorContext<Key, Change<NewValue>>) in
+        let mapped = derived(updates.stateless(prefix: "KTABLE-MAPVALUES-", named: named) { (record, context: ProcessorContext<Key, Change<NewValue>>) in
             let oldValue = context.sendsOldValues ? try record.value.oldValue.map(transform) : nil
             try context.forward(record.withValue(Change(newValue: try record.value.newValue.map(transform), oldValue: oldValue)))
         }, valueSerde: value ?? (valueSerde as? AnySerde<NewValue>), valueGetter: valueGetter.map { _, value in try transform(value) })
+        return materialized.map { mapped.materialize($0, named: named.map { "\($0)-materialize" }) } ?? mapped
     }
 
     /// This table's node as a stream of changes (what its children receive).

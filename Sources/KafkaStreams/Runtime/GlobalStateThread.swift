@@ -79,7 +79,8 @@ final class GlobalStateThread: @unchecked Sendable {
         stores = Dictionary(uniqueKeysWithValues: instances.map { ($0.name, $0.typed as AnyObject) })
     }
 
-    /// Reads every partition from its start to the end it has now. Blocking.
+    /// Reads every partition, from its checkpoint or its start, to the end it has now.
+    /// Blocking.
     func bootstrap() throws {
         var marks: [TopicPartition: Watermarks] = [:]
         for partition in partitions {

@@ -1,17 +1,18 @@
 extension KTable {
     /// Joins each row of this table with the row of `other` whose key the row names (a
     /// foreign-key join, inner): the result, keyed like this table, has a row
-    /// `joiner(value, otherValue)` for each row whose `foreignKey(key, value)` has a row in `other`,
-    /// updated when either row changes and deleted when either is or when the row's
-    /// foreign key changes to one without a row (or to `nil`).
+    /// `joiner(value, otherValue)` for each row whose `foreignKey(key, value)` has a row in
+    /// `other`, updated when either row changes and deleted when either is or when the
+    /// row's foreign key changes to one without a row (or to `nil`).
     ///
     /// The tables need not be co-partitioned: each row subscribes to its foreign key
     /// through the internal topic `<applicationId>-<name>-subscription-registration-topic`
     /// (as many partitions as `other`'s input), keyed by foreign key, where a store of
     /// `other`'s task keeps the subscriptions; answers come back through
     /// `<applicationId>-<name>-subscription-response-topic` (as many partitions as this
-    /// table's input), to the partition the row came from. An answer for a row that has changed since is dropped (a hash
-    /// of the row's value travels with it), so results never go back to an older value.
+    /// table's input), to the partition the row came from. An answer for a row that has
+    /// changed since is dropped (a hash of the row's value travels with it), so results
+    /// never go back to an older value.
     ///
     /// The result is kept in a store (`materialized`, by default without record cache so
     /// every result is sent on, as in Kafka Streams), looked up and queried by key.

@@ -18,10 +18,7 @@ import Synchronization
 final class GlobalStateThread: @unchecked Sendable {
     /// The typed stores, by name, for tasks to read and queries to find.
     let stores: [String: AnyObject]
-    private let instances: [StoreInstance]
-    private let updaters: [String: (PolledRecord) throws -> Void]
-    /// The topic of each store, in the order of `instances`.
-    private let updaterTopics: [String]
+    private let global: GlobalStores
     private let partitions: [TopicPartition]
     /// The topics of the persistent stores, whose positions the checkpoint keeps.
     private let checkpointedTopics: Set<String>
@@ -51,32 +48,18 @@ final class GlobalStateThread: @unchecked Sendable {
             id: Self.task, applicationID: configuration.applicationID, logger: logger, clock: .system, collector: NoChangelogCollector(),
             defaultSerdes: DefaultSerdes(key: configuration.defaultKeySerde, value: configuration.defaultValueSerde))
         let directory = "\(configuration.stateDirectory)/\(configuration.applicationID)/global"
-        var instances: [StoreInstance] = []
-        var updaters: [String: (PolledRecord) throws -> Void] = [:]
-        var partitions: [TopicPartition] = []
-        var topics: [String] = []
+        let global = try GlobalStores(topology, context: context, directory: directory, resources: resources)
         do {
-            for definition in topology.globalStores.values.sorted(by: { $0.store.name < $1.store.name }) {
-                if definition.store.persistent { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-                let instance = try definition.store.make(StoreCreation(task: context, directory: directory, resources: resources))
-                instances.append(instance)
-                updaters[definition.topic] = try definition.makeUpdater(instance.typed, context)
-                topics.append(definition.topic)
-                let count = partitionCounts[definition.topic] ?? 0
-                partitions += (0..<count).map { TopicPartition(topic: definition.topic, partition: Int32($0)) }
-            }
             reader = try configuration.clients.factory.makeReader(configuration: configuration.globalConsumerConfiguration(), logger: logger)
         } catch {
-            for instance in instances { instance.typed.close { instance.root.close() } }
+            global.close()
             throw error
         }
-        self.instances = instances
-        self.updaters = updaters
-        updaterTopics = topics
-        self.partitions = partitions
+        self.global = global
+        partitions = global.topics.flatMap { topic in (0..<(partitionCounts[topic] ?? 0)).map { TopicPartition(topic: topic, partition: Int32($0)) } }
         checkpointedTopics = Set(topology.globalStores.values.filter(\.store.persistent).map(\.topic))
         checkpoint = GlobalCheckpoint(path: "\(directory)/.checkpoint")
-        stores = Dictionary(uniqueKeysWithValues: instances.map { ($0.name, $0.typed as AnyObject) })
+        stores = global.typed
     }
 
     /// Reads every partition, from its checkpoint or its start, to the end it has now.
@@ -95,45 +78,34 @@ final class GlobalStateThread: @unchecked Sendable {
                 resumed.insert(topic)
             }
         }
-        for (instance, topic) in zip(instances, updaterTopics) where !resumed.contains(topic) {
+        for (instance, topic) in zip(global.instances, global.topics) where !resumed.contains(topic) {
             try instance.typed.locked { try instance.root.wipe() }
         }
         for partition in partitions {
             positions[partition] = resumed.contains(partition.topic) ? checkpointed[partition]! : marks[partition]!.low
         }
         try reader.assign(partitions.map { TopicPartitionOffset($0, offset: positions[$0]!) })
-        // Where each partition must be read to, and how far it is (read ones are done).
-        var remaining: [TopicPartition: (position: Int64, end: Int64)] = [:]
+        // The partitions not yet read to the end they have now (`positions` says how far).
+        let restoring = partitions.filter { positions[$0]! < marks[$0]!.high }
+        var remaining = restoring
         var applied: [TopicPartition: Int] = [:]
         let listener = configuration.restoreListener
-        let storeOfTopic = Dictionary(uniqueKeysWithValues: zip(updaterTopics, instances.map(\.name)))
-        for partition in partitions where positions[partition]! < marks[partition]!.high {
-            remaining[partition] = (positions[partition]!, marks[partition]!.high)
-            applied[partition] = 0
+        let storeOfTopic = Dictionary(uniqueKeysWithValues: zip(global.topics, global.instances.map(\.name)))
+        for partition in restoring {
             listener?.onRestoreStart(
                 store: storeOfTopic[partition.topic] ?? "", topic: partition.topic, partition: partition.partition,
                 startOffset: positions[partition]!, endOffset: marks[partition]!.high)
         }
-        let restoring = Array(remaining.keys)
         let began = ContinuousClock.now
         var lastProgress = began
         while !remaining.isEmpty {
-            let received = try poll { record in
-                let partition = TopicPartition(topic: record.topic, partition: record.partition)
-                remaining[partition]?.position = record.offset + 1
-                applied[partition, default: 0] += 1
-            }
-            // Transaction markers take offsets but are never handed out.
-            for position in try reader.position(Array(remaining.keys)) where position.offset >= 0 {
-                if let known = remaining[position.topicPartition] {
-                    remaining[position.topicPartition] = (max(known.position, position.offset), known.end)
-                }
-            }
-            remaining = remaining.filter { $0.value.position < $0.value.end }
+            let received = try poll { record in applied[TopicPartition(topic: record.topic, partition: record.partition), default: 0] += 1 }
+            try advancePastMarkers(remaining)
+            remaining.removeAll { positions[$0]! >= marks[$0]!.high }
             if received > 0 {
                 lastProgress = .now
             } else if ContinuousClock.now - lastProgress > configuration.restoreTimeout {
-                let listing = remaining.map { "\($0.key.topic)[\($0.key.partition)] at \($0.value.position) of \($0.value.end)" }
+                let listing = remaining.map { "\($0.topic)[\($0.partition)] at \(positions[$0]!) of \(marks[$0]!.high)" }
                 throw StreamsError(.kafka, "bootstrapping global stores made no progress for \(configuration.restoreTimeout) (\(listing.joined(separator: ", ")))")
             }
         }
@@ -182,7 +154,7 @@ final class GlobalStateThread: @unchecked Sendable {
     /// reader. Blocking.
     func close(started: Bool) {
         if started { exited.wait() }
-        for instance in instances { instance.typed.close { instance.root.close() } }
+        global.close()
         try? reader.close()
     }
 
@@ -192,7 +164,7 @@ final class GlobalStateThread: @unchecked Sendable {
         try reader.poll(maxRecords: configuration.maxPollRecords, timeout: .milliseconds(100)) { record in
             positions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
             seen(record)
-            guard let apply = updaters[record.topic] else { return }
+            guard let apply = global.updaters[record.topic] else { return }
             do {
                 try apply(record)
             } catch let error as DeserializationError {
@@ -209,16 +181,20 @@ final class GlobalStateThread: @unchecked Sendable {
         context.counters.skipped += 1
     }
 
-    /// Makes the stores' writes durable (RocksDB holds them in memory until then), then
-    /// records how far they go.
+    /// Makes the stores' writes durable, then records how far they go.
     private func commitStores() throws {
-        for instance in instances { try instance.typed.locked { try instance.root.commit(changelogOffset: nil) } }
+        try global.commit()
         guard !checkpointedTopics.isEmpty else { return }
-        // Transaction markers take offsets but are never handed out.
+        try advancePastMarkers(partitions)
+        try checkpoint.save(positions.filter { checkpointedTopics.contains($0.key.topic) })
+    }
+
+    /// Moves `positions` of `partitions` to the reader's: transaction markers take offsets
+    /// but are never handed out, so the last record seen may not be the end.
+    private func advancePastMarkers(_ partitions: [TopicPartition]) throws {
         for position in try reader.position(partitions) where position.offset >= 0 {
             positions[position.topicPartition] = max(positions[position.topicPartition] ?? 0, position.offset)
         }
-        try checkpoint.save(positions.filter { checkpointedTopics.contains($0.key.topic) })
     }
 }
 

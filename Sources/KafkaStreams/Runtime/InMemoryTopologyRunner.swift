@@ -34,10 +34,9 @@ package final class InMemoryTopologyRunner {
     private var queuedBytes: [UInt: KeptBytes] = [:]
     private var nextLease: UInt = 1
     private let leases = RecordLeases()
-    /// Global stores by name, their instances, and what applies a record of each one's topic.
+    /// The global stores, and their typed views by name (every task may read them).
+    private var global: GlobalStores?
     private var globalStores: [String: AnyObject] = [:]
-    private var globalInstances: [StoreInstance] = []
-    private var globalUpdaters: [String: (PolledRecord) throws -> Void] = [:]
 
     /// - Parameters:
     ///   - stateDirectory: where persistent stores live (`<dir>/<applicationID>/<task>`).
@@ -73,7 +72,7 @@ package final class InMemoryTopologyRunner {
     /// Processes one record of `topic`, then every record it sent to repartition topics;
     /// then commits, as Kafka Streams' test driver does after every record.
     package func pipe(topic: String, record: StoredRecord) throws {
-        if let update = globalUpdaters[topic] {
+        if let global, let update = global.updaters[topic] {
             // A global table's record is applied at once, as the global thread would.
             let offset = offsets[topic, default: 0]
             offsets[topic] = offset + 1
@@ -82,7 +81,7 @@ package final class InMemoryTopologyRunner {
                     try update(PolledRecord(topic: topic, partition: 0, offset: offset, timestamp: record.timestamp, key: key, value: value, headers: record.headers))
                 }
             }
-            for instance in globalInstances { try instance.typed.locked { try instance.root.commit(changelogOffset: nil) } }
+            try global.commit()
             return
         }
         try deliver(topic: topic, record: record)
@@ -96,7 +95,7 @@ package final class InMemoryTopologyRunner {
     }
 
     /// Whether some source (or global store) reads `topic`.
-    package func reads(_ topic: String) -> Bool { tasksByTopic[topic] != nil || globalUpdaters[topic] != nil }
+    package func reads(_ topic: String) -> Bool { tasksByTopic[topic] != nil || global?.updaters[topic] != nil }
 
     /// Takes the records written to `topic` so far, oldest first.
     package func drain(_ topic: String) -> [StoredRecord] { collector.drain(topic) }
@@ -121,7 +120,7 @@ package final class InMemoryTopologyRunner {
 
     package func close() {
         for task in tasks { task.close() }
-        for instance in globalInstances { instance.typed.close { instance.root.close() } }
+        global?.close()
         releaseLeases()
     }
 
@@ -131,15 +130,9 @@ package final class InMemoryTopologyRunner {
         let context = TaskContext(
             id: GlobalStateThread.task, applicationID: applicationID, logger: logger, clock: WallClock { [clockBox] in clockBox.value },
             collector: collector, defaultSerdes: defaultSerdes, counters: counters)
-        if topology.globalStores.values.contains(where: \.store.persistent) {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        for definition in topology.globalStores.values {
-            let instance = try definition.store.make(StoreCreation(task: context, directory: directory, resources: nil))
-            globalInstances.append(instance)
-            globalStores[definition.store.name] = instance.typed
-            globalUpdaters[definition.topic] = try definition.makeUpdater(instance.typed, context)
-        }
+        let opened = try GlobalStores(topology, context: context, directory: directory, resources: nil)
+        global = opened
+        globalStores = opened.typed
     }
 
     /// Commits as a stream thread does (``CommitSequence``), with outputs and changelog

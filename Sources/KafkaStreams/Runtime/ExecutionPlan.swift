@@ -22,6 +22,29 @@ struct ExecutionPlan: Sendable {
         sourceTopics = reading.keys.sorted()
     }
 
+    static func makeAdmin(configuration: StreamsConfiguration, logger: Logger) throws -> any StreamsAdmin {
+        var adminConfiguration = configuration.commonProperties
+        adminConfiguration["bootstrap.servers"] = configuration.bootstrapServers
+        adminConfiguration.clientID = "\(configuration.applicationID)-admin"
+        return try configuration.clients.factory.makeAdmin(configuration: adminConfiguration, logger: logger)
+    }
+
+    /// Every partition the stream threads read, given each topic's partition count: those
+    /// of the input topics, and those of the repartition topics the application writes
+    /// itself.
+    func sourcePartitions(counts: [String: Int], applicationID: String) -> (external: [TopicPartition], repartition: [TopicPartition]) {
+        var external: [TopicPartition] = []
+        var repartition: [TopicPartition] = []
+        for subtopology in subtopologies {
+            for topic in subtopology.sourceTopics {
+                let name = topic.resolved(applicationID: applicationID)
+                let partitions = (0..<Int32(counts[name] ?? 0)).map { TopicPartition(topic: name, partition: $0) }
+                if topic.isInternal { repartition += partitions } else { external += partitions }
+            }
+        }
+        return (external, repartition)
+    }
+
     /// Whether any store, global ones included, lives in RocksDB.
     var hasPersistentStores: Bool {
         topology.stores.values.contains(where: \.persistent) || topology.globalStores.values.contains(where: \.store.persistent)
@@ -32,10 +55,7 @@ struct ExecutionPlan: Sendable {
     @discardableResult
     func prepareTopics(configuration: StreamsConfiguration, logger: Logger) throws -> [String: Int] {
         let applicationID = configuration.applicationID
-        var adminConfiguration = configuration.commonProperties
-        adminConfiguration["bootstrap.servers"] = configuration.bootstrapServers
-        adminConfiguration.clientID = "\(applicationID)-admin"
-        let admin = try configuration.clients.factory.makeAdmin(configuration: adminConfiguration, logger: logger)
+        let admin = try Self.makeAdmin(configuration: configuration, logger: logger)
         defer { admin.close() }
         var partitions = try admin.partitionCounts(timeout: .seconds(30))
 

@@ -69,15 +69,21 @@ final class StreamThread: @unchecked Sendable {
     let registry: LocalStoreRegistry
     /// The instance's global stores, which every task may read.
     let globalStores: [String: AnyObject]
+    /// In a bounded run, the offset each source partition (repartition topics aside) is
+    /// read up to: a record at or past it is left unprocessed and its partition paused.
+    let inputEnds: [TopicPartition: Int64]?
+    /// Partitions paused at their bounded run's end.
+    var pausedAtEnd: Set<TopicPartition> = []
     var restorer: StoreRestorer?
 
     /// - Parameter clientID: unique per application instance, as in Kafka Streams
     ///   (`<applicationID>-<instance>`), so the threads of two instances can be told apart.
     init(
         index: Int, clientID: String, plan: ExecutionPlan, configuration: StreamsConfiguration, resources: RocksDBResources?,
-        registry: LocalStoreRegistry, globalStores: [String: AnyObject] = [:], logger: Logger
+        registry: LocalStoreRegistry, globalStores: [String: AnyObject] = [:], inputEnds: [TopicPartition: Int64]? = nil, logger: Logger
     ) {
         self.globalStores = globalStores
+        self.inputEnds = inputEnds
         name = "\(clientID)-StreamThread-\(index)"
         systemThreadName = "StreamThread-\(index)"
         clients = configuration.clients.factory
@@ -170,6 +176,7 @@ final class StreamThread: @unchecked Sendable {
             consumer = nil
             transactions = nil
             assigned = []
+            pausedAtEnd = []
         }
         do {
             try initTransactions()
@@ -258,6 +265,10 @@ final class StreamThread: @unchecked Sendable {
         let commitRequested = counters.commitRequested
         if commitRequested || now - lastCommit >= configuration.commitInterval.wholeMilliseconds {
             try commit(reason: commitRequested ? "requested" : "interval")
+        } else if inputEnds != nil && polled == 0 && orderedTasks.contains(where: { !$0.uncommittedOffsets.isEmpty }) {
+            // A bounded run is over when the group's commits reach the ends: commit as soon
+            // as the input runs dry rather than a commit interval later.
+            try commit(reason: "input drained")
         }
     }
 
@@ -266,6 +277,10 @@ final class StreamThread: @unchecked Sendable {
     private func process(_ message: PolledRecord) throws -> Bool {
         // After a failure the record is refused (not kept, not processed), which ends the poll.
         if let deferredFailure { throw deferredFailure }
+        if let inputEnds, let end = inputEnds[TopicPartition(topic: message.topic, partition: message.partition)], message.offset >= end {
+            try pauseAtEnd(TopicPartition(topic: message.topic, partition: message.partition))
+            return false
+        }
         let task: StreamTask
         if let last = lastRouted, last.partition == message.partition, last.topic == message.topic {
             task = last.task
@@ -294,6 +309,14 @@ final class StreamThread: @unchecked Sendable {
         return true
     }
 
+    /// Stops reading a partition that reached its bounded run's end: records after it are
+    /// for a later run (their offsets are never committed by this one).
+    private func pauseAtEnd(_ partition: TopicPartition) throws {
+        guard pausedAtEnd.insert(partition).inserted else { return }
+        try consumer?.pause([partition])
+        logger.debug("\(partition) read to its bounded run's end")
+    }
+
     /// Processes what the queueing tasks may process at wall-clock time `now`.
     private func processQueued(now: Int64) throws {
         for task in queueingTasks where task.queuedCount > 0 {
@@ -302,6 +325,8 @@ final class StreamThread: @unchecked Sendable {
     }
 
     private func resume(_ partitions: [TopicPartition]) throws {
+        // A partition at its bounded run's end stays paused when its queue drains.
+        let partitions = pausedAtEnd.isEmpty ? partitions : partitions.filter { !pausedAtEnd.contains($0) }
         guard !partitions.isEmpty else { return }
         try consumer?.resume(partitions)
     }

@@ -58,6 +58,7 @@ public final class StreamsApp: Service, Sendable {
             }
         }
         defer { directoryLock?.release() }
+        let bounded = try await startBoundedRun(partitionCounts: partitionCounts)
         let clientID = "\(configuration.applicationID)-\(instanceID)"
         // One memory budget for every persistent store of the application, as the
         // number of stores and partitions grows.
@@ -73,7 +74,7 @@ public final class StreamsApp: Service, Sendable {
         }
         let outcome: Result<Void, any Error>
         do {
-            try await runStreamThreads(clientID: clientID, resources: resources, global: global)
+            try await runStreamThreads(clientID: clientID, resources: resources, global: global, bounded: bounded)
             outcome = .success(())
         } catch {
             outcome = .failure(error)
@@ -93,15 +94,16 @@ public final class StreamsApp: Service, Sendable {
 
     /// Starts the stream threads and waits until they have stopped; throws the error that
     /// stopped the first one to fail.
-    private func runStreamThreads(clientID: String, resources: RocksDBResources?, global: GlobalStateThread?) async throws {
+    private func runStreamThreads(clientID: String, resources: RocksDBResources?, global: GlobalStateThread?, bounded: BoundedRunMonitor?) async throws {
         let (plan, configuration, logger) = (plan, configuration, logger)
         let exits = ThreadExits(count: configuration.streamThreads)
         let started = (1...configuration.streamThreads).map {
             StreamThread(
                 index: $0, clientID: clientID, plan: plan, configuration: configuration, resources: resources, registry: registry,
-                globalStores: global?.stores ?? [:], logger: logger)
+                globalStores: global?.stores ?? [:], inputEnds: bounded?.span.ends, logger: logger)
         }
         threads.withLock { $0 = started }
+        defer { bounded?.stop() }
         if stopped.load(ordering: .acquiring) { return }
         for thread in started {
             thread.start { [self] error in
@@ -110,6 +112,8 @@ public final class StreamsApp: Service, Sendable {
                 exits.record(error)
             }
         }
+        // Done: the threads commit (nothing is left) and stop, as on shutdown.
+        bounded?.start { [self] in shutdown() }
         logger.info("running", metadata: ["threads": "\(started.count)", "topics": "\(plan.sourceTopics)"])
         let failure = await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
@@ -123,6 +127,39 @@ public final class StreamsApp: Service, Sendable {
         if let failure {
             logger.error("stopped by an error: \(failure)")
             throw failure
+        }
+    }
+
+    /// Captures the ends of a bounded run's input (nil when the run is not bounded).
+    private func startBoundedRun(partitionCounts: [String: Int]) async throws -> BoundedRunMonitor? {
+        guard let run = configuration.boundedRun else { return nil }
+        let (plan, configuration, logger) = (plan, configuration, logger)
+        return try await onOwnThread(named: "streams:bounded") {
+            let positions = try InputPositions(configuration: configuration, logger: logger)
+            do {
+                let (external, repartition) = plan.sourcePartitions(counts: partitionCounts, applicationID: configuration.applicationID)
+                let span = try BoundedRunMonitor.Span.capture(external: external, repartition: repartition, positions: positions)
+                return BoundedRunMonitor(span: span, run: run, positions: positions, applicationID: configuration.applicationID, logger: logger)
+            } catch {
+                positions.close()
+                throw StreamsError(.kafka, "cannot read where the bounded run's input ends", underlying: error)
+            }
+        }
+    }
+
+    /// How far the application's consumer group trails its input topics (repartition
+    /// topics aside): per partition and in total. A replaying version has caught up when
+    /// its lag is near zero; the lag of a bounded run is what it has left. Reads the
+    /// group's committed offsets, so it counts every instance, and works whether or not
+    /// this instance runs.
+    public func inputLag() async throws -> InputLag {
+        let (plan, configuration, logger) = (plan, configuration, logger)
+        return try await onOwnThread(named: "streams:lag") {
+            let admin = try ExecutionPlan.makeAdmin(configuration: configuration, logger: logger)
+            let counts = try { defer { admin.close() }; return try admin.partitionCounts(timeout: .seconds(30)) }()
+            let positions = try InputPositions(configuration: configuration, logger: logger)
+            defer { positions.close() }
+            return try positions.lag(plan.sourcePartitions(counts: counts, applicationID: configuration.applicationID).external)
         }
     }
 

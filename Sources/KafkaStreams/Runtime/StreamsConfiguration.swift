@@ -106,6 +106,9 @@ public struct StreamsConfiguration: Sendable {
     public var producerProperties = KafkaConfiguration()
     /// Properties for both (security settings, say).
     public var commonProperties = KafkaConfiguration()
+    /// Set, ``StreamsApp/run()`` returns once the input that was there at start is
+    /// processed (see ``BoundedRun``); `nil` (the default) runs until shut down.
+    public var boundedRun: BoundedRun?
 
     public init(applicationID: String, bootstrapServers: String) {
         self.applicationID = applicationID
@@ -138,6 +141,9 @@ public struct StreamsConfiguration: Sendable {
         guard recordCacheBytes >= 0 else { throw invalid("recordCacheBytes must be 0 or more, got \(recordCacheBytes)") }
         guard restoreBatchSize > 0, restoreTimeout > .zero else { throw invalid("restoreBatchSize and restoreTimeout must be positive") }
         guard pollTimeout >= .zero, flushTimeout > .zero else { throw invalid("pollTimeout and flushTimeout must be positive") }
+        if let boundedRun, boundedRun.progressInterval <= .zero {
+            throw invalid("boundedRun.progressInterval must be positive, got \(boundedRun.progressInterval)")
+        }
         guard !stateDirectory.isEmpty else { throw invalid("stateDirectory is empty") }
         guard internalTopicReplicationFactor == -1 || internalTopicReplicationFactor >= 1 else {
             throw invalid("internalTopicReplicationFactor must be -1 or at least 1, got \(internalTopicReplicationFactor)")

@@ -1,0 +1,48 @@
+/// Makes ``StreamsApp/run()`` return once the application has processed its input as it
+/// stood when the run started: batch on the same code (a replay from offset 0 into a new
+/// output, say). Set ``StreamsConfiguration/boundedRun``.
+///
+/// At start the run captures the latest offset of every partition of the source topics;
+/// records written after that are left for a later run. The stream threads process up to
+/// those ends, then the records their repartition topics took on the way, and commit. The
+/// run is over when the group's committed offsets reach every captured end and every
+/// repartition partition is drained, so with several instances (or threads) each returns
+/// once all of them are done, and a rebalance meanwhile loses nothing. Progress (records
+/// done and to do, rate, time left) is logged every ``progressInterval`` and kept in
+/// metrics (`kafka_streams_bounded_run_records_total`,
+/// `kafka_streams_bounded_run_remaining_records`).
+///
+/// Windows stay open at the end: stream time is the largest record time read, as in a live
+/// run, so the same application can go on live from there (a replay catching up before a
+/// cut-over) without treating new records as late.
+public struct BoundedRun: Sendable, Hashable {
+    /// How often progress is logged.
+    public var progressInterval: Duration
+
+    public init(progressInterval: Duration = .seconds(10)) {
+        self.progressInterval = progressInterval
+    }
+}
+
+/// How far a consumer group trails the end of its input topics: per partition, the
+/// records between the group's committed offset and the partition's latest offset.
+public struct InputLag: Sendable, Hashable {
+    /// One partition's lag.
+    public struct Partition: Sendable, Hashable {
+        public var topic: String
+        public var partition: Int32
+        /// The group's committed offset (the log's first offset where none is committed).
+        public var committedOffset: Int64
+        /// The offset the next record written will take.
+        public var endOffset: Int64
+        /// Records not processed yet.
+        public var lag: Int64 { max(0, endOffset - committedOffset) }
+    }
+
+    /// Every partition of the application's source topics (repartition topics excluded),
+    /// in topic and partition order.
+    public var partitions: [Partition]
+
+    /// Records not processed yet, over every partition.
+    public var total: Int64 { partitions.reduce(0) { $0 + $1.lag } }
+}

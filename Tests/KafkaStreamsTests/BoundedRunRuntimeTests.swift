@@ -1,0 +1,139 @@
+import Dispatch
+import Foundation
+import KafkaStreams
+import KafkaStreamsTesting
+import RdKafka
+import Testing
+
+/// Bounded runs on the embedded broker: `run()` returns by itself once the input that was
+/// there at start is processed, through a repartition topic, by one instance or two;
+/// records written after the start are left for a later run.
+@Suite struct BoundedRunRuntimeTests {
+    /// Counts words: the count runs after a repartition by word, so the run must drain
+    /// the repartition topic too. Every record waits at `gate` until it opens.
+    static func wordCount(input: String, output: String, gate: DispatchSemaphore? = nil) throws -> Topology {
+        let builder = StreamsBuilder()
+        builder.stream(input, key: .string, value: .string)
+            .flatMapValues { line -> [String] in
+                gate?.wait()
+                gate?.signal()
+                return line.split(separator: " ").map(String.init)
+            }
+            .groupBy(key: .string) { _, word in word }
+            .count(materialized: .as("counts"))
+            .toStream()
+            .to(output, key: .string, value: .optional(.int64))
+        return try builder.build()
+    }
+
+    static func lines(_ range: Range<Int>) -> [String] { range.map { "w\($0 % 7) w\($0 % 3)" } }
+
+    static func expectedCounts(_ lines: [String]) -> [String: Int64] {
+        lines.flatMap { $0.split(separator: " ").map(String.init) }.reduce(into: [:]) { $0[$1, default: 0] += 1 }
+    }
+
+    /// The last count per word in `topic`.
+    static func lastCounts(_ kafka: EmbeddedKafkaCluster, _ topic: String) async throws -> [String: Int64] {
+        try await kafka.readAll(topic).reduce(into: [:]) { counts, record in
+            guard let key = text(record.key), let value = record.value, value.count == 8 else { return }
+            counts[key] = value.reduce(Int64(0)) { $0 << 8 | Int64($1) }
+        }
+    }
+
+    /// Runs `app` until its bounded run returns, failing after `timeout`.
+    static func runToEnd(_ app: StreamsApp, timeout: Duration = .seconds(90)) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await app.run()
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return false
+            }
+            let returned = try await group.next() ?? false
+            group.cancelAll()
+            if !returned { app.shutdown() }
+            #expect(returned, "the bounded run did not return within \(timeout)")
+        }
+    }
+
+    @Test func stopsAtTheCapturedEndsWithEverythingCommitted() async throws {
+        let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
+        try kafka.createTopic("bounded-lines", partitions: 3)
+        let first = Self.lines(0..<300)
+        try await kafka.produceValues("bounded-lines", first, keys: first.indices.map { "k\($0)" })
+        let ends = try await kafka.endOffsets("bounded-lines")
+        var configuration = kafka.streamsConfiguration(applicationID: "bounded-one")
+        configuration.boundedRun = BoundedRun(progressInterval: .milliseconds(200))
+        let gate = DispatchSemaphore(value: 0)
+        let app = try StreamsApp(
+            topology: try Self.wordCount(input: "bounded-lines", output: "bounded-counts", gate: gate), configuration: configuration, logger: streamsTestLogger)
+        let lagBefore = try await app.inputLag()
+        #expect(lagBefore.total == 300)
+        #expect(lagBefore.partitions.map(\.partition) == [0, 1, 2])
+
+        let run = Task { try await Self.runToEnd(app) }
+        // Once the app has its tasks its ends are captured: what comes now is not its input.
+        #expect(try await waitUntil(timeout: .seconds(30)) { !app.activeTasks.isEmpty })
+        let later = Self.lines(300..<400)
+        try await kafka.produceValues("bounded-lines", later, keys: later.indices.map { "late-k\($0)" })
+        gate.signal()
+        try await run.value
+
+        #expect(try await kafka.committedOffsets(group: "bounded-one", topic: "bounded-lines") == ends)
+        let repartition = "bounded-one-KSTREAM-REPARTITION-0000000003-repartition"
+        let repartitionEnds = try await kafka.endOffsets(repartition)
+        #expect(repartitionEnds.values.reduce(0, +) == 600)
+        #expect(try await kafka.committedOffsets(group: "bounded-one", topic: repartition) == repartitionEnds)
+        #expect(try await Self.lastCounts(kafka, "bounded-counts") == Self.expectedCounts(first))
+        #expect(try await app.inputLag().total == 100)
+
+        // The next bounded run of the same application takes what came since.
+        let next = try StreamsApp(topology: try Self.wordCount(input: "bounded-lines", output: "bounded-counts"), configuration: configuration, logger: streamsTestLogger)
+        try await Self.runToEnd(next)
+        #expect(try await Self.lastCounts(kafka, "bounded-counts") == Self.expectedCounts(first + later))
+        #expect(try await next.inputLag().total == 0)
+    }
+
+    @Test func twoInstancesEachReturnOnceBothAreDone() async throws {
+        let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
+        try kafka.createTopic("bounded-pair-lines", partitions: 4)
+        let lines = Self.lines(0..<2_000)
+        try await kafka.produceValues("bounded-pair-lines", lines, keys: lines.indices.map { "k\($0)" })
+        let ends = try await kafka.endOffsets("bounded-pair-lines")
+        let apps = try (0..<2).map { index in
+            var configuration = kafka.streamsConfiguration(applicationID: "bounded-pair")
+            configuration.stateDirectory += "/instance-\(index)"
+            configuration.boundedRun = BoundedRun()
+            return try StreamsApp(
+                topology: try Self.wordCount(input: "bounded-pair-lines", output: "bounded-pair-counts"), configuration: configuration,
+                logger: streamsTestLogger)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for app in apps { group.addTask { try await Self.runToEnd(app) } }
+            try await group.waitForAll()
+        }
+        #expect(try await kafka.committedOffsets(group: "bounded-pair", topic: "bounded-pair-lines") == ends)
+        let repartition = "bounded-pair-KSTREAM-REPARTITION-0000000003-repartition"
+        #expect(try await kafka.committedOffsets(group: "bounded-pair", topic: repartition) == (try await kafka.endOffsets(repartition)))
+        #expect(try await Self.lastCounts(kafka, "bounded-pair-counts") == Self.expectedCounts(lines))
+    }
+
+    @Test func anInputWithNothingToProcessEndsAtOnce() async throws {
+        let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
+        try kafka.createTopic("bounded-empty", partitions: 2)
+        var configuration = kafka.streamsConfiguration(applicationID: "bounded-empty")
+        configuration.boundedRun = BoundedRun()
+        let app = try StreamsApp(
+            topology: try Self.wordCount(input: "bounded-empty", output: "bounded-empty-counts"), configuration: configuration, logger: streamsTestLogger)
+        try await Self.runToEnd(app, timeout: .seconds(30))
+        #expect(try await app.inputLag().total == 0)
+    }
+
+    @Test func aNonPositiveProgressIntervalIsAConfigurationError() throws {
+        var configuration = StreamsConfiguration(applicationID: "bounded-config", bootstrapServers: "localhost:9092")
+        configuration.boundedRun = BoundedRun(progressInterval: .zero)
+        #expect(throws: StreamsError.self) { try configuration.validate() }
+    }
+}

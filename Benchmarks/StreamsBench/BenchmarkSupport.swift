@@ -28,6 +28,13 @@ final class BackgroundApp: @unchecked Sendable {
         if let error { throw error }
     }
 
+    /// Whether `run()` has returned (a bounded run that finished, or a failure).
+    func waitUntilFinished(timeout: Duration) -> Bool {
+        guard finished.wait(timeout: .now() + timeout.fractionalSeconds) == .success else { return false }
+        finished.signal()  // for stop()
+        return true
+    }
+
     /// Waits (polling) until `condition` holds or `timeout` passes; returns whether it held.
     @discardableResult
     func wait(timeout: Duration, every interval: Double = 0.002, until condition: () throws -> Bool) rethrows -> Bool {
@@ -118,7 +125,11 @@ final class ProcessedCounter: MetricsFactory, CounterHandler, Sendable {
         label == "kafka_streams_records_processed_total" ? self : NOOPMetricsHandler.instance
     }
     func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler { NOOPMetricsHandler.instance }
-    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler { NOOPMetricsHandler.instance }
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        label == "kafka_streams_bounded_run_finished" ? boundedRunEnd : NOOPMetricsHandler.instance
+    }
+    /// When a bounded run said it was done.
+    let boundedRunEnd = FirstOneRecorder()
     func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         let timer = SummingTimer()
         timers.withLock { $0[label, default: []].append(timer) }
@@ -133,6 +144,18 @@ final class ProcessedCounter: MetricsFactory, CounterHandler, Sendable {
     func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {}
     func destroyRecorder(_ handler: any RecorderHandler) {}
     func destroyTimer(_ handler: any TimerHandler) {}
+}
+
+/// Keeps the time a gauge was first set to 1 since ``reset()``.
+final class FirstOneRecorder: RecorderHandler, Sendable {
+    private let reachedOne = Mutex<ContinuousClock.Instant?>(nil)
+    var time: ContinuousClock.Instant? { reachedOne.withLock { $0 } }
+    func reset() { reachedOne.withLock { $0 = nil } }
+    func record(_ value: Int64) { record(Double(value)) }
+    func record(_ value: Double) {
+        guard value == 1 else { return }
+        reachedOne.withLock { $0 = $0 ?? .now }
+    }
 }
 
 /// A timer that keeps only the sum of what it recorded.

@@ -9,6 +9,6 @@ struct StreamsBench: ParsableCommand {
         commandName: "streams-bench",
         abstract: "Throughput benchmarks; each prints a JSON line with rate, baseline_rate and ratio.",
         subcommands: [
-            ClientPipeBenchmark.self, RocksDBBenchmark.self, StatelessBenchmark.self, MergeBenchmark.self, RestoreBenchmark.self, WordCountBenchmark.self, EOSBenchmark.self, WindowedBenchmark.self, JoinBenchmark.self, LatencyBenchmark.self,
+            ClientPipeBenchmark.self, RocksDBBenchmark.self, StatelessBenchmark.self, MergeBenchmark.self, RestoreBenchmark.self, WordCountBenchmark.self, EOSBenchmark.self, WindowedBenchmark.self, JoinBenchmark.self, LatencyBenchmark.self, ReplayBenchmark.self,
         ])
 }

@@ -102,16 +102,25 @@ import Testing
         let lines = Self.lines(0..<2_000)
         try await kafka.produceValues("bounded-pair-lines", lines, keys: lines.indices.map { "k\($0)" })
         let ends = try await kafka.endOffsets("bounded-pair-lines")
+        // Processing waits until the two share the tasks: a rebalance while records are
+        // processed would repeat some (at-least-once), and the counts would not be exact.
+        let gate = DispatchSemaphore(value: 0)
         let apps = try (0..<2).map { index in
             var configuration = kafka.streamsConfiguration(applicationID: "bounded-pair")
             configuration.stateDirectory += "/instance-\(index)"
             configuration.boundedRun = BoundedRun()
             return try StreamsApp(
-                topology: try Self.wordCount(input: "bounded-pair-lines", output: "bounded-pair-counts"), configuration: configuration,
+                topology: try Self.wordCount(input: "bounded-pair-lines", output: "bounded-pair-counts", gate: gate), configuration: configuration,
                 logger: streamsTestLogger)
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for app in apps { group.addTask { try await Self.runToEnd(app) } }
+            // Both sub-topologies' 4 tasks, split between the two.
+            let shared = try await waitUntil(timeout: .seconds(60)) {
+                apps.allSatisfy { !$0.activeTasks.isEmpty } && apps.map(\.activeTasks.count).reduce(0, +) == 8
+            }
+            #expect(shared)
+            gate.signal()
             try await group.waitForAll()
         }
         #expect(try await kafka.committedOffsets(group: "bounded-pair", topic: "bounded-pair-lines") == ends)

@@ -9,8 +9,9 @@
 /// repartition partition is drained, so with several instances (or threads) each returns
 /// once all of them are done, and a rebalance meanwhile loses nothing. Progress (records
 /// done and to do, rate, time left) is logged every ``progressInterval`` and kept in
-/// metrics (`kafka_streams_bounded_run_records_total`,
-/// `kafka_streams_bounded_run_remaining_records`).
+/// gauges: `kafka_streams_bounded_run_records_total` and
+/// `kafka_streams_bounded_run_remaining_records` count input records committed and not yet,
+/// `kafka_streams_bounded_run_finished` turns 1 once the repartition topics are drained too.
 ///
 /// Windows stay open at the end: stream time is the largest record time read, as in a live
 /// run, so the same application can go on live from there (a replay catching up before a

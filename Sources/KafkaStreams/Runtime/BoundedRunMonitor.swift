@@ -42,6 +42,8 @@ final class BoundedRunMonitor: Sendable {
     private let stopSignal = DispatchSemaphore(value: 0)
     private let processed: Gauge
     private let remaining: Gauge
+    /// 1 once the run is done (its input and repartition topics processed and committed).
+    private let finishedGauge: Gauge
 
     init(span: Span, run: BoundedRun, positions: InputPositions, applicationID: String, logger: Logger) {
         self.span = span
@@ -51,6 +53,7 @@ final class BoundedRunMonitor: Sendable {
         let dimensions = [("application_id", applicationID)]
         processed = Gauge(label: "kafka_streams_bounded_run_records_total", dimensions: dimensions)
         remaining = Gauge(label: "kafka_streams_bounded_run_remaining_records", dimensions: dimensions)
+        finishedGauge = Gauge(label: "kafka_streams_bounded_run_finished", dimensions: dimensions)
     }
 
     /// Checks every `checkInterval` until the run is done (then `onDone`) or ``stop()``.
@@ -59,6 +62,7 @@ final class BoundedRunMonitor: Sendable {
             let clock = ContinuousClock()
             let started = clock.now
             var lastReport = started
+            finishedGauge.record(0)
             logger.info("bounded run: \(span.total) records to process", metadata: ["ends": "\(span.ends.count) partitions"])
             while stopSignal.wait(timeout: .now() + checkInterval.fractionalSeconds) == .timedOut {
                 do {
@@ -66,6 +70,7 @@ final class BoundedRunMonitor: Sendable {
                     processed.record(Double(done))
                     remaining.record(Double(span.total - done))
                     if finished {
+                        finishedGauge.record(1)
                         logger.info("bounded run done: \(done) records in \(clock.now - started)")
                         onDone()
                         return

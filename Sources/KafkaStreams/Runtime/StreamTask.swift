@@ -241,6 +241,11 @@ final class StreamTask {
         }
     }
 
+    /// The offset after the last record of `topic` handled, or -1.
+    func nextOffset(of topic: String) -> Int64 {
+        inputs.first { $0.topic == topic }?.nextOffset ?? -1
+    }
+
     func markCommitted() {
         for index in inputs.indices { inputs[index].committedOffset = inputs[index].nextOffset }
     }

@@ -45,7 +45,8 @@ final class StreamThread: @unchecked Sendable {
     var orderedTasks: [StreamTask] = []
     var taskByPartition: [TopicPartition: StreamTask] = [:]
     /// Read per record on this thread only: no dynamic exclusivity check.
-    @exclusivity(unchecked) var lastRouted: (topic: String, partition: Int32, task: StreamTask)?
+    /// `end`: the bounded run's end of the partition (`Int64.max` when there is none).
+    @exclusivity(unchecked) var lastRouted: (topic: String, partition: Int32, task: StreamTask, end: Int64)?
     var rebalanceFailure: (any Error)?
     /// The leases of queued records processed or dropped, released to the consumer after
     /// each poll (and before it closes).
@@ -265,10 +266,22 @@ final class StreamThread: @unchecked Sendable {
         let commitRequested = counters.commitRequested
         if commitRequested || now - lastCommit >= configuration.commitInterval.wholeMilliseconds {
             try commit(reason: commitRequested ? "requested" : "interval")
-        } else if inputEnds != nil && polled == 0 && orderedTasks.contains(where: { !$0.uncommittedOffsets.isEmpty }) {
+        } else if polled == 0, let inputEnds, processedToEnds(inputEnds), orderedTasks.contains(where: { !$0.uncommittedOffsets.isEmpty }) {
             // A bounded run is over when the group's commits reach the ends: commit as soon
-            // as the input runs dry rather than a commit interval later.
-            try commit(reason: "input drained")
+            // as the input is done rather than a commit interval later (and after that, as
+            // each batch from the repartition topics is).
+            try commit(reason: "input processed")
+        }
+    }
+
+    /// Whether every source partition of a bounded run this thread has processed records
+    /// of is processed to its end. (One it has none of yet counts as done: at worst that
+    /// costs an early commit.)
+    private func processedToEnds(_ ends: [TopicPartition: Int64]) -> Bool {
+        taskByPartition.allSatisfy { partition, task in
+            guard let end = ends[partition] else { return true }
+            let next = task.nextOffset(of: partition.topic)
+            return next < 0 || next >= end
         }
     }
 
@@ -277,20 +290,22 @@ final class StreamThread: @unchecked Sendable {
     private func process(_ message: PolledRecord) throws -> Bool {
         // After a failure the record is refused (not kept, not processed), which ends the poll.
         if let deferredFailure { throw deferredFailure }
-        if let inputEnds, let end = inputEnds[TopicPartition(topic: message.topic, partition: message.partition)], message.offset >= end {
-            try pauseAtEnd(TopicPartition(topic: message.topic, partition: message.partition))
-            return false
-        }
         let task: StreamTask
+        let end: Int64
         if let last = lastRouted, last.partition == message.partition, last.topic == message.topic {
-            task = last.task
+            (task, end) = (last.task, last.end)
         } else {
-            guard let found = taskByPartition[TopicPartition(topic: message.topic, partition: message.partition)] else {
+            let partition = TopicPartition(topic: message.topic, partition: message.partition)
+            guard let found = taskByPartition[partition] else {
                 logger.warning("record of unassigned partition \(message.topic)[\(message.partition)] ignored")
                 return false
             }
-            lastRouted = (message.topic, message.partition, found)
-            task = found
+            (task, end) = (found, inputEnds?[partition] ?? .max)
+            lastRouted = (message.topic, message.partition, found, end)
+        }
+        if message.offset >= end {
+            try pauseAtEnd(TopicPartition(topic: message.topic, partition: message.partition))
+            return false
         }
         guard task.queuesRecords else {
             try task.process(message)

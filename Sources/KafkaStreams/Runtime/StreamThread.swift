@@ -370,6 +370,10 @@ final class StreamThread: @unchecked Sendable {
             metrics.droppedLate.increment(by: counters.droppedLate)
             counters.droppedLate = 0
         }
+        if counters.droppedDuplicates > 0 {
+            metrics.droppedDuplicates.increment(by: counters.droppedDuplicates)
+            counters.droppedDuplicates = 0
+        }
         if counters.enforcedProcessing > 0 {
             metrics.enforcedProcessing.increment(by: counters.enforcedProcessing)
             counters.enforcedProcessing = 0

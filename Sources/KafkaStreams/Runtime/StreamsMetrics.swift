@@ -16,6 +16,8 @@ struct StreamsMetrics {
     let enforcedProcessing: Counter
     /// Records dropped because all their windows had closed.
     let droppedLate: Counter
+    /// Records dropped as repeats by a deduplication.
+    let droppedDuplicates: Counter
 
     init(applicationID: String, thread: String) {
         let dimensions = [("application_id", applicationID), ("thread", thread)]
@@ -29,6 +31,7 @@ struct StreamsMetrics {
         commitLatency = Timer(label: "kafka_streams_commit_latency", dimensions: dimensions)
         enforcedProcessing = Counter(label: "kafka_streams_enforced_processing_total", dimensions: dimensions)
         droppedLate = Counter(label: "kafka_streams_dropped_records_total", dimensions: dimensions + [("reason", "late")])
+        droppedDuplicates = Counter(label: "kafka_streams_dropped_records_total", dimensions: dimensions + [("reason", "duplicate")])
     }
 }
 

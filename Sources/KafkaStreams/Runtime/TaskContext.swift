@@ -125,6 +125,8 @@ final class ThreadCounters {
     var enforcedProcessing = 0
     /// Records dropped because every window they belong to had closed.
     @usableFromInline var droppedLate = 0
+    /// Records dropped as repeats by a deduplication.
+    @usableFromInline var droppedDuplicates = 0
     /// Set when a processor asks for a commit.
     var commitRequested = false
     /// Tasks with wall-clock punctuations; the others need no visit per loop.

@@ -6,7 +6,8 @@ import Synchronization
 
 /// The topology of Kafka Streams' exactly-once system test, on a simulated cluster: an
 /// echo of the input, and per key the count, sum, min and max of its values, computed
-/// after a repartition topic, and three joins (see `CountSumMinMax+Joins.swift`). With the record cache off every update of an aggregate is an
+/// after a repartition topic, three joins (see `CountSumMinMax+Joins.swift`) and a bounded
+/// deduplication (`CountSumMinMax+Deduplicate.swift`). With the record cache off every update of an aggregate is an
 /// output record, so the output is a function of the input alone; with it on, updates are
 /// coalesced, and each key's outputs must be a subsequence of its updates ending with the
 /// last. Either way a lost or repeated input shows as a wrong or missing record. A windowed
@@ -96,6 +97,7 @@ public struct CountSumMinMax: Sendable {
             .toStream()
             .to(sessionCount, key: .sessionWindowed(.string), value: .optional(.int64))
         addJoins(rekeyed: rekeyed, counts: counts, sums: sums)
+        addDeduplication(rekeyed: rekeyed)
         return try builder.build()
     }
 
@@ -113,7 +115,7 @@ public struct CountSumMinMax: Sendable {
     /// Creates the topics and writes the input, each record with its index as its time;
     /// in the merged variant, each record to one of the two input topics at random.
     public func prepare(_ cluster: SimulatedCluster, seed: UInt64) throws {
-        for topic in inputTopics + [Self.echo, Self.windowedCount, Self.sessionCount] + Self.aggregates + Self.joinTopics {
+        for topic in inputTopics + [Self.echo, Self.windowedCount, Self.sessionCount] + Self.aggregates + Self.joinTopics + [Self.deduplicated] {
             cluster.createTopic(topic, partitions: partitions)
         }
         var random = SeededRandom(seed: seed ^ 0x70B1C)
@@ -179,6 +181,7 @@ public struct CountSumMinMax: Sendable {
         compareEnriched(seed: seed, actual: cluster.records(Self.enriched, isolation: .readCommitted), into: &outcome)
         comparePaired(seed: seed, actual: cluster.records(Self.paired, isolation: .readCommitted), into: &outcome)
         compareChained(seed: seed, actual: cluster.records(Self.chained, isolation: .readCommitted), into: &outcome)
+        compareDeduplicated(seed: seed, actual: cluster.records(Self.deduplicated, isolation: .readCommitted), into: &outcome)
         return (outcome, report)
     }
 

@@ -140,6 +140,33 @@ import Testing
         #expect(try await app.inputLag().total == 0)
     }
 
+    @Test func theLagOfALiveAppIsAMetricAndAnAnswer() async throws {
+        let metrics = TestMetrics()
+        let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
+        try kafka.createTopic("lag-lines", partitions: 2)
+        let lines = Self.lines(0..<200)
+        try await kafka.produceValues("lag-lines", lines, keys: lines.indices.map { "k\($0)" })
+        var configuration = kafka.streamsConfiguration(applicationID: "lag-live")
+        configuration.commitInterval = .milliseconds(200)
+        let app = try StreamsApp(topology: try Self.wordCount(input: "lag-lines", output: "lag-counts"), configuration: configuration, logger: streamsTestLogger)
+        let running = RunningApp(app)
+        let ends = try await kafka.endOffsets("lag-lines")
+        #expect(try await kafka.waitForCommits(group: "lag-live", topic: "lag-lines", expected: ends) == ends)
+        // Each input partition's gauge reads 0 after a commit that follows the last record.
+        let caughtUp = try await waitUntil {
+            metrics.gauges("kafka_streams_records_lag", application: "lag-live", where: ("topic", "lag-lines"), by: "partition") == ["0": 0, "1": 0]
+        }
+        #expect(caughtUp)
+        #expect(try await app.inputLag().total == 0)
+        try await running.stop().get()
+        // Written while the app is down: the lag says so, per partition and in total.
+        try await kafka.produceValues("lag-lines", Self.lines(0..<30), keys: (0..<30).map { "later-\($0)" })
+        let lag = try await app.inputLag()
+        #expect(lag.total == 30)
+        #expect(lag.partitions.map(\.lag).reduce(0, +) == 30)
+        #expect(lag.partitions.allSatisfy { $0.committedOffset == ends[$0.partition] })
+    }
+
     @Test func aNonPositiveProgressIntervalIsAConfigurationError() throws {
         var configuration = StreamsConfiguration(applicationID: "bounded-config", bootstrapServers: "localhost:9092")
         configuration.boundedRun = BoundedRun(progressInterval: .zero)

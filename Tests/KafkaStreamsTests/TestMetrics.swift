@@ -18,6 +18,17 @@ struct TestMetrics {
         Self.factory.total(label) { $0.contains { $0 == ("application_id", application) } }
     }
 
+    /// The last value of each gauge called `label` of one application (with the dimension
+    /// `filter`, if given), by the value of its dimension `by` (gauges destroyed since are
+    /// left out).
+    func gauges(_ label: String, application: String, where filter: (String, String)? = nil, by dimension: String) -> [String: Double] {
+        Self.factory.gauges(label) { dimensions in
+            dimensions.contains { $0 == ("application_id", application) } && filter.map { wanted in dimensions.contains { $0 == wanted } } ?? true
+        }.reduce(into: [:]) { values, gauge in
+            if let key = gauge.dimensions.first(where: { $0.0 == dimension })?.1 { values[key] = gauge.value }
+        }
+    }
+
     /// The sum of the counters called `label` of one application with `dimension` too.
     func total(_ label: String, application: String, where dimension: (String, String)) -> Int64 {
         Self.factory.total(label) { $0.contains { $0 == ("application_id", application) } && $0.contains { $0 == dimension } }
@@ -43,8 +54,20 @@ final class RecordingMetricsFactory: MetricsFactory, Sendable {
         NOOPMetricsHandler.instance
     }
 
+    private let recorders = Mutex<[(label: String, dimensions: [(String, String)], recorder: RecordingGauge)]>([])
+
+    func gauges(_ label: String, where matches: ([(String, String)]) -> Bool) -> [(dimensions: [(String, String)], value: Double)] {
+        recorders.withLock { entries in
+            entries.filter { $0.label == label && matches($0.dimensions) && !$0.recorder.isDestroyed }.compactMap { entry in
+                entry.recorder.value.map { (entry.dimensions, $0) }
+            }
+        }
+    }
+
     func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
-        NOOPMetricsHandler.instance
+        let recorder = RecordingGauge()
+        recorders.withLock { $0.append((label, dimensions, recorder)) }
+        return recorder
     }
 
     func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
@@ -53,7 +76,7 @@ final class RecordingMetricsFactory: MetricsFactory, Sendable {
 
     func destroyCounter(_ handler: any CounterHandler) {}
     func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {}
-    func destroyRecorder(_ handler: any RecorderHandler) {}
+    func destroyRecorder(_ handler: any RecorderHandler) { (handler as? RecordingGauge)?.destroy() }
     func destroyTimer(_ handler: any TimerHandler) {}
 }
 
@@ -62,4 +85,14 @@ final class RecordingCounter: CounterHandler, Sendable {
     var value: Int64 { total.load(ordering: .acquiring) }
     func increment(by amount: Int64) { total.add(amount, ordering: .acquiringAndReleasing) }
     func reset() { total.store(0, ordering: .releasing) }
+}
+
+/// A gauge that keeps its last value, and whether it was destroyed.
+final class RecordingGauge: RecorderHandler, Sendable {
+    private let state = Mutex<(value: Double?, destroyed: Bool)>((nil, false))
+    var value: Double? { state.withLock { $0.value } }
+    var isDestroyed: Bool { state.withLock { $0.destroyed } }
+    func record(_ value: Int64) { record(Double(value)) }
+    func record(_ value: Double) { state.withLock { $0.value = value } }
+    func destroy() { state.withLock { $0.destroyed = true } }
 }

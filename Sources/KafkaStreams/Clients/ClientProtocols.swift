@@ -120,12 +120,18 @@ package protocol StreamsConsumer: AnyObject {
     /// The partition's first offset and, for a `read_committed` reader, its last stable
     /// offset (the high watermark otherwise).
     func queryWatermarks(topic: String, partition: Int32, timeout: Duration) throws -> Watermarks
+    /// The partition's end as the last fetch saw it, with no call to the broker; `nil`
+    /// when not known yet.
+    func cachedEndOffset(_ partition: TopicPartition) -> Int64?
     func groupMetadata() throws -> GroupMetadata
     /// Leaves the group (revoking partitions through the rebalance handler).
     func close() throws
 }
 
 extension StreamsConsumer {
+    /// Unknown, for consumers that keep no fetched ends (the simulated cluster's).
+    package func cachedEndOffset(_ partition: TopicPartition) -> Int64? { nil }
+
     /// Lends up to `maxRecords` fetched records to `body`, keeping none.
     package func poll(maxRecords: Int, timeout: Duration, _ body: (PolledRecord) throws -> Void) throws -> Int {
         try poll(maxRecords: maxRecords, timeout: timeout, keeping: { record in

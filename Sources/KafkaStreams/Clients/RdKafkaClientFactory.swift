@@ -71,6 +71,11 @@ final class RdKafkaConsumer: StreamsConsumer {
         try consumer.queryWatermarks(topic: topic, partition: partition, timeout: timeout)
     }
 
+    func cachedEndOffset(_ partition: TopicPartition) -> Int64? {
+        guard let high = try? consumer.cachedWatermarks(topic: partition.topic, partition: partition.partition).high, high >= 0 else { return nil }
+        return high
+    }
+
     func groupMetadata() throws -> GroupMetadata {
         // librdkafka keeps generation and member id inside its opaque handle.
         GroupMetadata(groupID: "", generationID: -1, memberID: "", native: try consumer.groupMetadata())

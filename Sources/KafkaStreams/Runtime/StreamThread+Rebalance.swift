@@ -31,11 +31,13 @@ extension StreamThread {
             }
             assigned.subtract(partitions)
             pausedAtEnd.subtract(partitions)
+            forgetLag(of: partitions)
             closeTasks(owning: partitions)
         case .lost(let partitions):
             logger.warning("partitions lost, closing their tasks without commit", metadata: ["partitions": "\(partitions)"])
             assigned.subtract(partitions)
             pausedAtEnd.subtract(partitions)
+            forgetLag(of: partitions)
             closeTasks(owning: partitions)
             // The open transaction holds the lost tasks' writes: it must not commit.
             if transactions != nil && rebalanceFailure == nil {

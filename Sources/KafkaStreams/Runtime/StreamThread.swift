@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import RdKafka
 import RocksDB
 import Synchronization
@@ -75,6 +76,8 @@ final class StreamThread: @unchecked Sendable {
     let inputEnds: [TopicPartition: Int64]?
     /// Partitions paused at their bounded run's end.
     var pausedAtEnd: Set<TopicPartition> = []
+    /// The lag gauge of each assigned partition, set at every commit.
+    var lagGauges: [TopicPartition: Gauge] = [:]
     var restorer: StoreRestorer?
 
     /// - Parameter clientID: unique per application instance, as in Kafka Streams
@@ -178,6 +181,7 @@ final class StreamThread: @unchecked Sendable {
             transactions = nil
             assigned = []
             pausedAtEnd = []
+            forgetLag(of: Array(lagGauges.keys))
         }
         do {
             try initTransactions()
@@ -409,6 +413,27 @@ final class StreamThread: @unchecked Sendable {
             throw error
         }
         metrics.commitLatency.record(since: start)
+        reportLag()
+    }
+
+    /// Sets each assigned partition's lag gauge: its end as last fetched, less the offset
+    /// after its last record processed (or, before the first, the consumer's position).
+    private func reportLag() {
+        guard let consumer else { return }
+        for (partition, task) in taskByPartition {
+            guard let end = consumer.cachedEndOffset(partition) else { continue }
+            var next = task.nextOffset(of: partition.topic)
+            if next < 0, let position = try? consumer.position([partition]).first?.offset { next = position }
+            guard next >= 0 else { continue }
+            let gauge = lagGauges[partition] ?? metrics.lag(of: partition)
+            lagGauges[partition] = gauge
+            gauge.record(max(0, end - next))
+        }
+    }
+
+    /// Drops the lag gauges of partitions this thread no longer has.
+    func forgetLag(of partitions: [TopicPartition]) {
+        for partition in partitions { lagGauges.removeValue(forKey: partition)?.destroy() }
     }
 
     /// At-least-once: flushes the producer, checkpoints the stores (every change is in its

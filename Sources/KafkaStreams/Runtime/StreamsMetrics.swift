@@ -1,4 +1,5 @@
 import Metrics
+import RdKafka
 
 /// The swift-metrics instruments of one stream thread, dimensioned by application and
 /// thread. Counters are bumped once per poll batch, not per record.
@@ -19,8 +20,17 @@ struct StreamsMetrics {
     /// Records dropped as repeats by a deduplication.
     let droppedDuplicates: Counter
 
+    private let dimensions: [(String, String)]
+
+    /// The records of `partition` not processed yet: its end as last fetched, less the
+    /// offset after the last record processed (Kafka's consumer `records-lag`).
+    func lag(of partition: TopicPartition) -> Gauge {
+        Gauge(label: "kafka_streams_records_lag", dimensions: dimensions + [("topic", partition.topic), ("partition", "\(partition.partition)")])
+    }
+
     init(applicationID: String, thread: String) {
         let dimensions = [("application_id", applicationID), ("thread", thread)]
+        self.dimensions = dimensions
         consumed = Counter(label: "kafka_streams_records_consumed_total", dimensions: dimensions)
         processed = Counter(label: "kafka_streams_records_processed_total", dimensions: dimensions)
         produced = Counter(label: "kafka_streams_records_produced_total", dimensions: dimensions)

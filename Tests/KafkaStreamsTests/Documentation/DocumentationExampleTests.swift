@@ -60,6 +60,25 @@ import Testing
         #expect(checked >= 7)
     }
 
+    @Test func theReplayExampleRunsToTheEndOfItsInput() async throws {
+        let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
+        for topic in ["orders", "orders-per-minute.v2"] { try kafka.createTopic(topic, partitions: 2) }
+        // Orders a minute apart: each closes the window before the one before it.
+        try await kafka.produce((0..<5).map { minute in
+            ProducerRecord(topic: "orders", key: Array("books".utf8), value: Array("order-\(minute)".utf8), timestamp: 1_700_000_000_000 + Int64(minute) * 71_000)
+        })
+        // The example keeps the default state directory: start and end with it empty.
+        let state = "/tmp/kafka-streams/orders-per-minute-v2"
+        try? FileManager.default.removeItem(atPath: state)
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let lag = try await replayExample(servers: kafka.bootstrapServers, logger: streamsTestLogger)
+        #expect(lag.total == 0)
+        #expect(lag.partitions.count == 2)
+        // Every window but the last (no later order closes it) came out once.
+        let counts = try await kafka.readAll("orders-per-minute.v2")
+        #expect(counts.count == 4)
+    }
+
     @Test func theFirstTopologyRunsAgainstABroker() async throws {
         let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
         for topic in ["clicks", "page-views", "button-clicks", "clicks-dlq"] { try kafka.createTopic(topic, partitions: 2) }

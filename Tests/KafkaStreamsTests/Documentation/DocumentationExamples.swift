@@ -144,6 +144,28 @@ func exactlyOnceExample(topology: Topology, logger: Logger) throws -> StreamsApp
     return try StreamsApp(topology: topology, configuration: configuration, logger: logger)
 }
 
+// MARK: README, "Reprocessing: bounded runs and replay"
+
+/// Version 2 of a count of orders per minute, into `output`.
+func topologyV2(output: String) throws -> Topology {
+    let builder = StreamsBuilder()
+    builder.stream("orders", key: .string, value: .string).groupByKey()
+        .windowedBy(.tumbling(size: .seconds(60), grace: .seconds(10)))
+        .count(emit: .onWindowClose)
+        .toStream()
+        .to(output, key: .timeWindowed(.string, windowSize: .seconds(60)), value: .optional(.int64))
+    return try builder.build()
+}
+
+func replayExample(servers: String, logger: Logger) async throws -> InputLag {
+    var configuration = StreamsConfiguration(applicationID: "orders-per-minute-v2", bootstrapServers: servers)
+    configuration.boundedRun = BoundedRun()              // return once the input at start is processed
+    let app = try StreamsApp(topology: topologyV2(output: "orders-per-minute.v2"), configuration: configuration, logger: logger)
+    try await app.run()                                  // returns by itself
+    let lag = try await app.inputLag()                   // 0 once done; per partition in lag.partitions
+    return lag
+}
+
 // MARK: README, "Testing a topology without a broker"
 
 func testDriverExample(topology: Topology, click: Click) throws {

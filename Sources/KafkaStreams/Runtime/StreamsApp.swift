@@ -65,7 +65,13 @@ public final class StreamsApp: Service, Sendable {
         let resources = plan.hasPersistentStores
             ? RocksDBResources(blockCacheBytes: configuration.stateStoreBlockCacheBytes, writeBufferBytes: configuration.stateStoreWriteBufferBytes)
             : nil
-        let global = try await startGlobalState(partitionCounts: partitionCounts, resources: resources)
+        let global: GlobalStateThread?
+        do {
+            global = try await startGlobalState(partitionCounts: partitionCounts, resources: resources)
+        } catch {
+            bounded?.stop()
+            throw error
+        }
         let globalExit = Mutex<(any Error)?>(nil)
         global?.start(name: "\(clientID)-GlobalStreamThread") { [self] error in
             guard let error else { return }

@@ -33,7 +33,7 @@ final class DeduplicateProcessor<Key, Value, ID>: Processor {
             return
         }
         let time = record.timestamp
-        if try !store.fetch(id, from: time - within, through: time + within).isEmpty {
+        if try !store.fetch(keyBytes: idBytes, from: time - within, through: time + within).isEmpty {
             context.countDroppedDuplicate()
             return
         }

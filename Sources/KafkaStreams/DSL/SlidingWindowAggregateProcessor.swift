@@ -91,7 +91,7 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         let early = time < difference
         var combined: (value: Aggregate, timestamp: Int64)?
         var took = false
-        for existing in try store.fetch(record.key, from: early ? 0 : time - 2 * difference, through: time + 1) {
+        for existing in try store.fetch(keyBytes: keyBytes, from: early ? 0 : time - 2 * difference, through: time + 1) {
             let start = existing.window
             let end = start + difference
             starts.insert(start)

@@ -22,14 +22,12 @@ final class BoundedRunMonitor: Sendable {
         /// Captures the latest offset of every partition of `external` (the first record
         /// the group will read where it committed none).
         static func capture(external: [TopicPartition], repartition: [TopicPartition], positions: InputPositions) throws -> Span {
-            let marks = try positions.watermarks(external)
-            let committed = try positions.committed(external)
             var starts: [TopicPartition: Int64] = [:]
             var ends: [TopicPartition: Int64] = [:]
-            for partition in external {
-                let bounds = marks[partition] ?? Watermarks(low: 0, high: 0)
-                ends[partition] = bounds.high
-                starts[partition] = min(committed[partition] ?? bounds.low, bounds.high)
+            for lag in try positions.lag(external).partitions {
+                let partition = TopicPartition(topic: lag.topic, partition: lag.partition)
+                ends[partition] = lag.endOffset
+                starts[partition] = min(lag.committedOffset, lag.endOffset)
             }
             return Span(starts: starts, ends: ends, internalPartitions: repartition)
         }

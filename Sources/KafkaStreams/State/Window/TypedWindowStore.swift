@@ -139,8 +139,16 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// `key`'s windows with a start in `lower...upper`, in start order.
     @usableFromInline
     func fetch(_ key: Key, from lower: Int64, through upper: Int64) throws -> [(window: Int64, value: Value, timestamp: Int64)] {
+        guard let keyBytes = try keyBytes(key) else { return [] }
+        return try fetch(keyBytes: keyBytes, from: lower, through: upper)
+    }
+
+    /// The windows of the key serialized as `keyBytes` with a start in `lower...upper`, in
+    /// start order: for an operator that holds its record's key bytes already.
+    @usableFromInline
+    func fetch(keyBytes: [UInt8], from lower: Int64, through upper: Int64) throws -> [(window: Int64, value: Value, timestamp: Int64)] {
         let lower = max(lower, 0)
-        guard lower <= upper, let keyBytes = try keyBytes(key) else { return [] }
+        guard lower <= upper else { return [] }
         guard let segments = segments(from: lower, through: upper) else { return [] }
         var entries: [(key: WindowStoreKey, value: [UInt8])] = []
         if segments.last - segments.first < Self.keyScopedSegments {

@@ -11,6 +11,9 @@ public struct Materialized: Sendable {
     /// the downstream nodes see each key's latest value once per commit instead of every
     /// update (see ``StreamsConfiguration/recordCacheBytes``).
     public var cachingEnabled: Bool
+    /// How long a key-value store's entry lives without an update, in stream time; `nil`:
+    /// until deleted (see ``KeyValueStoreBuilder/withTimeToLive(_:)``).
+    public var timeToLive: Duration?
 
     public init(
         storeName: String? = nil, kind: StoreKind = .persistent, loggingEnabled: Bool = true,
@@ -35,6 +38,15 @@ public struct Materialized: Sendable {
         return copy
     }
 
+    /// The same, with entries that expire once stream time has moved `timeToLive` past their
+    /// last update (see ``KeyValueStoreBuilder/withTimeToLive(_:)``). Only key-value stores
+    /// take it: a windowed store's retention already bounds it.
+    public func withTimeToLive(_ timeToLive: Duration) -> Materialized {
+        var copy = self
+        copy.timeToLive = timeToLive
+        return copy
+    }
+
     /// The same, with every update sent downstream and to the changelog at once.
     public func withCachingDisabled() -> Materialized {
         var copy = self
@@ -51,6 +63,7 @@ public struct Materialized: Sendable {
         builder.loggingEnabled = loggingEnabled
         builder.changelogConfig = changelogConfig
         builder.cachingEnabled = cachingEnabled
+        builder.timeToLive = timeToLive
         return builder
     }
 }

@@ -36,6 +36,9 @@ final class TaskContext {
     let recordCache: RecordCache?
     /// The largest event time the task has processed; never goes back. -1 before the first.
     @exclusivity(unchecked) @usableFromInline var streamTime: Int64 = -1
+    /// Stream time as the expiry of the task's stores reads it from any thread; made by the
+    /// first store with a time to live.
+    @usableFromInline private(set) var publishedStreamTime: PublishedStreamTime?
     /// How far behind stream time processed records were, since ``takeLateness()``.
     @exclusivity(unchecked) @usableFromInline var lateness = LatenessSummary()
     /// The extractor of sources that name none.
@@ -65,11 +68,21 @@ final class TaskContext {
     func observe(eventTime: Int64) {
         if eventTime > streamTime {
             streamTime = eventTime
+            publishedStreamTime?.publish(eventTime)
             lateness.count += 1
         } else {
             lateness.add(streamTime - eventTime)
         }
         if let current = currentRecord, current.timestamp != eventTime { currentRecord!.timestamp = eventTime }
+    }
+
+    /// Stream time published for the expiry of the task's stores.
+    func streamTimeForExpiry() -> PublishedStreamTime {
+        if let publishedStreamTime { return publishedStreamTime }
+        let published = PublishedStreamTime()
+        published.publish(streamTime)
+        publishedStreamTime = published
+        return published
     }
 
     /// The lateness summary since the last call, and a fresh one.

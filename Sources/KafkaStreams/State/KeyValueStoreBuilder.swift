@@ -35,6 +35,9 @@ public struct KeyValueStoreBuilder<Key, Value>: Sendable {
     /// Whether each value is stored with the time of its update (the DSL's aggregations,
     /// whose results carry the largest time of what they aggregate).
     @usableFromInline var timestampedValues = false
+    /// How long an entry lives without an update, in stream time: `nil` keeps entries
+    /// until deleted. See ``withTimeToLive(_:)``.
+    public var timeToLive: Duration?
 
     public init(name: String, kind: Kind, keySerde: (any Serde<Key>)? = nil, valueSerde: (any Serde<Value>)? = nil) {
         self.name = name
@@ -71,6 +74,21 @@ public struct KeyValueStoreBuilder<Key, Value>: Sendable {
     public func withCachingDisabled() -> Self {
         var copy = self
         copy.cachingEnabled = false
+        return copy
+    }
+
+    /// The same store with entries that expire once stream time has moved `timeToLive` past
+    /// their last update: a bounded map of recent keys (last seen, per-session state) rather
+    /// than one that grows with every key ever seen.
+    ///
+    /// An entry's time is the stream time of the write that made it (for a DSL
+    /// aggregation, the largest time of what it aggregates, which its results carry). Reads
+    /// and queries miss an expired entry at once; expired entries are deleted at commits,
+    /// with a tombstone to the changelog, so a restore agrees. The deletions are not sent
+    /// downstream. Stream time is the task's, so an idle partition expires nothing.
+    public func withTimeToLive(_ timeToLive: Duration) -> Self {
+        var copy = self
+        copy.timeToLive = timeToLive
         return copy
     }
 

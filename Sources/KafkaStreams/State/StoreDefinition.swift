@@ -14,6 +14,8 @@ struct StoreDefinition: Sendable {
     let make: @Sendable (StoreCreation) throws -> StoreInstance
     /// What the store holds, for descriptions of the topology.
     var kind: TopologyDescription.Store.Kind = .keyValue
+    /// A key-value store's ``KeyValueStoreBuilder/timeToLive``.
+    var timeToLive: Duration?
 }
 
 /// What a task gives a store definition to build its store.
@@ -37,11 +39,15 @@ final class StoreInstance {
     /// Whether the store keeps each value with its time, which its changelog records carry
     /// as their timestamps (see ``TimestampedBytes``): a restore puts it back.
     let timestampedValues: Bool
+    /// The store's time to live, and the layers under its record cache that a purge of
+    /// expired entries deletes from.
+    let expiry: (expiry: StoreExpiry, uncached: BytesStore)?
 
     init(
         name: String, typed: AnyObject & ManagedStore, root: RootBytesStore, logging: ChangeLoggingBytesStore?, changelog: TopicPartition?,
-        timestampedValues: Bool = false
+        timestampedValues: Bool = false, expiry: (expiry: StoreExpiry, uncached: BytesStore)? = nil
     ) {
+        self.expiry = expiry
         self.timestampedValues = timestampedValues
         self.name = name
         self.typed = typed
@@ -54,7 +60,9 @@ final class StoreInstance {
 extension KeyValueStoreBuilder {
     func definition(changelog override: TopicName? = nil) -> StoreDefinition {
         let changelog: TopicName? = override ?? (loggingEnabled ? .internal("\(name)-changelog") : nil)
-        return StoreDefinition(
+        // An entry's time decides when it expires, so a store with a time to live keeps it.
+        let timestampedValues = timestampedValues || timeToLive != nil
+        var definition = StoreDefinition(
             name: name, persistent: kind == .persistent, changelog: changelog, changelogConfig: changelogConfig
         ) { [self] creation in
             let task = creation.task
@@ -81,13 +89,26 @@ extension KeyValueStoreBuilder {
             if cachingEnabled, let budget = task.recordCache {
                 cache = CachingBytesStore(inner: uncached, cache: budget, task: task, lock: lock)
             }
+            let expiry = timeToLive.map {
+                StoreExpiry(
+                    timeToLive: $0.wholeMilliseconds, streamTime: task.streamTimeForExpiry(), applicationID: task.applicationID,
+                    task: task.id, store: name)
+            }
+            // A write's time: the record's, or for entries that expire, stream time (never
+            // older than the record's), so a fresh write is never expired on arrival.
+            let currentTime: () -> Int64 = expiry == nil
+                ? { [unowned task] in task.currentRecord?.timestamp ?? max(task.streamTime, 0) }
+                : { [unowned task] in max(task.streamTime, task.currentRecord?.timestamp ?? 0, 0) }
             let typed = TypedKeyValueStore(
                 name: name, keySerde: keySerde, valueSerde: valueSerde, inner: cache ?? uncached, lock: lock, cache: cache,
                 metrics: StoreMetrics(applicationID: task.applicationID, task: task.id, store: name), timestamped: timestampedValues,
-                currentTime: { [unowned task] in task.currentRecord?.timestamp ?? max(task.streamTime, 0) })
+                expiry: expiry, currentTime: currentTime)
             return StoreInstance(
-                name: name, typed: typed, root: root, logging: logging, changelog: changelogPartition, timestampedValues: timestampedValues)
+                name: name, typed: typed, root: root, logging: logging, changelog: changelogPartition, timestampedValues: timestampedValues,
+                expiry: expiry.map { ($0, uncached) })
         }
+        definition.timeToLive = timeToLive
+        return definition
     }
 
     /// Corrupt files, or files the database names but that are gone: local state that can

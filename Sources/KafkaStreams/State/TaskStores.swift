@@ -16,9 +16,12 @@ final class TaskStores {
     func instance(named name: String) -> StoreInstance? { instances.first { $0.name == name } }
 
     /// Before the producer flush: sends what the record caches hold to the changelogs and
-    /// downstream.
+    /// downstream, then deletes expired entries (their tombstones join the same commit).
     func flushCaches() throws {
-        for instance in instances { try instance.typed.flushCache() }
+        for instance in instances {
+            try instance.typed.flushCache()
+            if let (expiry, uncached) = instance.expiry { try expiry.purgeIfDue(uncached) }
+        }
     }
 
     /// After the producer flush: writes each store's pending data with the changelog offset

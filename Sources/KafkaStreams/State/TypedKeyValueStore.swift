@@ -38,13 +38,19 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     /// The time a write without one gets (a processor's ``put(_:_:)`` into a timestamped
     /// store): the current record's.
     @usableFromInline let currentTime: () -> Int64
+    /// When entries expire (a store with a time to live, whose values are timestamped):
+    /// every read hides an expired entry.
+    @usableFromInline let expiry: StoreExpiry?
 
     /// - Parameter lock: shared with the layers below that take it themselves (the cache,
     ///   the locked writes above the bottom store).
     init(
         name: String, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, inner: BytesStore, lock: StoreLock,
-        cache: CachingBytesStore? = nil, metrics: StoreMetrics? = nil, timestamped: Bool = false, currentTime: @escaping () -> Int64 = { 0 }
+        cache: CachingBytesStore? = nil, metrics: StoreMetrics? = nil, timestamped: Bool = false, expiry: StoreExpiry? = nil,
+        currentTime: @escaping () -> Int64 = { 0 }
     ) {
+        precondition(expiry == nil || timestamped, "entries that expire carry their time")
+        self.expiry = expiry
         self.timestamped = timestamped
         self.currentTime = currentTime
         self.metrics = metrics
@@ -114,7 +120,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     func get(_ key: Key) throws -> Value? {
         metrics?.countGet()
         let keyBytes = try serializedKey(key)
-        return try decodeValue(try locked { try inner.get(keyBytes) })
+        return try decodeValue(unexpired(try locked { try inner.get(keyBytes) }))
     }
 
     @inlinable
@@ -133,7 +139,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         let valueBytes = try serializedValue(value, timestamp: nil)
         // The stream thread is the only writer: nothing changes the key between the read
         // and the write.
-        let existing = try locked { try inner.get(keyBytes) }
+        let existing = unexpired(try locked { try inner.get(keyBytes) })
         if existing == nil { try inner.put(keyBytes, valueBytes) }
         try evictIfOverBudget()
         return try decodeValue(existing)
@@ -144,8 +150,10 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         metrics?.countDelete()
         try serializeKey(key)
         let keyBytes = keyBuffer
-        let existing = try locked { try inner.get(keyBytes) }
-        if existing != nil { try inner.put(keyBytes, nil) }
+        let stored = try locked { try inner.get(keyBytes) }
+        // An expired entry is deleted too (it is gone for readers already).
+        if stored != nil { try inner.put(keyBytes, nil) }
+        let existing = unexpired(stored)
         try evictIfOverBudget()
         return try decodeValue(existing)
     }
@@ -195,10 +203,11 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         metrics?.countUpdateRead()
         let keyBytes = keyBuffer
         guard let cache else {
-            let bytes = try locked { try inner.get(keyBytes) }
+            let bytes = unexpired(try locked { try inner.get(keyBytes) })
             return PreparedKey(bytes: keyBytes, value: try decodeValue(bytes), timestamp: storedTimestamp(bytes), slot: nil)
         }
-        let (bytes, slot) = try locked { try cache.find(keyBytes) }
+        let (found, slot) = try locked { try cache.find(keyBytes) }
+        let bytes = unexpired(found)
         return PreparedKey(bytes: keyBytes, value: try decodeValue(bytes), timestamp: storedTimestamp(bytes), slot: slot)
     }
 
@@ -347,6 +356,14 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         return try bytes.withUnsafeBytes { try valueSerde.decode($0) }
     }
 
+    /// `bytes`, or `nil` when they hold an entry that has expired.
+    @inlinable
+    func unexpired(_ bytes: [UInt8]?) -> [UInt8]? {
+        guard let expiry, let bytes else { return bytes }
+        guard bytes.count >= 8 else { return bytes }
+        return expiry.isExpired(bytes.withUnsafeBytes { readBigEndian($0, at: 0) }) ? nil : bytes
+    }
+
     /// The time stored with a value's bytes, in a timestamped store.
     @inlinable
     func storedTimestamp(_ bytes: [UInt8]?) -> Int64? {
@@ -355,8 +372,9 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     }
 
     private func decode(_ entries: [(key: [UInt8], value: [UInt8])]) throws -> [(key: Key, value: Value)] {
-        try entries.map { entry in
-            (key: try entry.key.withUnsafeBytes { try keySerde.decode($0) }, value: try decodeValue(entry.value)!)
+        try entries.compactMap { entry in
+            guard let value = try decodeValue(unexpired(entry.value)) else { return nil }
+            return (key: try entry.key.withUnsafeBytes { try keySerde.decode($0) }, value: value)
         }
     }
 }

@@ -30,6 +30,8 @@ extension Topology {
         builder.loggingEnabled = false
         builder.timestampedValues = true
         let name = builder.name
+        // A global store mirrors its topic: what the topic deletes, it deletes.
+        guard builder.timeToLive == nil else { throw StreamsError(.topology, "global store \(name) cannot have a time to live") }
         guard stores[name] == nil, globalStores[name] == nil else { throw StreamsError(.topology, "a store named \(name) already exists") }
         for node in [sourceName, processorName] where self.node(named: node) != nil || globalStores.values.contains(where: { $0.sourceName == node || $0.processorName == node }) {
             throw StreamsError(.topology, "a node named \(node) already exists")

@@ -192,6 +192,14 @@ public struct Topology: Sendable {
     mutating func addStore(_ store: StoreDefinition) throws {
         guard !store.name.isEmpty else { throw StreamsError(.topology, "a store name must not be empty") }
         guard stores[store.name] == nil, globalStores[store.name] == nil else { throw StreamsError(.topology, "a store named \(store.name) already exists") }
+        if let timeToLive = store.timeToLive {
+            guard store.kind == .keyValue else {
+                throw StreamsError(.topology, "store \(store.name) is windowed: its retention bounds it, a time to live does not apply")
+            }
+            guard timeToLive >= .milliseconds(1) else {
+                throw StreamsError(.topology, "store \(store.name): the time to live must be at least 1 ms, not \(timeToLive)")
+            }
+        }
         stores[store.name] = store
     }
 

@@ -106,6 +106,20 @@ import Testing
         #expect(try counts.all().map { "\($0.key)=\($0.value)" } == ["a=2", "b=2", "c=1"])
     }
 
+    @Test func theTimeToLiveExampleExpiresItsCounts() throws {
+        var topology = Topology()
+        let builder = StreamsBuilder()
+        try timeToLiveExample(topology: &topology, builder: builder)
+        #expect(topology.describe().stores.map(\.name) == ["last-page"])
+        let driver = try TopologyTestDriver(try builder.build())
+        let logins = driver.createInputTopic("logins", key: StringSerde(), value: StringSerde())
+        let week: Int64 = 7 * 24 * 3_600_000
+        for time in [0, 1, week + 1] { try logins.pipeInput(key: "ada", value: "login", timestamp: time) }
+        let counts = try driver.keyValueStore(named: "recent-logins", key: String.self, value: Int64.self)
+        // The count of times 0 and 1 expired at a week + 1: the third login counts from one.
+        #expect(try counts.get("ada") == 1)
+    }
+
     @Test func exactlyOnceStartsWithTheDefaults() throws {
         let topology = try wordCountExample()
         // Both build a StreamsApp, which validates the configuration.

@@ -136,6 +136,15 @@ func wordCountExample() throws -> Topology {
     return try builder.build()
 }
 
+/// Two stores whose entries expire: a processor's, and a DSL count's.
+func timeToLiveExample(topology: inout Topology, builder: StreamsBuilder) throws {
+    try topology.addStateStore(
+        KeyValueStoreBuilder<String, String>.persistent("last-page", key: .string, value: .string)
+            .withTimeToLive(.seconds(24 * 3600)))
+    builder.stream("logins", key: .string, value: .string).groupByKey()
+        .count(materialized: Materialized.as("recent-logins").withTimeToLive(.seconds(7 * 24 * 3600)))
+}
+
 // MARK: README, "Exactly-once"
 
 func exactlyOnceExample(topology: Topology, logger: Logger) throws -> StreamsApp {

@@ -54,14 +54,17 @@ struct WindowStoreBuilder<Key, Value>: Sendable {
         _ storeKeySerde: some Serde<StoreKey>,
         _ wrap: @escaping @Sendable (TypedKeyValueStore<StoreKey, [UInt8]>, AnySerde<Key>, AnySerde<Value>) -> AnyObject & ManagedStore
     ) -> StoreDefinition {
-        let base = materialized.builder(named: name, key: AnySerde(storeKeySerde), value: AnySerde(BytesSerde())).definition()
+        var baseBuilder = materialized.builder(named: name, key: AnySerde(storeKeySerde), value: AnySerde(BytesSerde()))
+        // Retention bounds a windowed store; a time to live is refused when it is added.
+        baseBuilder.timeToLive = nil
+        let base = baseBuilder.definition()
         // Expired segments leave the store without changelog records: the changelog topic
         // drops them by time, a day after the store would (Kafka Streams'
         // `windowstore.changelog.additional.retention.ms`). The user's settings win.
         let changelogConfig = base.changelogConfig.merging([
             "cleanup.policy": "compact,delete", "retention.ms": String(retention + Self.additionalChangelogRetention),
         ]) { own, _ in own }
-        return StoreDefinition(name: name, persistent: base.persistent, changelog: base.changelog, changelogConfig: changelogConfig) {
+        var definition = StoreDefinition(name: name, persistent: base.persistent, changelog: base.changelog, changelogConfig: changelogConfig) {
             [self] creation in
             let node = "store \(name)"
             let keySerde = try creation.task.defaultSerdes.resolve(keySerde, key: true, node: node)
@@ -73,6 +76,8 @@ struct WindowStoreBuilder<Key, Value>: Sendable {
             return StoreInstance(
                 name: name, typed: wrap(inner, keySerde, valueSerde), root: instance.root, logging: instance.logging, changelog: instance.changelog)
         }
+        definition.timeToLive = materialized.timeToLive
+        return definition
     }
 }
 

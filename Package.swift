@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "fraud-alerts", targets: ["FraudAlerts"]),
         .executable(name: "streams-bench", targets: ["StreamsBench"]),
         .executable(name: "streams-chaos", targets: ["StreamsChaos"]),
+        .executable(name: "streams-reset", targets: ["StreamsReset"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -167,6 +168,14 @@ let package = Package(
             name: "StreamsChaos",
             dependencies: [
                 "ChaosScenarios", "KafkaStreams", "KafkaStreamsTesting", "RdKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "StreamsReset",
+            dependencies: [
+                "KafkaStreams", "RdKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

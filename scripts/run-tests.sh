@@ -12,7 +12,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 swift build --build-tests || exit $?
-for product in streams-chaos embedded-kafka word-count; do
+for product in streams-chaos embedded-kafka word-count streams-reset; do
     swift build --product "$product" || exit $?
 done
 log=$(mktemp)

@@ -60,6 +60,46 @@ public final class Admin: Sendable {
         }
     }
 
+    /// Deletes topics. A topic that does not exist is not an error.
+    ///
+    /// librdkafka's mock cluster cannot delete topics: against an in-process one this
+    /// throws ``KafkaError/unsupportedByMockCluster(_:hint:)``.
+    public func deleteTopics(_ names: [String], timeout: Duration) throws(KafkaError) {
+        guard !names.isEmpty else { return }
+        try refuseOnMockCluster("DeleteTopics", hint: "the mock cluster cannot delete topics")
+        var natives: [OpaquePointer?] = names.map { rd_kafka_DeleteTopic_new($0) }
+        defer { natives.forEach { rd_kafka_DeleteTopic_destroy($0) } }
+        try runAdminRequest(RD_KAFKA_ADMIN_OP_DELETETOPICS, operation: "DeleteTopics", timeout: timeout) { options, queue in
+            rd_kafka_DeleteTopics(handle.pointer, &natives, natives.count, options, queue)
+        } readResult: { event throws(KafkaError) in
+            var count = 0
+            guard let result = rd_kafka_event_DeleteTopics_result(event),
+                  let results = rd_kafka_DeleteTopics_result_topics(result, &count) else { return }
+            for index in 0..<count {
+                let topicResult = results[index]
+                let code = rd_kafka_topic_result_error(topicResult)
+                if code == RD_KAFKA_RESP_ERR_NO_ERROR || code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART { continue }
+                let name = String(cString: rd_kafka_topic_result_name(topicResult))
+                let detail = rd_kafka_topic_result_error_string(topicResult).map { String(cString: $0) } ?? ""
+                throw KafkaError(code: code, context: "delete topic \(name): \(detail)")
+            }
+        }
+    }
+
+    /// The cluster's id, as its brokers report it (`nil` if none answered in time).
+    /// librdkafka's mock clusters have ids that start with `mockCluster`.
+    public func clusterID(timeout: Duration) -> String? {
+        guard let id = rd_kafka_clusterid(handle.pointer, timeout.clampedMilliseconds) else { return nil }
+        defer { rd_kafka_mem_free(handle.pointer, id) }
+        return String(cString: id)
+    }
+
+    /// Whether the cluster is librdkafka's mock (this process's or another's, such as the
+    /// `embedded-kafka` broker): what it cannot do is then known in advance.
+    public func isMockCluster(timeout: Duration) -> Bool {
+        MockClusterRegistry.shared.cluster(serving: bootstrapServers) != nil || clusterID(timeout: timeout)?.hasPrefix("mockCluster") == true
+    }
+
     /// The configuration of a topic (`cleanup.policy`, `retention.ms`, ...). Sensitive
     /// entries are left out.
     public func describeTopicConfig(_ topic: String, timeout: Duration) throws(KafkaError) -> [String: String] {
@@ -103,6 +143,10 @@ public final class Admin: Sendable {
 
     public func describeTopicConfig(_ topic: String, timeout: Duration) async throws -> [String: String] {
         try await worker.run { try self.describeTopicConfig(topic, timeout: timeout) }
+    }
+
+    public func deleteTopics(_ names: [String], timeout: Duration) async throws {
+        try await worker.run { try self.deleteTopics(names, timeout: timeout) }
     }
 
     public func metadata(topics: [String]? = nil, timeout: Duration) async throws -> ClusterMetadata {

@@ -288,6 +288,19 @@ public final class Consumer: Sendable {
         return Watermarks(low: low, high: high)
     }
 
+    /// For each partition, the offset of its first record whose timestamp is at or after
+    /// the given time (milliseconds since the epoch), or ``KafkaOffset/end`` where no record
+    /// is that late. Asks the partition leaders (ListOffsets by time); librdkafka's mock
+    /// cluster answers ``KafkaOffset/end`` for every time.
+    public func offsetsForTimes(_ times: [TopicPartitionOffset], timeout: Duration) throws(KafkaError) -> [TopicPartitionOffset] {
+        guard !times.isEmpty else { return [] }
+        let list = NativePartitionList(times)
+        try KafkaError.check(
+            rd_kafka_offsets_for_times(handle.pointer, list.pointer, timeout.clampedMilliseconds), context: "offsets for times")
+        try list.checkElements(context: "offsets for times")
+        return list.offsets
+    }
+
     /// The watermarks last seen by fetching (no network call; ``KafkaOffset/invalid`` if
     /// not yet known).
     public func cachedWatermarks(topic: String, partition: Int32) throws(KafkaError) -> Watermarks {

@@ -122,6 +122,15 @@ public final class TopologyTestDriver {
         try runner.advanceWallClock(byMilliseconds: duration.wholeMilliseconds)
     }
 
+    /// Ends the input, as a bounded run that closes its windows at the end does
+    /// (``BoundedRun/closesWindowsAtEnd``): every window not emitted yet gives its final
+    /// result, every record an outer join holds is sent without a partner, sub-topology
+    /// after sub-topology in the order data flows between them. Records piped afterwards
+    /// are processed as usual (those for a closed window are late).
+    public func finishInput() throws {
+        try runner.finishInput()
+    }
+
     /// The simulated wall-clock time in milliseconds since the epoch.
     public var wallClockTime: Int64 { runner.wallClock }
 

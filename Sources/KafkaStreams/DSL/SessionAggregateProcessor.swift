@@ -113,6 +113,22 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
         try context.forward(Record(key: Windowed(key: key, window: window), value: sent, timestamp: window.end, headers: headers))
     }
 
+    /// The input has ended: every session not emitted yet is closed and emitted. The
+    /// operator's stream time moves just far enough for that (the latest end plus the gap
+    /// and the grace), so a later record that would join one of them is late.
+    @usableFromInline
+    func finishInput() throws {
+        guard emit == .onWindowClose else { return }
+        if !stateLoaded {
+            state = try store.loadOperatorState()
+            stateLoaded = true
+        }
+        guard let latest = try store.sessions(endingFrom: state.lastEmitted + 1, through: .max).last?.window.end else { return }
+        state.observedStreamTime = max(state.observedStreamTime, latest + windows.gap + windows.grace + 1)
+        try emitClosedSessions()
+        store.stageOperatorState(state)
+    }
+
     /// Emits every session closed since the last one emitted, in (end, start, key) order.
     @usableFromInline
     func emitClosedSessions() throws {

@@ -172,6 +172,21 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         }
     }
 
+    /// The input has ended: every window not emitted yet is closed and emitted, the
+    /// operator's stream time moving just far enough for that.
+    @usableFromInline
+    func finishInput() throws {
+        guard emit == .onWindowClose else { return }
+        if !stateLoaded {
+            state = try store.loadOperatorState()
+            stateLoaded = true
+        }
+        guard let latest = try store.windows(from: state.lastEmitted + 1, through: .max).last?.start else { return }
+        state.observedStreamTime = max(state.observedStreamTime, latest + windows.difference + windows.grace + 1)
+        try emitClosedWindows()
+        store.stageOperatorState(state)
+    }
+
     /// Emits every window closed since the last one emitted (end + grace < stream time), in
     /// (start, key) order.
     @usableFromInline

@@ -209,6 +209,19 @@ final class StreamStreamJoinProcessor<Key, This, Other, Output>: Processor {
         while let first = time.heldDeadlines.min, first < time.streamTime { time.heldDeadlines.removeMin() }
     }
 
+    /// The input has ended: every record still held for a partner (an outer join's) is sent
+    /// with `nil` for it, the join's stream time moving just past the last of their windows.
+    /// The other side's processor finds nothing left.
+    @usableFromInline
+    func finishInput() throws {
+        guard held != nil else { return }
+        if !time.loaded { try loadTime() }
+        guard let last = time.heldDeadlines.max else { return }
+        time.streamTime = max(time.streamTime, last + 1)
+        try emitClosedHeldRecords(headers: [])
+        try noteTimes()
+    }
+
     /// Reads the join's times from the stores, indexes their records and, after a restart,
     /// notes the deadlines of the held entries.
     @usableFromInline

@@ -110,6 +110,23 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         if state != before { store.stageOperatorState(state) }
     }
 
+    /// The input has ended: every window not emitted yet is closed and emitted. The
+    /// operator's stream time moves just far enough for that (the latest window's end plus
+    /// the grace), so a later record for one of these windows is late, and a later window
+    /// opens as usual.
+    @usableFromInline
+    func finishInput() throws {
+        guard emit == .onWindowClose else { return }
+        if !stateLoaded {
+            state = try store.loadOperatorState()
+            stateLoaded = true
+        }
+        guard let latest = try store.windows(from: state.lastEmitted + 1, through: .max).last?.start else { return }
+        state.observedStreamTime = max(state.observedStreamTime, latest + windows.size + windows.grace)
+        try emitClosedWindows()
+        store.stageOperatorState(state)
+    }
+
     /// Emits every window closed since the last one emitted, in (start, key) order.
     @usableFromInline
     func emitClosedWindows() throws {

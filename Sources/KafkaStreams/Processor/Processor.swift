@@ -23,10 +23,19 @@ public protocol Processor<InputKey, InputValue>: AnyObject, SendableMetatype {
 
     /// Called once when the task closes (rebalance, shutdown); release resources here.
     func close()
+
+    /// Called when the input has ended: in a bounded run that closes its windows at the end
+    /// (``BoundedRun/closesWindowsAtEnd``), after the task's last record, and by
+    /// ``TopologyTestDriver``'s `finishInput()`. Forward here what waits for time to pass
+    /// (a window's final result, a record held for a partner that can no longer come).
+    /// Processors upstream in the task have finished first, and tasks upstream (across
+    /// repartition topics) before this one. The default does nothing.
+    func finishInput() throws
 }
 
 extension Processor {
     public func close() {}
+    public func finishInput() throws {}
 }
 
 /// What a punctuation's schedule follows.

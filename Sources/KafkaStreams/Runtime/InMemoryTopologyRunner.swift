@@ -25,6 +25,8 @@ package final class InMemoryTopologyRunner {
     private let applicationID: String
     private var tasksByTopic: [String: StreamTask] = [:]
     private var tasks: [StreamTask] = []
+    /// Each sub-topology's level (see ``Topology/levels(of:)``).
+    private var levels: [Int: Int] = [:]
     private let collector = MemoryCollector()
     private var offsets: [String: Int64] = [:]
     private let clockBox: ClockBox
@@ -53,7 +55,9 @@ package final class InMemoryTopologyRunner {
         let recordCache = recordCacheBytes > 0 ? RecordCache(maxBytes: recordCacheBytes) : nil
         let defaultSerdes = DefaultSerdes(key: defaultKeySerde, value: defaultValueSerde)
         try openGlobalStores(topology, directory: "\(stateDirectory)/\(applicationID)/global", defaultSerdes: defaultSerdes, logger: logger)
-        for subtopology in topology.subtopologies() {
+        let subtopologies = topology.subtopologies()
+        levels = Topology.levels(of: subtopologies)
+        for subtopology in subtopologies {
             let context = TaskContext(
                 id: TaskID(subtopology: subtopology.id, partition: 0), applicationID: applicationID, logger: logger, clock: clock,
                 collector: collector, defaultSerdes: DefaultSerdes(key: defaultKeySerde, value: defaultValueSerde),
@@ -111,6 +115,19 @@ package final class InMemoryTopologyRunner {
     }
 
     package var wallClock: Int64 { clockBox.value }
+
+    /// Ends the input: level by level, each task processes what it has queued and finishes
+    /// (final window results), and what that sends through repartition topics is processed
+    /// before the next level finishes.
+    package func finishInput() throws {
+        for task in tasks.sorted(by: { (levels[$0.id.subtopology] ?? 0, $0.id) < (levels[$1.id.subtopology] ?? 0, $1.id) }) {
+            for input in task.inputTopics { task.reachedEnd(of: input) }
+            if task.queuedCount > 0 { try processQueued(task) }
+            try task.finishInput()
+            try deliverRepartitioned()
+            try commitStores()
+        }
+    }
 
     /// Records waiting in tasks' queues for an input topic that has none.
     package var queuedCount: Int { tasks.reduce(0) { $0 + $1.queuedCount } }

@@ -119,6 +119,19 @@ final class StreamTask {
         }
     }
 
+    /// The input has ended: each processor forwards what waits for time to pass (final
+    /// window results), upstream nodes first (nodes are kept in the order they were added,
+    /// after their parents). Errors stop the application, as a punctuation's do.
+    func finishInput() throws {
+        do {
+            try context.withCurrentRecord(nil) {
+                for node in closables { try node.finishInput() }
+            }
+        } catch let error as NodeFailure {
+            throw ProcessingError(node: error.node, source: nil, underlying: error.underlying)
+        }
+    }
+
     /// After the producer flush: makes the stores' writes durable with their changelog
     /// offsets.
     func checkpointStores() throws {

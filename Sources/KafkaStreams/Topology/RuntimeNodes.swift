@@ -9,6 +9,8 @@ import RdKafka
 @usableFromInline
 protocol ClosableNode: AnyObject {
     func close()
+    /// The processor's ``Processor/finishInput()``.
+    func finishInput() throws
 }
 
 /// Errors that already say where they came from and pass through enclosing nodes unchanged.
@@ -140,6 +142,17 @@ final class ProcessorNode<P: Processor>: ClosableNode {
 
     @usableFromInline
     func close() { processor.close() }
+
+    @usableFromInline
+    func finishInput() throws {
+        do {
+            try processor.finishInput()
+        } catch let error as AttributedFailure {
+            throw error
+        } catch {
+            throw NodeFailure(node: name, underlying: error)
+        }
+    }
 }
 
 /// Where a sink writes: one topic, or a topic chosen per record.

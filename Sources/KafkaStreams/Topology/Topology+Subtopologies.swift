@@ -59,6 +59,32 @@ extension Topology {
         }
     }
 
+    /// Each sub-topology's level, by id: 0 for one that reads no internal topic another
+    /// writes, otherwise one more than the highest level writing what it reads. The input
+    /// ends level by level, so a task's upstream tasks have finished when it finishes. (A
+    /// cycle, as a foreign-key join's topics make, is cut after as many levels as there are
+    /// sub-topologies.)
+    static func levels(of subtopologies: [Subtopology]) -> [Int: Int] {
+        var writers: [TopicName: [Int]] = [:]
+        for subtopology in subtopologies {
+            for topic in subtopology.sinkTopics where topic.isInternal { writers[topic, default: []].append(subtopology.id) }
+        }
+        var levels = Dictionary(uniqueKeysWithValues: subtopologies.map { ($0.id, 0) })
+        for _ in subtopologies.indices {
+            var changed = false
+            for subtopology in subtopologies {
+                let writtenBy = subtopology.sourceTopics.flatMap { writers[$0] ?? [] }.filter { $0 != subtopology.id }
+                let level = min(subtopologies.count, (writtenBy.compactMap { levels[$0] }.max() ?? -1) + 1)
+                if level > levels[subtopology.id]! {
+                    levels[subtopology.id] = level
+                    changed = true
+                }
+            }
+            if !changed { break }
+        }
+        return levels
+    }
+
     /// Every topic a source reads, with the sub-topology reading it.
     func sourceTopicOwners() -> [TopicName: Int] {
         var owners: [TopicName: Int] = [:]

@@ -13,15 +13,28 @@
 /// `kafka_streams_bounded_run_remaining_records` count input records committed and not yet,
 /// `kafka_streams_bounded_run_finished` turns 1 once the repartition topics are drained too.
 ///
-/// Windows stay open at the end: stream time is the largest record time read, as in a live
-/// run, so the same application can go on live from there (a replay catching up before a
-/// cut-over) without treating new records as late.
+/// By default windows stay open at the end: stream time is the largest record time read,
+/// as in a live run, so the same application can go on live from there (a replay catching
+/// up before a cut-over) without treating new records as late. With
+/// ``closesWindowsAtEnd`` the run ends its input instead, as a final watermark does.
 public struct BoundedRun: Sendable, Hashable {
     /// How often progress is logged.
     public var progressInterval: Duration
+    /// Whether the end of the input closes every open window: once everything is processed,
+    /// each emit-final window aggregation emits the final result of every window it has not
+    /// emitted yet, and each outer stream–stream join sends what it holds without a partner
+    /// (``Processor/finishInput()``), sub-topology after sub-topology in the order data
+    /// flows, each level's results processed before the next closes. An operator's stream
+    /// time moves only just past the windows it closed, so a later run of the same
+    /// application treats a record for one of them as late and opens later windows as
+    /// usual. The levels are coordinated within one instance: with tasks on several
+    /// instances, each closes its own once the group is done, which is exact for one level
+    /// of windows, not for windows fed by windows of another instance.
+    public var closesWindowsAtEnd: Bool
 
-    public init(progressInterval: Duration = .seconds(10)) {
+    public init(progressInterval: Duration = .seconds(10), closesWindowsAtEnd: Bool = false) {
         self.progressInterval = progressInterval
+        self.closesWindowsAtEnd = closesWindowsAtEnd
     }
 }
 

@@ -55,19 +55,44 @@ final class BoundedRunMonitor: Sendable {
     }
 
     /// Checks every `checkInterval` until the run is done (then `onDone`) or ``stop()``.
-    func start(checkInterval: Duration = .milliseconds(100), onDone: @escaping @Sendable () -> Void) {
+    /// With `finish`, the run is done once the input has been finished level by level too
+    /// (see ``InputFinish``); `taskCount` is how many tasks the application has in all.
+    func start(
+        checkInterval: Duration = .milliseconds(100), finish: InputFinish? = nil, taskCount: Int = 0,
+        onDone: @escaping @Sendable () -> Void
+    ) {
         startThread(named: "streams:bounded") { [self] in
             let clock = ContinuousClock()
             let started = clock.now
             var lastReport = started
+            // The level the threads were last asked to finish, and whether all have.
+            var requested = -1
+            var acknowledged = true
             finishedGauge.record(0)
             logger.info("bounded run: \(span.total) records to process", metadata: ["ends": "\(span.ends.count) partitions"])
             while stopSignal.wait(timeout: .now() + checkInterval.fractionalSeconds) == .timedOut {
+                if let finish, !acknowledged {
+                    // What the threads sent while finishing is checked afresh next time.
+                    acknowledged = finish.allAcknowledged(requested)
+                    continue
+                }
                 do {
                     let (done, finished) = try check()
                     processed.record(Double(done))
                     remaining.record(Double(span.total - done))
+                    if finished, let finish, requested < finish.highestLevel {
+                        requested += 1
+                        logger.info("bounded run: input processed; closing the windows of sub-topology level \(requested)")
+                        finish.request(requested)
+                        acknowledged = false
+                        continue
+                    }
                     if finished {
+                        // Levels are coordinated within this instance only (see
+                        // ``BoundedRun/closesWindowsAtEnd``).
+                        if let finish, finish.finishedTasks.count < taskCount {
+                            logger.warning("bounded run: \(taskCount - finish.finishedTasks.count) of \(taskCount) tasks ran elsewhere; their instances close their windows")
+                        }
                         finishedGauge.record(1)
                         logger.info("bounded run done: \(done) records in \(clock.now - started)")
                         onDone()

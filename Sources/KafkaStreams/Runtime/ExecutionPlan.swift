@@ -46,6 +46,13 @@ struct ExecutionPlan: Sendable {
     }
 
     /// Whether any store, global ones included, lives in RocksDB.
+    /// How many tasks the application has: one per input partition of each sub-topology.
+    func taskCount(partitionCounts: [String: Int], applicationID: String) -> Int {
+        subtopologies.reduce(0) { total, subtopology in
+            total + (subtopology.sourceTopics.compactMap { partitionCounts[$0.resolved(applicationID: applicationID)] }.max() ?? 0)
+        }
+    }
+
     var hasPersistentStores: Bool {
         topology.stores.values.contains(where: \.persistent) || topology.globalStores.values.contains(where: \.store.persistent)
     }

@@ -76,6 +76,12 @@ final class StreamThread: @unchecked Sendable {
     let inputEnds: [TopicPartition: Int64]?
     /// Partitions paused at their bounded run's end.
     var pausedAtEnd: Set<TopicPartition> = []
+    /// In a bounded run that closes its windows at the end, what the monitor asks for.
+    let inputFinish: InputFinish?
+    /// The tasks this thread has finished (their input ended) and committed since.
+    var finishedTasks: Set<TaskID> = []
+    /// The highest level of ``inputFinish`` this thread has acknowledged.
+    var finishedLevel = -1
     /// The lag gauge of each assigned partition, set at every commit.
     var lagGauges: [TopicPartition: Gauge] = [:]
     var restorer: StoreRestorer?
@@ -84,11 +90,13 @@ final class StreamThread: @unchecked Sendable {
     ///   (`<applicationID>-<instance>`), so the threads of two instances can be told apart.
     init(
         index: Int, clientID: String, plan: ExecutionPlan, configuration: StreamsConfiguration, resources: RocksDBResources?,
-        registry: LocalStoreRegistry, globalStores: [String: AnyObject] = [:], inputEnds: [TopicPartition: Int64]? = nil, logger: Logger
+        registry: LocalStoreRegistry, globalStores: [String: AnyObject] = [:], inputEnds: [TopicPartition: Int64]? = nil,
+        inputFinish: InputFinish? = nil, logger: Logger
     ) {
+        self.inputFinish = inputFinish
         self.globalStores = globalStores
         self.inputEnds = inputEnds
-        name = "\(clientID)-StreamThread-\(index)"
+        name = Self.name(index: index, clientID: clientID)
         systemThreadName = "StreamThread-\(index)"
         clients = configuration.clients.factory
         transactionalID = configuration.processingGuarantee == .exactlyOnce ? "\(clientID)-\(index)" : nil
@@ -102,6 +110,9 @@ final class StreamThread: @unchecked Sendable {
         self.logger = logger
         metrics = StreamsMetrics(applicationID: configuration.applicationID, thread: name)
     }
+
+    /// The thread's name, in logs and in the client ids of its consumer and producer.
+    static func name(index: Int, clientID: String) -> String { "\(clientID)-StreamThread-\(index)" }
 
     /// Starts the thread; `onExit` runs on it when it ends (with the error that stopped it).
     func start(onExit: @escaping @Sendable ((any Error)?) -> Void) {
@@ -276,6 +287,23 @@ final class StreamThread: @unchecked Sendable {
             // each batch from the repartition topics is).
             try commit(reason: "input processed")
         }
+        if let inputFinish, inputFinish.requestedLevel > finishedLevel { try finishInput(through: inputFinish.requestedLevel, inputFinish) }
+    }
+
+    /// Finishes the input of this thread's tasks up to `level` (final window results go
+    /// out), commits, and tells the monitor. A task a failed transaction reopened meanwhile
+    /// is finished again at the next poll (its first finish was aborted with it).
+    private func finishInput(through level: Int, _ finish: InputFinish) throws {
+        var finishing: [StreamTask] = []
+        for task in orderedTasks where !finishedTasks.contains(task.id) && finish.level(of: task.id) <= level {
+            try task.finishInput()
+            finishing.append(task)
+        }
+        try commit(reason: "input finished")
+        guard !commitFailed, finishing.allSatisfy({ tasks[$0.id] === $0 }) else { return }
+        finishedTasks.formUnion(finishing.map(\.id))
+        finishedLevel = level
+        finish.acknowledge(level, thread: name, tasks: finishedTasks)
     }
 
     /// Whether every source partition of a bounded run this thread has processed records

@@ -80,7 +80,7 @@ public final class StreamsApp: Service, Sendable {
         }
         let outcome: Result<Void, any Error>
         do {
-            try await runStreamThreads(clientID: clientID, resources: resources, global: global, bounded: bounded)
+            try await runStreamThreads(clientID: clientID, resources: resources, global: global, bounded: bounded, partitionCounts: partitionCounts)
             outcome = .success(())
         } catch {
             outcome = .failure(error)
@@ -100,13 +100,20 @@ public final class StreamsApp: Service, Sendable {
 
     /// Starts the stream threads and waits until they have stopped; throws the error that
     /// stopped the first one to fail.
-    private func runStreamThreads(clientID: String, resources: RocksDBResources?, global: GlobalStateThread?, bounded: BoundedRunMonitor?) async throws {
+    private func runStreamThreads(
+        clientID: String, resources: RocksDBResources?, global: GlobalStateThread?, bounded: BoundedRunMonitor?, partitionCounts: [String: Int]
+    ) async throws {
         let (plan, configuration, logger) = (plan, configuration, logger)
         let exits = ThreadExits(count: configuration.streamThreads)
+        let finish = configuration.boundedRun?.closesWindowsAtEnd == true
+            ? InputFinish(
+                levels: Topology.levels(of: plan.subtopologies),
+                threadNames: (1...configuration.streamThreads).map { StreamThread.name(index: $0, clientID: clientID) })
+            : nil
         let started = (1...configuration.streamThreads).map {
             StreamThread(
                 index: $0, clientID: clientID, plan: plan, configuration: configuration, resources: resources, registry: registry,
-                globalStores: global?.stores ?? [:], inputEnds: bounded?.span.ends, logger: logger)
+                globalStores: global?.stores ?? [:], inputEnds: bounded?.span.ends, inputFinish: finish, logger: logger)
         }
         threads.withLock { $0 = started }
         defer { bounded?.stop() }
@@ -119,7 +126,7 @@ public final class StreamsApp: Service, Sendable {
             }
         }
         // Done: the threads commit (nothing is left) and stop, as on shutdown.
-        bounded?.start { [self] in shutdown() }
+        bounded?.start(finish: finish, taskCount: plan.taskCount(partitionCounts: partitionCounts, applicationID: configuration.applicationID)) { [self] in shutdown() }
         logger.info("running", metadata: ["threads": "\(started.count)", "topics": "\(plan.sourceTopics)"])
         let failure = await withGracefulShutdownHandler {
             await withTaskCancellationHandler {

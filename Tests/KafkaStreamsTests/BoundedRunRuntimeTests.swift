@@ -129,6 +129,41 @@ import Testing
         #expect(try await Self.lastCounts(kafka, "bounded-pair-counts") == Self.expectedCounts(lines))
     }
 
+    /// A run to a time processes each partition up to its first record at or after it;
+    /// the next run takes the rest.
+    @Test func aRunToATimeStopsBeforeTheFirstRecordThatLate() async throws {
+        let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
+        try kafka.createTopic("bounded-time-lines", partitions: 2)
+        // Partition 0 at 1,000, 2,000, ... 10,000 (+ 1,000,000); partition 1 at 500, 1,500, ...
+        let base: Int64 = 1_000_000
+        var records: [ProducerRecord] = []
+        for index in 0..<10 {
+            for (partition, offset) in [(Int32(0), Int64(1_000)), (1, 500)] {
+                records.append(ProducerRecord(
+                    topic: "bounded-time-lines", partition: partition, key: Array("k\(index)".utf8), value: Array("w\(partition)".utf8),
+                    timestamp: base + Int64(index) * 1_000 + offset))
+            }
+        }
+        try await kafka.produce(records)
+        var configuration = kafka.streamsConfiguration(applicationID: "bounded-time")
+        configuration.boundedRun = BoundedRun(end: .time(millisecondsSinceEpoch: base + 4_000))
+        let app = try StreamsApp(
+            topology: try Self.wordCount(input: "bounded-time-lines", output: "bounded-time-counts"), configuration: configuration,
+            logger: streamsTestLogger)
+        try await Self.runToEnd(app)
+        // Before 4,000: three records of partition 0 (1,000 to 3,000), four of partition 1.
+        #expect(try await kafka.committedOffsets(group: "bounded-time", topic: "bounded-time-lines") == [0: 3, 1: 4])
+        #expect(try await Self.lastCounts(kafka, "bounded-time-counts") == ["w0": 3, "w1": 4])
+
+        configuration.boundedRun = BoundedRun()
+        let rest = try StreamsApp(
+            topology: try Self.wordCount(input: "bounded-time-lines", output: "bounded-time-counts"), configuration: configuration,
+            logger: streamsTestLogger)
+        try await Self.runToEnd(rest)
+        #expect(try await kafka.committedOffsets(group: "bounded-time", topic: "bounded-time-lines") == [0: 10, 1: 10])
+        #expect(try await Self.lastCounts(kafka, "bounded-time-counts") == ["w0": 10, "w1": 10])
+    }
+
     @Test func anInputWithNothingToProcessEndsAtOnce() async throws {
         let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
         try kafka.createTopic("bounded-empty", partitions: 2)

@@ -123,6 +123,10 @@ package protocol StreamsConsumer: AnyObject {
     /// The partition's end as the last fetch saw it, with no call to the broker; `nil`
     /// when not known yet.
     func cachedEndOffset(_ partition: TopicPartition) -> Int64?
+    /// For each partition, the first offset at or after the time given as its offset, or
+    /// ``KafkaOffset/end`` where none is that late (or the client cannot tell: see
+    /// ``OffsetsByTime``).
+    func offsetsForTimes(_ times: [TopicPartitionOffset], timeout: Duration) throws -> [TopicPartitionOffset]
     func groupMetadata() throws -> GroupMetadata
     /// Leaves the group (revoking partitions through the rebalance handler).
     func close() throws
@@ -131,6 +135,12 @@ package protocol StreamsConsumer: AnyObject {
 extension StreamsConsumer {
     /// Unknown, for consumers that keep no fetched ends (the simulated cluster's).
     package func cachedEndOffset(_ partition: TopicPartition) -> Int64? { nil }
+
+    /// Unknown for consumers that cannot ask (the simulated cluster's): ``OffsetsByTime``
+    /// reads the partitions instead.
+    package func offsetsForTimes(_ times: [TopicPartitionOffset], timeout: Duration) throws -> [TopicPartitionOffset] {
+        times.map { TopicPartitionOffset($0.topicPartition, offset: KafkaOffset.end) }
+    }
 
     /// Lends up to `maxRecords` fetched records to `body`, keeping none.
     package func poll(maxRecords: Int, timeout: Duration, _ body: (PolledRecord) throws -> Void) throws -> Int {

@@ -65,6 +65,10 @@ final class RdKafkaConsumer: StreamsConsumer {
 
     func seek(_ offsets: [TopicPartitionOffset], timeout: Duration) throws { try consumer.seek(offsets, timeout: timeout) }
 
+    func offsetsForTimes(_ times: [TopicPartitionOffset], timeout: Duration) throws -> [TopicPartitionOffset] {
+        try consumer.offsetsForTimes(times, timeout: timeout)
+    }
+
     func position(_ partitions: [TopicPartition]) throws -> [TopicPartitionOffset] { try consumer.position(partitions) }
 
     func queryWatermarks(topic: String, partition: Int32, timeout: Duration) throws -> Watermarks {

@@ -2,8 +2,9 @@
 /// stood when the run started: batch on the same code (a replay from offset 0 into a new
 /// output, say). Set ``StreamsConfiguration/boundedRun``.
 ///
-/// At start the run captures the latest offset of every partition of the source topics;
-/// records written after that are left for a later run. The stream threads process up to
+/// At start the run captures the latest offset of every partition of the source topics (or
+/// the offset of the first record at or after a time, ``end``); records from there on are
+/// left for a later run. The stream threads process up to
 /// those ends, then the records their repartition topics took on the way, and commit. The
 /// run is over when the group's committed offsets reach every captured end and every
 /// repartition partition is drained, so with several instances (or threads) each returns
@@ -18,8 +19,20 @@
 /// up before a cut-over) without treating new records as late. With
 /// ``closesWindowsAtEnd`` the run ends its input instead, as a final watermark does.
 public struct BoundedRun: Sendable, Hashable {
+    /// Where the run's input ends in each partition.
+    public enum End: Sendable, Hashable {
+        /// The latest offset when the run starts.
+        case latest
+        /// Just before the first record at or after this time (Kafka's offsets-for-times:
+        /// by offset, so with timestamps out of order a later record that is earlier is
+        /// left too), or the latest offset where none is that late.
+        case time(millisecondsSinceEpoch: Int64)
+    }
+
     /// How often progress is logged.
     public var progressInterval: Duration
+    /// Where the input ends: the latest offsets at start (the default), or a time.
+    public var end: End
     /// Whether the end of the input closes every open window: once everything is processed,
     /// each emit-final window aggregation emits the final result of every window it has not
     /// emitted yet, and each outer stream–stream join sends what it holds without a partner
@@ -32,8 +45,9 @@ public struct BoundedRun: Sendable, Hashable {
     /// of windows, not for windows fed by windows of another instance.
     public var closesWindowsAtEnd: Bool
 
-    public init(progressInterval: Duration = .seconds(10), closesWindowsAtEnd: Bool = false) {
+    public init(progressInterval: Duration = .seconds(10), end: End = .latest, closesWindowsAtEnd: Bool = false) {
         self.progressInterval = progressInterval
+        self.end = end
         self.closesWindowsAtEnd = closesWindowsAtEnd
     }
 }

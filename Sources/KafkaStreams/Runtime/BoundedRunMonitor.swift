@@ -19,15 +19,20 @@ final class BoundedRunMonitor: Sendable {
 
         var total: Int64 { ends.reduce(0) { $0 + max(0, $1.value - (starts[$1.key] ?? 0)) } }
 
-        /// Captures the latest offset of every partition of `external` (the first record
-        /// the group will read where it committed none).
-        static func capture(external: [TopicPartition], repartition: [TopicPartition], positions: InputPositions) throws -> Span {
+        /// Captures where every partition of `external` ends (its latest offset, or the
+        /// first record at or after the run's end time), and where the group starts (the
+        /// first record where it committed none).
+        static func capture(
+            external: [TopicPartition], repartition: [TopicPartition], end: BoundedRun.End, positions: InputPositions
+        ) throws -> Span {
             var starts: [TopicPartition: Int64] = [:]
             var ends: [TopicPartition: Int64] = [:]
+            var byTime: [TopicPartition: Int64] = [:]
+            if case .time(let time) = end { byTime = try positions.firstOffsets(atOrAfter: time, external) }
             for lag in try positions.lag(external).partitions {
                 let partition = TopicPartition(topic: lag.topic, partition: lag.partition)
-                ends[partition] = lag.endOffset
-                starts[partition] = min(lag.committedOffset, lag.endOffset)
+                ends[partition] = min(lag.endOffset, byTime[partition] ?? lag.endOffset)
+                starts[partition] = min(lag.committedOffset, ends[partition]!)
             }
             return Span(starts: starts, ends: ends, internalPartitions: repartition)
         }

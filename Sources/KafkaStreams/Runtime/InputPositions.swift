@@ -31,6 +31,12 @@ final class InputPositions: @unchecked Sendable {
         return found
     }
 
+    /// The offset of the first record at or after `time` in each partition (its end where
+    /// none is that late).
+    func firstOffsets(atOrAfter time: Int64, _ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
+        try OffsetsByTime.firstOffsets(atOrAfter: time, in: watermarks(partitions), reader: reader, timeout: timeout)
+    }
+
     /// The group's committed offset of each partition; `nil` where it has committed none.
     func committed(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
         guard !partitions.isEmpty else { return [:] }

@@ -26,6 +26,8 @@ final class ResetSession {
             // The application's group, for its committed offsets; a reader never subscribes.
             readerConfiguration.groupID = reset.applicationID
             readerConfiguration.enableAutoCommit = false
+            // Reads to a partition's end stop there (the last offsets may be markers).
+            readerConfiguration["enable.partition.eof"] = "true"
             reader = try Consumer(configuration: readerConfiguration, logger: logger)
         } catch {
             throw StreamsError(.kafka, "cannot connect to \(reset.bootstrapServers)", underlying: error)
@@ -130,48 +132,14 @@ final class ResetSession {
         }
     }
 
-    /// The first offset at or after `time` in each partition. The mock cluster answers
-    /// every time with the end, so there each partition is read until a record that late.
+    /// The first offset at or after `time` in each partition.
     private func timeTargets(_ partitions: [TopicPartition], time: Int64) throws -> [ApplicationReset.Plan.OffsetChange] {
-        var found: [TopicPartition: Int64] = [:]
-        if !onMockCluster {
-            for offset in try reader.offsetsForTimes(partitions.map { TopicPartitionOffset($0, offset: time) }, timeout: reset.timeout) {
-                found[offset.topicPartition] = offset.offset
-            }
+        var marks: [TopicPartition: Watermarks] = [:]
+        for partition in partitions {
+            marks[partition] = try reader.queryWatermarks(topic: partition.topic, partition: partition.partition, timeout: reset.timeout)
         }
-        return try targets(of: partitions) { partition, marks, _ in
-            if onMockCluster { return try firstOffset(of: partition, atOrAfter: time, within: marks) }
-            guard let offset = found[partition], offset >= 0 else { return marks.high }
-            return offset
-        }
-    }
-
-    private func firstOffset(of partition: TopicPartition, atOrAfter time: Int64, within marks: Watermarks) throws -> Int64 {
-        var first = marks.high
-        try read(partition, within: marks) { record in
-            guard record.timestamp >= time else { return true }
-            first = record.offset
-            return false
-        }
-        return first
-    }
-
-    /// Reads `partition` from its first offset to its end, while `body` returns true.
-    private func read(_ partition: TopicPartition, within marks: Watermarks, _ body: (ConsumerRecord) throws -> Bool) throws {
-        guard marks.low < marks.high else { return }
-        try reader.assign([TopicPartitionOffset(partition, offset: marks.low)])
-        defer { try? reader.assign([]) }
-        let deadline = ContinuousClock.now + reset.timeout
-        var next = marks.low
-        while next < marks.high {
-            guard ContinuousClock.now < deadline else {
-                throw StreamsError(.kafka, "reading \(partition) to offset \(marks.high) took longer than \(reset.timeout)")
-            }
-            for record in try reader.poll(maxRecords: 1_000, timeout: .milliseconds(100)) where record.topic == partition.topic && record.partition == partition.partition {
-                next = record.offset + 1
-                guard try body(record) else { return }
-            }
-        }
+        let found = try OffsetsByTime.firstOffsets(atOrAfter: time, in: marks, reader: RdKafkaConsumer(reader), timeout: reset.timeout)
+        return try targets(of: partitions) { partition, marks, _ in found[partition] ?? marks.high }
     }
 
     // MARK: Members
@@ -262,8 +230,8 @@ final class ResetSession {
         for partition in partitions {
             let marks = try reader.queryWatermarks(topic: partition.topic, partition: partition.partition, timeout: reset.timeout)
             var keys: Set<[UInt8]> = []
-            try read(partition, within: marks) { record in
-                if let key = record.key {
+            try OffsetsByTime.read(partition, within: marks, reader: RdKafkaConsumer(reader), timeout: reset.timeout) { record in
+                if let key = record.key.map(Array.init) {
                     if record.value == nil { keys.remove(key) } else { keys.insert(key) }
                 }
                 return true

@@ -151,7 +151,7 @@ public final class StreamsApp: Service, Sendable {
             let positions = try InputPositions(configuration: configuration, logger: logger)
             do {
                 let (external, repartition) = plan.sourcePartitions(counts: partitionCounts, applicationID: configuration.applicationID)
-                let span = try BoundedRunMonitor.Span.capture(external: external, repartition: repartition, positions: positions)
+                let span = try BoundedRunMonitor.Span.capture(external: external, repartition: repartition, end: run.end, positions: positions)
                 return BoundedRunMonitor(span: span, run: run, positions: positions, applicationID: configuration.applicationID, logger: logger)
             } catch {
                 positions.close()

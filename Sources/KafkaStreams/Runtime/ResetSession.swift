@@ -188,7 +188,9 @@ final class ResetSession {
         // An assignment, even an empty one, ends the join.
         while joined.withLock({ $0 == nil }) {
             guard ContinuousClock.now < deadline else {
-                throw StreamsError(.kafka, "joining the group \(reset.applicationID) took longer than \(reset.timeout)")
+                throw StreamsError(
+                    .kafka,
+                    "joining the group \(reset.applicationID) took longer than \(reset.timeout): the embedded broker holds a join for members that stopped until their sessions time out (45 s by default, more for its rebalance); try again later")
             }
             _ = try member.poll(maxRecords: 1, timeout: .milliseconds(100))
         }

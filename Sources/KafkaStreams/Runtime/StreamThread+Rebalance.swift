@@ -7,6 +7,7 @@ extension StreamThread {
     func rebalanced(_ event: RebalanceEvent) {
         switch event {
         case .assigned(let partitions):
+            hasAssignment = true
             assigned.formUnion(partitions)
             do {
                 try createTasks(for: partitions)

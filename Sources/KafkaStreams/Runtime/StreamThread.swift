@@ -82,6 +82,9 @@ final class StreamThread: @unchecked Sendable {
     var finishedTasks: Set<TaskID> = []
     /// The highest level of ``inputFinish`` this thread has acknowledged.
     var finishedLevel = -1
+    /// Whether the group has given this thread an assignment (empty or not) since it
+    /// joined: until then it cannot know which tasks it is to finish.
+    var hasAssignment = false
     /// The lag gauge of each assigned partition, set at every commit.
     var lagGauges: [TopicPartition: Gauge] = [:]
     var restorer: StoreRestorer?
@@ -191,6 +194,7 @@ final class StreamThread: @unchecked Sendable {
             consumer = nil
             transactions = nil
             assigned = []
+            hasAssignment = false
             pausedAtEnd = []
             forgetLag(of: Array(lagGauges.keys))
         }
@@ -287,7 +291,9 @@ final class StreamThread: @unchecked Sendable {
             // each batch from the repartition topics is).
             try commit(reason: "input processed")
         }
-        if let inputFinish, inputFinish.requestedLevel > finishedLevel { try finishInput(through: inputFinish.requestedLevel, inputFinish) }
+        if let inputFinish, hasAssignment, inputFinish.requestedLevel > finishedLevel {
+            try finishInput(through: inputFinish.requestedLevel, inputFinish)
+        }
     }
 
     /// Finishes the input of this thread's tasks up to `level` (final window results go

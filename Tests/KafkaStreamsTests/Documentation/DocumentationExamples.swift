@@ -237,3 +237,32 @@ func simulatedClusterExample(
     // Compare `output` with what the input implies: no record missing, none repeated.
     return (report, output)
 }
+
+// MARK: Reprocessing.md, "Replay into a versioned output"
+
+func replayV2(servers: String, logger: Logger) async throws -> InputLag {
+    var configuration = StreamsConfiguration(applicationID: "orders-per-minute-v2", bootstrapServers: servers)
+    // Everything written before the replay starts; the windows' last results too.
+    configuration.boundedRun = BoundedRun(progressInterval: .seconds(30), closesWindowsAtEnd: true)
+    let app = try StreamsApp(topology: topologyV2(output: "orders-per-minute.v2"), configuration: configuration, logger: logger)
+    try await app.run()
+    return try await app.inputLag()
+}
+
+// MARK: Reprocessing.md, "Bounded state"
+
+func boundedState(builder: StreamsBuilder) {
+    builder.stream("logins", key: .string, value: .string)
+        .deduplicate(within: .seconds(600))
+        .groupByKey()
+        .count(materialized: Materialized.as("logins-this-week").withTimeToLive(.seconds(7 * 24 * 3600)))
+}
+
+// MARK: Reprocessing.md, "Starting over: the reset"
+
+func resetBeforeRerun(servers: String, logger: Logger) async throws {
+    var reset = ApplicationReset(applicationID: "orders-per-minute-v2", bootstrapServers: servers, inputTopics: ["orders"])
+    reset.stateDirectory = "/var/lib/orders"
+    print(try await reset.plan(logger: logger))
+    try await reset.run(logger: logger)
+}

@@ -1,6 +1,6 @@
 # The two commands of the README, plus benchmarks. Each target installs the system
 # libraries it needs first (scripts/install-deps.sh: apt or Homebrew, only when missing).
-.PHONY: run test bench bench-latency-nodelay bench-wordcount-baseline deps embedded-kafka hello-kafka word-count click-events orders-dashboard fraud-alerts
+.PHONY: run replay test bench bench-latency-nodelay bench-wordcount-baseline deps embedded-kafka hello-kafka word-count click-events orders-dashboard fraud-alerts
 
 # The samples through the embedded Kafka broker: click events (stateless), word count
 # (RocksDB state, rebuilt from its changelog on the second run), the orders dashboard
@@ -14,6 +14,12 @@ run: deps
 	swift run --skip-build word-count
 	swift run --skip-build orders-dashboard
 	swift run --skip-build fraud-alerts
+
+# Reprocessing (Kappa): the orders dashboard, then version 2 of its per-minute totals
+# replayed from offset 0 in a bounded run into its own topic, both shown side by side.
+replay: deps
+	swift build --product orders-dashboard
+	swift run --skip-build orders-dashboard --replay
 
 # The first look at the Kafka layer alone.
 hello-kafka: deps

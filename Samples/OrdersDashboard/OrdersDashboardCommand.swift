@@ -26,6 +26,9 @@ struct OrdersDashboardCommand: AsyncParsableCommand {
     @Option(help: "Where tasks keep local state.")
     var stateDir: String = FileManager.default.temporaryDirectory.appendingPathComponent("kafka-streams").path
 
+    @Flag(help: "Then replay the orders through version 2 of the per-minute totals (bounded run from offset 0) and show both.")
+    var replay = false
+
     typealias Topology = OrdersDashboardTopology
 
     func run() async throws {
@@ -63,6 +66,7 @@ struct OrdersDashboardCommand: AsyncParsableCommand {
         await group.triggerGracefulShutdown()
         try await running
         try show(records, start: start)
+        if replay { try await replayVersion2(kafka: kafka, v1Records: records, orders: orders, late: late, start: start, logger: logger) }
     }
 
     /// The results to wait for: a row per category and closed minute with on-time orders,
@@ -75,12 +79,7 @@ struct OrdersDashboardCommand: AsyncParsableCommand {
 
     private func show(_ records: [ConsumerRecord], start: Int64) throws {
         let decoder = JSONDecoder()
-        func clock(_ time: Int64) -> String {
-            let seconds = (time - start) / 1_000
-            return String(format: "%d:%02d", seconds / 60, seconds % 60)
-        }
-        func money(_ cents: Int64) -> String { String(format: "$%.2f", Double(cents) / 100) }
-        func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
+        func clock(_ time: Int64) -> String { OrdersDashboard.clock(time, start) }
 
         print("\nRevenue per category per minute (each minute once, as it closes; grace 10 s):")
         print("  minute     category  orders  revenue")

@@ -9,6 +9,10 @@ enum OrdersDashboardTopology {
     static let perMinute = "orders-per-minute"
     static let late = "orders-late"
     static let sessions = "user-sessions"
+    /// Version 2's per-minute totals, beside version 1's (see ``buildV2()``).
+    static let perMinuteV2 = "orders-per-minute.v2"
+    /// An order this big (cents) counts as big in version 2.
+    static let bigOrder: Int64 = 3_000
     static let minute: Duration = .seconds(60)
     static let grace: Duration = .seconds(10)
     static let sessionGap: Duration = .seconds(30)
@@ -28,6 +32,32 @@ enum OrdersDashboardTopology {
 
         func adding(_ order: Order) -> Totals { Totals(orders: orders + 1, revenue: revenue + order.amount) }
         func merging(_ other: Totals) -> Totals { Totals(orders: orders + other.orders, revenue: revenue + other.revenue) }
+    }
+
+    /// Version 2's totals: version 1's, and how many orders were big.
+    struct TotalsV2: Codable, Sendable, Equatable {
+        var orders: Int = 0
+        var revenue: Int64 = 0
+        var bigOrders: Int = 0
+
+        func adding(_ order: Order) -> TotalsV2 {
+            TotalsV2(orders: orders + 1, revenue: revenue + order.amount, bigOrders: bigOrders + (order.amount >= bigOrder ? 1 : 0))
+        }
+    }
+
+    /// Version 2 of the per-minute totals, with changed logic (big orders counted too):
+    /// replayed over the orders from offset 0 into its own topic, beside version 1's.
+    static func buildV2() throws -> Topology {
+        let builder = StreamsBuilder()
+        builder.stream(input, key: .string, value: .json(Order.self), timestamp: .field { _, order, _ in order.placedAt })
+            .groupBy(key: .string) { _, order in order.category }
+            .windowedBy(.tumbling(size: minute, grace: grace))
+            .aggregate(materialized: .as("category-minutes-v2"), emit: .onWindowClose, value: .json(TotalsV2.self), initializer: { TotalsV2() }) {
+                _, order, totals in totals.adding(order)
+            }
+            .toStream()
+            .to(perMinuteV2, key: .timeWindowed(.string, windowSize: minute), value: .optional(.json(TotalsV2.self)))
+        return try builder.build()
     }
 
     static func build() throws -> Topology {

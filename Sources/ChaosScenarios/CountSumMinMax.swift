@@ -98,6 +98,7 @@ public struct CountSumMinMax: Sendable {
             .to(sessionCount, key: .sessionWindowed(.string), value: .optional(.int64))
         addJoins(rekeyed: rekeyed, counts: counts, sums: sums)
         addDeduplication(rekeyed: rekeyed)
+        addRecentCount(grouped: grouped)
         return try builder.build()
     }
 
@@ -115,7 +116,7 @@ public struct CountSumMinMax: Sendable {
     /// Creates the topics and writes the input, each record with its index as its time;
     /// in the merged variant, each record to one of the two input topics at random.
     public func prepare(_ cluster: SimulatedCluster, seed: UInt64) throws {
-        for topic in inputTopics + [Self.echo, Self.windowedCount, Self.sessionCount] + Self.aggregates + Self.joinTopics + [Self.deduplicated] {
+        for topic in inputTopics + [Self.echo, Self.windowedCount, Self.sessionCount] + Self.aggregates + Self.joinTopics + [Self.deduplicated, Self.recentCount] {
             cluster.createTopic(topic, partitions: partitions)
         }
         var random = SeededRandom(seed: seed ^ 0x70B1C)
@@ -182,6 +183,9 @@ public struct CountSumMinMax: Sendable {
         comparePaired(seed: seed, actual: cluster.records(Self.paired, isolation: .readCommitted), into: &outcome)
         compareChained(seed: seed, actual: cluster.records(Self.chained, isolation: .readCommitted), into: &outcome)
         compareDeduplicated(seed: seed, actual: cluster.records(Self.deduplicated, isolation: .readCommitted), into: &outcome)
+        compareRecentCounts(
+            repartitioned: cluster.records("\(configuration.applicationID)-by-key-repartition", isolation: .readCommitted),
+            actual: cluster.records(Self.recentCount, isolation: .readCommitted), into: &outcome)
         return (outcome, report)
     }
 

@@ -82,6 +82,7 @@ extension StreamThread {
                 taskByPartition[partition] = task
             }
             try restorer?.restore(created.map { (stores: $0.stores, task: $0.id) })
+            for task in created { try task.stores.noteRestored() }
         } catch {
             for task in created {
                 registry.remove(task.id)

@@ -29,6 +29,12 @@ final class StoreExpiry: @unchecked Sendable {
     /// Milliseconds.
     @usableFromInline let timeToLive: Int64
     private let streamTime: PublishedStreamTime
+    /// The latest time the store held when its task was created (after its restore): a
+    /// restarted task's stream time starts again from the records it reprocesses, which
+    /// may be earlier than where it stood. Every write is stamped with stream time, so the
+    /// latest stored time is where stream time had got to at the last commit (when the
+    /// last record processed wrote to the store, as an aggregation's every record does).
+    private let floor = Atomic<Int64>(-1)
     private let expired: Counter
     // Touched by the stream thread alone, at its commits.
     private var nextPurge = Int64.min
@@ -44,15 +50,28 @@ final class StoreExpiry: @unchecked Sendable {
     /// Whether an entry stored with `time` has expired, as of the task's stream time.
     @usableFromInline
     func isExpired(_ time: Int64) -> Bool {
-        let now = streamTime.current
+        let now = self.now
         return now >= 0 && now - timeToLive >= time
+    }
+
+    /// Stream time as expiry counts it: the task's, or the floor after a restart.
+    private var now: Int64 { max(streamTime.current, floor.load(ordering: .relaxed)) }
+
+    /// Raises the floor to the latest time `store` holds (called once the store is
+    /// restored, before the task processes anything).
+    func noteStoredTimes(in store: BytesStore) throws {
+        var latest: Int64 = -1
+        for entry in try store.range(from: nil, to: nil) {
+            if let split = TimestampedBytes.split(entry.value) { latest = max(latest, split.timestamp) }
+        }
+        floor.store(latest, ordering: .relaxed)
     }
 
     /// Deletes the expired entries of `store` (the layers under the record cache, changelog
     /// included) when a purge is due; returns how many it deleted.
     @discardableResult
     func purgeIfDue(_ store: BytesStore) throws -> Int {
-        let now = streamTime.current
+        let now = self.now
         guard now >= 0, now >= nextPurge else { return 0 }
         nextPurge = now + max(timeToLive / 4, 1)
         var deleted = 0

@@ -24,6 +24,14 @@ final class TaskStores {
         }
     }
 
+    /// Once restored, before the task processes anything: stores whose entries expire
+    /// learn where stream time had got to (see ``StoreExpiry``).
+    func noteRestored() throws {
+        for instance in instances {
+            if let (expiry, uncached) = instance.expiry { try expiry.noteStoredTimes(in: uncached) }
+        }
+    }
+
     /// After the producer flush: writes each store's pending data with the changelog offset
     /// it is complete up to. A failed changelog write stops the task instead, since the
     /// changelog would no longer rebuild the store.

@@ -14,7 +14,8 @@ import Testing
     func theDriverAndAStreamThreadGiveTheSameOutputs(guarantee: StreamsConfiguration.ProcessingGuarantee) async throws {
         let scenario = CountSumMinMax(keys: 4, records: 60, partitions: 1)
         let input = scenario.input(seed: 5)
-        let topics = [CountSumMinMax.echo] + CountSumMinMax.aggregates + [CountSumMinMax.enriched, CountSumMinMax.paired, CountSumMinMax.deduplicated]
+        let topics = [CountSumMinMax.echo] + CountSumMinMax.aggregates
+            + [CountSumMinMax.enriched, CountSumMinMax.paired, CountSumMinMax.deduplicated, CountSumMinMax.recentCount]
 
         let driver = try TopologyTestDriver(CountSumMinMax.topology())
         let pipe = driver.createInputTopic(CountSumMinMax.input, key: .string, value: .int64)

@@ -49,13 +49,8 @@ public final class Admin: Sendable {
             var count = 0
             guard let result = rd_kafka_event_CreateTopics_result(event),
                   let results = rd_kafka_CreateTopics_result_topics(result, &count) else { return }
-            for index in 0..<count {
-                let topicResult = results[index]
-                let code = rd_kafka_topic_result_error(topicResult)
-                if code == RD_KAFKA_RESP_ERR_NO_ERROR || (ifNotExists && code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) { continue }
-                let name = String(cString: rd_kafka_topic_result_name(topicResult))
-                let detail = rd_kafka_topic_result_error_string(topicResult).map { String(cString: $0) } ?? ""
-                throw KafkaError(code: code, context: "create topic \(name): \(detail)")
+            try Self.checkTopicResults(results, count: count, action: "create") {
+                ifNotExists && $0 == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS
             }
         }
     }
@@ -75,14 +70,22 @@ public final class Admin: Sendable {
             var count = 0
             guard let result = rd_kafka_event_DeleteTopics_result(event),
                   let results = rd_kafka_DeleteTopics_result_topics(result, &count) else { return }
-            for index in 0..<count {
-                let topicResult = results[index]
-                let code = rd_kafka_topic_result_error(topicResult)
-                if code == RD_KAFKA_RESP_ERR_NO_ERROR || code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART { continue }
-                let name = String(cString: rd_kafka_topic_result_name(topicResult))
-                let detail = rd_kafka_topic_result_error_string(topicResult).map { String(cString: $0) } ?? ""
-                throw KafkaError(code: code, context: "delete topic \(name): \(detail)")
-            }
+            try Self.checkTopicResults(results, count: count, action: "delete") { $0 == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART }
+        }
+    }
+
+    /// Throws the first topic's error in a CreateTopics or DeleteTopics result, unless
+    /// `accepted` says it is no error here (a topic that already exists, say).
+    private static func checkTopicResults(
+        _ results: UnsafeMutablePointer<OpaquePointer?>, count: Int, action: String, accepting accepted: (rd_kafka_resp_err_t) -> Bool
+    ) throws(KafkaError) {
+        for index in 0..<count {
+            let topicResult = results[index]
+            let code = rd_kafka_topic_result_error(topicResult)
+            if code == RD_KAFKA_RESP_ERR_NO_ERROR || accepted(code) { continue }
+            let name = String(cString: rd_kafka_topic_result_name(topicResult))
+            let detail = rd_kafka_topic_result_error_string(topicResult).map { String(cString: $0) } ?? ""
+            throw KafkaError(code: code, context: "\(action) topic \(name): \(detail)")
         }
     }
 

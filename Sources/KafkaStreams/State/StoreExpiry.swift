@@ -31,9 +31,10 @@ final class StoreExpiry: @unchecked Sendable {
     private let streamTime: PublishedStreamTime
     /// The latest time the store held when its task was created (after its restore): a
     /// restarted task's stream time starts again from the records it reprocesses, which
-    /// may be earlier than where it stood. Every write is stamped with stream time, so the
-    /// latest stored time is where stream time had got to at the last commit (when the
-    /// last record processed wrote to the store, as an aggregation's every record does).
+    /// may be earlier than where it stood. No entry's time is later than stream time at
+    /// its write, and the record that last moved stream time stamped its entry with it
+    /// when it wrote one (an aggregation's every record does): the latest stored time is
+    /// where stream time had got to at the last commit, or just short of it.
     private let floor = Atomic<Int64>(-1)
     private let expired: Counter
     // Touched by the stream thread alone, at its commits.

@@ -20,7 +20,9 @@ struct SimulatedClientFactory: ClientFactory {
 
     func makeReader(configuration: KafkaConfiguration, logger: Logger) throws -> any StreamsConsumer {
         try cluster.step(instance, .other) { _ in }
-        return SimulatedConsumer(instance: instance, group: nil, configuration: configuration, onRebalance: nil)
+        // A reader with the application's group id reads the group's committed offsets (a
+        // bounded run's, an input lag's); it never joins.
+        return SimulatedConsumer(instance: instance, group: configuration.groupID, configuration: configuration, onRebalance: nil)
     }
 
     func makeProducer(configuration: KafkaConfiguration, logger: Logger) throws -> any StreamsProducer {

@@ -75,8 +75,8 @@ final class SimulatedConsumer: StreamsConsumer {
             if keep { kept[lease] = bytes } else { bytes.free() }
         }
         for partition in ended where assignment.contains(partition) { endOfPartition(partition) }
-        // Only the group member's polls: an idle restore reader says nothing about the input.
-        if batch.isEmpty && group != nil { instance.idle() }
+        // Only a group member's polls: an idle reader says nothing about the input.
+        if batch.isEmpty && memberID != nil { instance.idle() }
         return batch.count
     }
 

@@ -6,7 +6,7 @@
 # depends on how fast memtables flush, which the other suites' parallel disk and CPU load
 # (stores, mock brokers) would skew. MemoryTests run on their own too, since they bound
 # the process's resident memory. Then the exactly-once crash proof runs over
-# CHAOS_SEEDS seeds (default 400; 0 skips it), and the word-count sample is SIGKILLed
+# CHAOS_SEEDS seeds (default 250; 0 skips it), and the word-count sample is SIGKILLed
 # and restarted CHAOS_KILLS times (default 20; 0 skips it). Arguments go to one
 # `swift test` run as they are.
 set -uo pipefail
@@ -37,7 +37,7 @@ if [ "$#" -eq 0 ]; then
     swift test --skip-build --skip RocksDBTests --skip MemoryTests 2>&1 | tee -a "$log"
     rest=${PIPESTATUS[0]}
     [ "$status" -eq 0 ] && status=$rest
-    run_chaos sim --seeds "${CHAOS_SEEDS:-400}"
+    run_chaos sim --seeds "${CHAOS_SEEDS:-250}"
     run_chaos kill --kills "${CHAOS_KILLS:-20}"
 else
     swift test --skip-build "$@" 2>&1 | tee "$log"

@@ -113,33 +113,47 @@ final class ResetSession {
         }
     }
 
+    /// - Parameter marks: each partition's first offset and end, when the caller has them
+    ///   already; read here otherwise.
     private func targets(
-        of partitions: [TopicPartition], _ target: (TopicPartition, Watermarks, Int64?) throws -> Int64
+        of partitions: [TopicPartition], marks: [TopicPartition: Watermarks]? = nil, _ target: (TopicPartition, Watermarks, Int64?) throws -> Int64
     ) throws -> [ApplicationReset.Plan.OffsetChange] {
         guard !partitions.isEmpty else { return [] }
+        let marks = try marks ?? watermarks(partitions)
+        let committed: [TopicPartition: Int64]
         do {
-            let committed = Dictionary(
+            committed = Dictionary(
                 try reader.committed(partitions, timeout: reset.timeout).filter { $0.offset >= 0 }.map { ($0.topicPartition, $0.offset) },
                 uniquingKeysWith: { first, _ in first })
-            return try partitions.map { partition in
-                let marks = try reader.queryWatermarks(topic: partition.topic, partition: partition.partition, timeout: reset.timeout)
-                return .init(
-                    topic: partition.topic, partition: partition.partition, committed: committed[partition],
-                    target: try target(partition, marks, committed[partition]))
-            }
-        } catch let error as KafkaError {
+        } catch {
             throw StreamsError(.kafka, "cannot read the offsets of \(reset.applicationID)", underlying: error)
         }
+        return try partitions.map { partition in
+            let bounds = marks[partition] ?? Watermarks(low: 0, high: 0)
+            return .init(
+                topic: partition.topic, partition: partition.partition, committed: committed[partition],
+                target: try target(partition, bounds, committed[partition]))
+        }
+    }
+
+    /// Each partition's first offset and end.
+    private func watermarks(_ partitions: [TopicPartition]) throws -> [TopicPartition: Watermarks] {
+        var marks: [TopicPartition: Watermarks] = [:]
+        do {
+            for partition in partitions {
+                marks[partition] = try reader.queryWatermarks(topic: partition.topic, partition: partition.partition, timeout: reset.timeout)
+            }
+        } catch {
+            throw StreamsError(.kafka, "cannot read the offsets of \(reset.applicationID)", underlying: error)
+        }
+        return marks
     }
 
     /// The first offset at or after `time` in each partition.
     private func timeTargets(_ partitions: [TopicPartition], time: Int64) throws -> [ApplicationReset.Plan.OffsetChange] {
-        var marks: [TopicPartition: Watermarks] = [:]
-        for partition in partitions {
-            marks[partition] = try reader.queryWatermarks(topic: partition.topic, partition: partition.partition, timeout: reset.timeout)
-        }
+        let marks = try watermarks(partitions)
         let found = try OffsetsByTime.firstOffsets(atOrAfter: time, in: marks, reader: RdKafkaConsumer(reader), timeout: reset.timeout)
-        return try targets(of: partitions) { partition, marks, _ in found[partition] ?? marks.high }
+        return try targets(of: partitions, marks: marks) { partition, marks, _ in found[partition] ?? marks.high }
     }
 
     // MARK: Members
@@ -229,10 +243,10 @@ final class ResetSession {
     /// a restore ends with the store empty; returns how many (to write, in a dry run).
     private func emptyChangelogs(_ partitions: [TopicPartition], dryRun: Bool) throws -> Int {
         var live: [TopicPartition: Set<[UInt8]>] = [:]
+        let marks = try watermarks(partitions)
         for partition in partitions {
-            let marks = try reader.queryWatermarks(topic: partition.topic, partition: partition.partition, timeout: reset.timeout)
             var keys: Set<[UInt8]> = []
-            try OffsetsByTime.read(partition, within: marks, reader: RdKafkaConsumer(reader), timeout: reset.timeout) { record in
+            try OffsetsByTime.read(partition, within: marks[partition] ?? Watermarks(low: 0, high: 0), reader: RdKafkaConsumer(reader), timeout: reset.timeout) { record in
                 if let key = record.key.map(Array.init) {
                     if record.value == nil { keys.remove(key) } else { keys.insert(key) }
                 }

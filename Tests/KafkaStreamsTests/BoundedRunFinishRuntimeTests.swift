@@ -60,7 +60,7 @@ import Testing
         let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
         // One input partition: with two, the repartition would interleave them as the two
         // tasks happen to run, and records would be late for the minutes (see README,
-        // "Replay equals live"). Three tasks still share two threads.
+        // "Replay equals live"). Three tasks, two threads.
         try kafka.createTopic("finish-clicks", partitions: 1)
         try await kafka.produce(Self.clicks.enumerated().map { index, click in
             ProducerRecord(topic: "finish-clicks", key: Array("k\(index)".utf8), value: Array(click.user.utf8), timestamp: click.time)
@@ -71,7 +71,18 @@ import Testing
         let app = try StreamsApp(
             topology: try Self.minutesIntoHours(input: "finish-clicks", output: "finish-hours"), configuration: configuration,
             logger: streamsTestLogger)
-        try await BoundedRunRuntimeTests.runToEnd(app)
+        // Paused until both threads are in the group: a thread joining later would
+        // rebalance the group mid-run, and at-least-once would repeat what the other had
+        // not committed (counting some minutes twice).
+        app.pause()
+        async let run: Void = BoundedRunRuntimeTests.runToEnd(app)
+        let joined = try await waitUntil(timeout: .seconds(60)) {
+            let threads = app.metadataForLocalThreads()
+            return threads.count == 2 && threads.allSatisfy { $0.state == .running }
+        }
+        #expect(joined, "\(app.metadataForLocalThreads())")
+        app.resume()
+        try await run
 
         let hours = try await kafka.readAll("finish-hours").map { Self.describe(key: $0.key, value: $0.value, timestamp: $0.timestamp) }
         #expect(hours.sorted() == expected)

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import KafkaStreams
 import KafkaStreamsTesting
@@ -10,15 +9,11 @@ import Testing
 /// records written after the start are left for a later run.
 @Suite struct BoundedRunRuntimeTests {
     /// Counts words: the count runs after a repartition by word, so the run must drain
-    /// the repartition topic too. Every record waits at `gate` until it opens.
-    static func wordCount(input: String, output: String, gate: DispatchSemaphore? = nil) throws -> Topology {
+    /// the repartition topic too.
+    static func wordCount(input: String, output: String) throws -> Topology {
         let builder = StreamsBuilder()
         builder.stream(input, key: .string, value: .string)
-            .flatMapValues { line -> [String] in
-                gate?.wait()
-                gate?.signal()
-                return line.split(separator: " ").map(String.init)
-            }
+            .flatMapValues { line in line.split(separator: " ").map(String.init) }
             .groupBy(key: .string) { _, word in word }
             .count(materialized: .as("counts"))
             .toStream()
@@ -66,9 +61,9 @@ import Testing
         let ends = try await kafka.endOffsets("bounded-lines")
         var configuration = kafka.streamsConfiguration(applicationID: "bounded-one")
         configuration.boundedRun = BoundedRun(progressInterval: .milliseconds(200))
-        let gate = DispatchSemaphore(value: 0)
         let app = try StreamsApp(
-            topology: try Self.wordCount(input: "bounded-lines", output: "bounded-counts", gate: gate), configuration: configuration, logger: streamsTestLogger)
+            topology: try Self.wordCount(input: "bounded-lines", output: "bounded-counts"), configuration: configuration, logger: streamsTestLogger)
+        app.pause()
         let lagBefore = try await app.inputLag()
         #expect(lagBefore.total == 300)
         #expect(lagBefore.partitions.map(\.partition) == [0, 1, 2])
@@ -78,7 +73,7 @@ import Testing
         #expect(try await waitUntil(timeout: .seconds(30)) { !app.activeTasks.isEmpty })
         let later = Self.lines(300..<400)
         try await kafka.produceValues("bounded-lines", later, keys: later.indices.map { "late-k\($0)" })
-        gate.signal()
+        app.resume()
         try await run.value
 
         #expect(try await kafka.committedOffsets(group: "bounded-one", topic: "bounded-lines") == ends)
@@ -102,16 +97,19 @@ import Testing
         let lines = Self.lines(0..<2_000)
         try await kafka.produceValues("bounded-pair-lines", lines, keys: lines.indices.map { "k\($0)" })
         let ends = try await kafka.endOffsets("bounded-pair-lines")
-        // Processing waits until the two share the tasks: a rebalance while records are
-        // processed would repeat some (at-least-once), and the counts would not be exact.
-        let gate = DispatchSemaphore(value: 0)
+        // Processing waits (paused) until the two share the tasks: a rebalance while records
+        // are processed would repeat some (at-least-once), and the counts would not be
+        // exact. A paused instance keeps polling, so the group's rebalances complete;
+        // blocking its thread instead held the join of the other until the mock expelled it.
         let apps = try (0..<2).map { index in
             var configuration = kafka.streamsConfiguration(applicationID: "bounded-pair")
             configuration.stateDirectory += "/instance-\(index)"
             configuration.boundedRun = BoundedRun()
-            return try StreamsApp(
-                topology: try Self.wordCount(input: "bounded-pair-lines", output: "bounded-pair-counts", gate: gate), configuration: configuration,
+            let app = try StreamsApp(
+                topology: try Self.wordCount(input: "bounded-pair-lines", output: "bounded-pair-counts"), configuration: configuration,
                 logger: streamsTestLogger)
+            app.pause()
+            return app
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for app in apps { group.addTask { try await Self.runToEnd(app) } }
@@ -120,7 +118,7 @@ import Testing
                 apps.allSatisfy { !$0.activeTasks.isEmpty } && apps.map(\.activeTasks.count).reduce(0, +) == 8
             }
             #expect(shared)
-            gate.signal()
+            for app in apps { app.resume() }
             try await group.waitForAll()
         }
         #expect(try await kafka.committedOffsets(group: "bounded-pair", topic: "bounded-pair-lines") == ends)

@@ -29,6 +29,11 @@ struct TestMetrics {
         }
     }
 
+    /// How many times the timers called `label` of one application have recorded.
+    func timings(_ label: String, application: String) -> Int64 {
+        Self.factory.timings(label) { $0.contains { $0 == ("application_id", application) } }
+    }
+
     /// The sum of the counters called `label` of one application with `dimension` too.
     func total(_ label: String, application: String, where dimension: (String, String)) -> Int64 {
         Self.factory.total(label) { $0.contains { $0 == ("application_id", application) } && $0.contains { $0 == dimension } }
@@ -70,8 +75,18 @@ final class RecordingMetricsFactory: MetricsFactory, Sendable {
         return recorder
     }
 
+    private let timers = Mutex<[(label: String, dimensions: [(String, String)], timer: RecordingTimer)]>([])
+
+    func timings(_ label: String, where matches: ([(String, String)]) -> Bool) -> Int64 {
+        timers.withLock { entries in
+            entries.filter { $0.label == label && matches($0.dimensions) }.reduce(0) { $0 + $1.timer.count }
+        }
+    }
+
     func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
-        NOOPMetricsHandler.instance
+        let timer = RecordingTimer()
+        timers.withLock { $0.append((label, dimensions, timer)) }
+        return timer
     }
 
     func destroyCounter(_ handler: any CounterHandler) {}
@@ -95,4 +110,11 @@ final class RecordingGauge: RecorderHandler, Sendable {
     func record(_ value: Int64) { record(Double(value)) }
     func record(_ value: Double) { state.withLock { $0.value = value } }
     func destroy() { state.withLock { $0.destroyed = true } }
+}
+
+/// A timer that counts its recordings.
+final class RecordingTimer: TimerHandler, Sendable {
+    private let recorded = Atomic<Int64>(0)
+    var count: Int64 { recorded.load(ordering: .acquiring) }
+    func recordNanoseconds(_ duration: Int64) { recorded.add(1, ordering: .acquiringAndReleasing) }
 }

@@ -184,6 +184,9 @@ final class StreamTask {
     /// processed as they are polled.
     var queuesRecords: Bool { group != nil }
 
+    /// The partitions paused because their queue passed its bound.
+    var fullPartitions: [TopicPartition] { group?.queues.filter(\.paused).map(\.partition) ?? [] }
+
     /// Queues a polled record, whose bytes stay valid until its lease is released; returns
     /// its partition when the consumer should pause it (its queue is full).
     func enqueue(_ raw: PolledRecord) throws -> TopicPartition? {

@@ -11,6 +11,7 @@ extension StreamThread {
             assigned.formUnion(partitions)
             do {
                 try createTasks(for: partitions)
+                publishedRunning.store(true, ordering: .releasing)
             } catch {
                 logger.error("cannot create tasks: \(error)")
                 rebalanceFailure = rebalanceFailure ?? error
@@ -99,6 +100,8 @@ extension StreamThread {
         }
         lastRouted = nil
         publishTasks()
+        // Assigned while paused: nothing is fetched until the application resumes.
+        if processingPaused { try consumer?.pause(partitions) }
     }
 
     private func publishTasks() {

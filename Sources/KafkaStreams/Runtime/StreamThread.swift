@@ -28,6 +28,8 @@ final class StreamThread: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     let crashRequested = Atomic<Bool>(false)
     let published = Mutex<Set<TaskID>>([])
+    /// Whether the thread has an assignment from its group and its tasks have restored.
+    let publishedRunning = Atomic<Bool>(false)
 
     let clients: any ClientFactory
     /// Stable across restarts of the instance (`<applicationID>-<processID>-<index>`), so
@@ -88,14 +90,19 @@ final class StreamThread: @unchecked Sendable {
     /// The lag gauge of each assigned partition, set at every commit.
     var lagGauges: [TopicPartition: Gauge] = [:]
     var restorer: StoreRestorer?
+    /// The application's pause switch, and whether this thread's partitions are paused
+    /// in its consumer for it.
+    let pause: ProcessingPause
+    var processingPaused = false
 
     /// - Parameter clientID: unique per application instance, as in Kafka Streams
     ///   (`<applicationID>-<instance>`), so the threads of two instances can be told apart.
     init(
         index: Int, clientID: String, plan: ExecutionPlan, configuration: StreamsConfiguration, resources: RocksDBResources?,
         registry: LocalStoreRegistry, globalStores: [String: AnyObject] = [:], inputEnds: [TopicPartition: Int64]? = nil,
-        inputFinish: InputFinish? = nil, logger: Logger
+        inputFinish: InputFinish? = nil, pause: ProcessingPause = ProcessingPause(), logger: Logger
     ) {
+        self.pause = pause
         self.inputFinish = inputFinish
         self.globalStores = globalStores
         self.inputEnds = inputEnds
@@ -195,6 +202,7 @@ final class StreamThread: @unchecked Sendable {
             transactions = nil
             assigned = []
             hasAssignment = false
+            publishedRunning.store(false, ordering: .releasing)
             pausedAtEnd = []
             forgetLag(of: Array(lagGauges.keys))
         }
@@ -256,6 +264,8 @@ final class StreamThread: @unchecked Sendable {
     }
 
     private func pollOnce(_ consumer: any StreamsConsumer) throws {
+        let paused = pause.isPaused
+        if paused != processingPaused { try setProcessingPaused(paused) }
         let pollStart = ContinuousClock.now
         var consumed = 0
         var processStart = pollStart
@@ -273,12 +283,12 @@ final class StreamThread: @unchecked Sendable {
             return try process(message)
         }, endOfPartition: { partition in taskByPartition[partition]?.reachedEnd(of: partition.topic) })
         if let failure = deferredFailure ?? rebalanceFailure { throw failure }
-        if !queueingTasks.isEmpty { try processQueued(now: clients.currentTimeMilliseconds()) }
+        if !queueingTasks.isEmpty && !paused { try processQueued(now: clients.currentTimeMilliseconds()) }
         // An empty poll is time spent waiting for records too: idle or starved threads
         // show there.
         if polled > 0 { metrics.processLatency.record(since: processStart) } else { metrics.pollLatency.record(since: pollStart) }
         let now = clients.currentTimeMilliseconds()
-        if counters.wallClockPunctuators > 0 {
+        if counters.wallClockPunctuators > 0 && !paused {
             for task in orderedTasks { try task.punctuate(.wallClockTime, at: now) }
         }
         reportCounts(consumed: polled)
@@ -291,7 +301,7 @@ final class StreamThread: @unchecked Sendable {
             // each batch from the repartition topics is).
             try commit(reason: "input processed")
         }
-        if let inputFinish, hasAssignment, inputFinish.requestedLevel > finishedLevel {
+        if let inputFinish, hasAssignment, !paused, inputFinish.requestedLevel > finishedLevel {
             try finishInput(through: inputFinish.requestedLevel, inputFinish)
         }
     }
@@ -368,6 +378,24 @@ final class StreamThread: @unchecked Sendable {
         guard pausedAtEnd.insert(partition).inserted else { return }
         try consumer?.pause([partition])
         logger.debug("\(partition) read to its bounded run's end")
+    }
+
+    /// Pauses or resumes every partition of the thread's tasks in the consumer. Paused,
+    /// the consumer fetches nothing (records it had fetched are dropped and read again on
+    /// resume) yet keeps polling, so the thread stays in its group and takes part in
+    /// rebalances.
+    private func setProcessingPaused(_ paused: Bool) throws {
+        let partitions = Array(taskByPartition.keys)
+        if paused {
+            try consumer?.pause(partitions)
+        } else {
+            // Partitions paused for their own reasons (a full queue, a bounded run's end)
+            // stay paused.
+            let held = Set(orderedTasks.flatMap(\.fullPartitions))
+            try resume(partitions.filter { !held.contains($0) })
+        }
+        processingPaused = paused
+        logger.info(paused ? "processing paused" : "processing resumed")
     }
 
     /// Processes what the queueing tasks may process at wall-clock time `now`.

@@ -26,6 +26,7 @@ public final class StreamsApp: Service, Sendable {
     private let globalThread = Mutex<GlobalStateThread?>(nil)
     private let stopped = Atomic<Bool>(false)
     private let registry = LocalStoreRegistry()
+    private let processingPause = ProcessingPause()
 
     /// Validates the configuration and the topology; nothing connects yet.
     public init(topology: Topology, configuration: StreamsConfiguration, logger: Logger) throws {
@@ -113,7 +114,8 @@ public final class StreamsApp: Service, Sendable {
         let started = (1...configuration.streamThreads).map {
             StreamThread(
                 index: $0, clientID: clientID, plan: plan, configuration: configuration, resources: resources, registry: registry,
-                globalStores: global?.stores ?? [:], inputEnds: bounded?.span.ends, inputFinish: finish, logger: logger)
+                globalStores: global?.stores ?? [:], inputEnds: bounded?.span.ends, inputFinish: finish, pause: processingPause,
+                logger: logger)
         }
         threads.withLock { $0 = started }
         defer { bounded?.stop() }
@@ -227,6 +229,16 @@ public final class StreamsApp: Service, Sendable {
         threads.withLock { $0 }.reduce(into: []) { $0.formUnion($1.activeTasks) }
     }
 
+    /// Each stream thread of this instance with its state and tasks; empty before
+    /// ``run()`` starts the threads.
+    public func metadataForLocalThreads() -> [ThreadMetadata] {
+        threads.withLock { $0 }.map { thread in
+            ThreadMetadata(
+                threadName: thread.name, state: thread.publishedRunning.load(ordering: .acquiring) ? .running : .starting,
+                activeTasks: thread.activeTasks)
+        }
+    }
+
     /// A read-only view of the store called `name` over the tasks this instance runs (a
     /// global table's store holds every key on every instance): an interactive query. Safe
     /// to use from any thread while the application runs; each call reads the tasks' stores
@@ -276,6 +288,28 @@ public final class StreamsApp: Service, Sendable {
         }
         return LocalSessionStoreView<Key, Value>(name: name, registry: registry)
     }
+
+    /// Pauses processing, as Kafka Streams' `pause()`: the stream threads stop fetching
+    /// and processing records, punctuating on wall-clock time and closing windows at a
+    /// bounded run's end, but stay in the group (a rebalance still assigns them tasks,
+    /// which restore their stores and then wait) and keep committing. May be called before
+    /// ``run()``: the application then starts paused. The global stores keep updating.
+    ///
+    /// Records fetched but not processed are dropped and fetched again on ``resume()``:
+    /// nothing is skipped. A poll under way finishes first.
+    public func pause() {
+        processingPause.set(true)
+        logger.info("pause requested")
+    }
+
+    /// Resumes processing after ``pause()``, from where each partition stopped.
+    public func resume() {
+        processingPause.set(false)
+        logger.info("resume requested")
+    }
+
+    /// Whether ``pause()`` is in effect.
+    public var isPaused: Bool { processingPause.isPaused }
 
     /// Stops every stream thread as if the process died (no final commit or flush);
     /// ``run()`` then returns. For tests of crash recovery.

@@ -98,10 +98,11 @@ import Testing
     }
 
     /// Without a local state directory to point at, a running member on another host is
-    /// found by the group check alone.
+    /// found by the group check alone. (Two partitions for the member and the reset: with
+    /// one, the mock's random member order decides which of the two gets it.)
     @Test func aRunningMemberElsewhereIsFoundByTheGroupCheck() async throws {
         let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
-        try kafka.createTopic("reset-remote-lines", partitions: 1)
+        try kafka.createTopic("reset-remote-lines", partitions: 2)
         try await kafka.produceValues("reset-remote-lines", Self.lines, keys: Self.lines.indices.map { "k\($0)" })
         let running = RunningApp(try StreamsApp(
             topology: try BoundedRunRuntimeTests.wordCount(input: "reset-remote-lines", output: "reset-remote-counts"),

@@ -24,7 +24,9 @@ import RdKafka
 /// On librdkafka's mock cluster (the embedded broker), which cannot delete topics nor
 /// accept a commit from outside a group it has seen, the reset joins the group to commit
 /// (and refuses unless that gives it every input partition, which a running member would
-/// keep some of), and instead of deleting the internal topics it writes a tombstone for
+/// keep some of when every input topic has at least as many partitions as the group has
+/// members with the reset; with fewer, the mock's random member order decides, so stop the
+/// instances first there), and instead of deleting the internal topics it writes a tombstone for
 /// every key of each changelog (a restore then ends with empty stores) and moves the
 /// group's offsets of the repartition topics to their ends. The plan says so.
 public struct ApplicationReset: Sendable {

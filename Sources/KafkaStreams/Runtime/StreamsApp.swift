@@ -295,8 +295,9 @@ public final class StreamsApp: Service, Sendable {
     /// which restore their stores and then wait) and keep committing. May be called before
     /// ``run()``: the application then starts paused. The global stores keep updating.
     ///
-    /// Records fetched but not processed are dropped and fetched again on ``resume()``:
-    /// nothing is skipped. A poll under way finishes first.
+    /// Records the consumers fetched ahead are dropped and fetched again on ``resume()``,
+    /// and records a task had queued wait in its queue: nothing is skipped. A poll under
+    /// way finishes first.
     public func pause() {
         processingPause.set(true)
         logger.info("pause requested")

@@ -7,11 +7,9 @@ extension StreamThread {
     func rebalanced(_ event: RebalanceEvent) {
         switch event {
         case .assigned(let partitions):
-            hasAssignment = true
             assigned.formUnion(partitions)
             do {
                 try createTasks(for: partitions)
-                publishedRunning.store(true, ordering: .releasing)
             } catch {
                 logger.error("cannot create tasks: \(error)")
                 rebalanceFailure = rebalanceFailure ?? error
@@ -100,6 +98,9 @@ extension StreamThread {
         }
         lastRouted = nil
         publishTasks()
+        // Here rather than at the assignment: a rewind after a failed first attempt
+        // creates the tasks again.
+        hasRestoredAssignment.store(true, ordering: .releasing)
         // Assigned while paused: nothing is fetched until the application resumes.
         if processingPaused { try consumer?.pause(partitions) }
     }

@@ -28,8 +28,9 @@ final class StreamThread: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     let crashRequested = Atomic<Bool>(false)
     let published = Mutex<Set<TaskID>>([])
-    /// Whether the thread has an assignment from its group and its tasks have restored.
-    let publishedRunning = Atomic<Bool>(false)
+    /// Whether the group has given the thread an assignment (empty or not) since it joined
+    /// and its tasks have been created and restored; read by ``StreamsApp`` too.
+    let hasRestoredAssignment = Atomic<Bool>(false)
 
     let clients: any ClientFactory
     /// Stable across restarts of the instance (`<applicationID>-<processID>-<index>`), so
@@ -84,9 +85,8 @@ final class StreamThread: @unchecked Sendable {
     var finishedTasks: Set<TaskID> = []
     /// The highest level of ``inputFinish`` this thread has acknowledged.
     var finishedLevel = -1
-    /// Whether the group has given this thread an assignment (empty or not) since it
-    /// joined: until then it cannot know which tasks it is to finish.
-    var hasAssignment = false
+    /// Until the thread has an assignment it cannot know which tasks it is to finish.
+    var hasAssignment: Bool { hasRestoredAssignment.load(ordering: .relaxed) }
     /// The lag gauge of each assigned partition, set at every commit.
     var lagGauges: [TopicPartition: Gauge] = [:]
     var restorer: StoreRestorer?
@@ -201,8 +201,7 @@ final class StreamThread: @unchecked Sendable {
             consumer = nil
             transactions = nil
             assigned = []
-            hasAssignment = false
-            publishedRunning.store(false, ordering: .releasing)
+            hasRestoredAssignment.store(false, ordering: .releasing)
             pausedAtEnd = []
             forgetLag(of: Array(lagGauges.keys))
         }

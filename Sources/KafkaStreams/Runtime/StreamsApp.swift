@@ -234,7 +234,7 @@ public final class StreamsApp: Service, Sendable {
     public func metadataForLocalThreads() -> [ThreadMetadata] {
         threads.withLock { $0 }.map { thread in
             ThreadMetadata(
-                threadName: thread.name, state: thread.publishedRunning.load(ordering: .acquiring) ? .running : .starting,
+                threadName: thread.name, state: thread.hasRestoredAssignment.load(ordering: .acquiring) ? .running : .starting,
                 activeTasks: thread.activeTasks)
         }
     }

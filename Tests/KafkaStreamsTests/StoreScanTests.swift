@@ -19,8 +19,13 @@ import Testing
         model.filter { includes($0.key) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { $0.key + [0xAA] + $0.value }
     }
 
-    @Test(arguments: [(persistent: true, cached: true, budget: 1 << 20), (true, true, 300), (true, false, 0), (false, true, 1 << 20), (false, false, 0)])
-    func scansAgreeWithAModelThroughWritesFlushesAndCommits(persistent: Bool, cached: Bool, budget: Int) throws {
+    /// `segmented`: the cache groups its keys as a window store's (by their first eight
+    /// bytes), which range deletions use instead of a pass over every held key.
+    @Test(arguments: [
+        (persistent: true, cached: true, budget: 1 << 20, segmented: false), (true, true, 300, false), (true, false, 0, false),
+        (false, true, 1 << 20, false), (false, false, 0, false), (true, true, 1 << 20, true), (false, true, 300, true),
+    ])
+    func scansAgreeWithAModelThroughWritesFlushesAndCommits(persistent: Bool, cached: Bool, budget: Int, segmented: Bool) throws {
         let directory = StateStoreTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let context = TaskContext(
@@ -29,13 +34,14 @@ import Testing
         var builder: KeyValueStoreBuilder<[UInt8], [UInt8]> =
             persistent ? .persistent("kv", key: .bytes, value: .bytes) : .inMemory("kv", key: .bytes, value: .bytes)
         builder = cached ? builder.withCachingEnabled() : builder.withCachingDisabled()
+        builder.segmentedKeys = segmented
         let instance = try builder.definition().make(StoreCreation(task: context, directory: directory, resources: nil))
         let stores = TaskStores(instances: [instance], lock: nil)
         defer { stores.close() }
         let store = try #require(instance.typed as? TypedKeyValueStore<[UInt8], [UInt8]>)
 
         var model: [[UInt8]: [UInt8]] = [:]
-        var random = SplitMix(seed: UInt64(budget) &+ (persistent ? 1 : 2) &+ (cached ? 10 : 20))
+        var random = SplitMix(seed: UInt64(budget) &+ (persistent ? 1 : 2) &+ (cached ? 10 : 20) &+ (segmented ? 100 : 0))
         var scans = 0
         var deletions = 0
         for step in 0..<3000 {

@@ -60,6 +60,8 @@ final class CachingBytesStore: BytesStore {
     @exclusivity(unchecked) private var held: [StoreKeyBytes: Entry] = [:]
     /// The held keys in byte order, for scans (a store nobody scans never pays for it).
     @exclusivity(unchecked) private var heldOrder = ScanOrder()
+    /// The held keys by segment, for a window or session store (`nil`: another store).
+    @exclusivity(unchecked) private var heldBySegment: HeldKeysBySegment?
     /// Counts the changes of `held` that move or remove entries, so a ``Slot`` from before
     /// one is not used.
     @exclusivity(unchecked) private var generation = 0
@@ -99,11 +101,14 @@ final class CachingBytesStore: BytesStore {
         return listener.wantsOldValues && listener.isWanted()
     }
 
-    init(inner: BytesStore, cache: RecordCache, task: TaskContext, lock: StoreLock) {
+    /// `segmentedKeys`: the keys start with a segment number (see ``HeldKeysBySegment``),
+    /// and range deletions drop whole segments.
+    init(inner: BytesStore, cache: RecordCache, task: TaskContext, lock: StoreLock, segmentedKeys: Bool = false) {
         self.inner = inner
         self.cache = cache
         self.task = task
         self.lock = lock
+        heldBySegment = segmentedKeys ? HeldKeysBySegment() : nil
     }
 
     /// Whether the thread's caches together passed their budget: the caller should write
@@ -187,6 +192,7 @@ final class CachingBytesStore: BytesStore {
             let copy = StoreKeyBytes(Array(key))
             held[copy] = Entry(key: copy.bytes, value: value, context: context, sequence: sequence, absentBelow: absentBelow)
             heldOrder.inserted(copy)
+            heldBySegment?.add(copy)
             generation += 1
             return Self.cost(key: key, value: value)
         }
@@ -241,7 +247,7 @@ final class CachingBytesStore: BytesStore {
         let handOn = listener?.isWanted() ?? false
         let withOldValues = readsOldValues
         var dropped = try lock.locked { () -> [Entry] in
-            let keys = heldOrder.keys(from: lower, before: upper, among: held.keys)
+            let keys = heldBySegment?.removeKeys(from: lower, before: upper) ?? heldOrder.keys(from: lower, before: upper, among: held.keys)
             guard !keys.isEmpty else { return [] }
             var entries: [Entry] = []
             if handOn { entries.reserveCapacity(keys.count) }
@@ -300,6 +306,7 @@ final class CachingBytesStore: BytesStore {
         try lock.locked {
             held.removeAll()
             heldOrder.reset()
+            heldBySegment?.removeAll()
         }
         generation += 1
         account(-heldBytes)
@@ -319,6 +326,7 @@ final class CachingBytesStore: BytesStore {
     func discard() {
         held = [:]
         heldOrder.reset()
+        heldBySegment?.removeAll()
         generation += 1
         account(-heldBytes)
     }

@@ -38,6 +38,9 @@ public struct KeyValueStoreBuilder<Key, Value>: Sendable {
     /// How long an entry lives without an update, in stream time: `nil` keeps entries
     /// until deleted. See ``withTimeToLive(_:)``.
     public var timeToLive: Duration?
+    /// Whether the keys start with a segment number (a window or session store's), which
+    /// lets the record cache drop an expired segment's writes without a pass over all.
+    var segmentedKeys = false
 
     public init(name: String, kind: Kind, keySerde: (any Serde<Key>)? = nil, valueSerde: (any Serde<Value>)? = nil) {
         self.name = name

@@ -87,7 +87,7 @@ extension KeyValueStoreBuilder {
             let uncached: BytesStore = logging ?? lockedRoot
             var cache: CachingBytesStore?
             if cachingEnabled, let budget = task.recordCache {
-                cache = CachingBytesStore(inner: uncached, cache: budget, task: task, lock: lock)
+                cache = CachingBytesStore(inner: uncached, cache: budget, task: task, lock: lock, segmentedKeys: segmentedKeys)
             }
             let expiry = timeToLive.map {
                 StoreExpiry(

@@ -57,6 +57,7 @@ struct WindowStoreBuilder<Key, Value>: Sendable {
         var baseBuilder = materialized.builder(named: name, key: AnySerde(storeKeySerde), value: AnySerde(BytesSerde()))
         // Retention bounds a windowed store; a time to live is refused when it is added.
         baseBuilder.timeToLive = nil
+        baseBuilder.segmentedKeys = true
         let base = baseBuilder.definition()
         // Expired segments leave the store without changelog records: the changelog topic
         // drops them by time, a day after the store would (Kafka Streams'

@@ -1,6 +1,6 @@
 # The two commands of the README, plus benchmarks. Each target installs the system
 # libraries it needs first (scripts/install-deps.sh: apt or Homebrew, only when missing).
-.PHONY: run replay test bench bench-latency-nodelay bench-wordcount-baseline deps embedded-kafka hello-kafka word-count click-events orders-dashboard fraud-alerts
+.PHONY: run replay test docs bench bench-latency-nodelay bench-wordcount-baseline deps embedded-kafka hello-kafka word-count click-events orders-dashboard fraud-alerts
 
 # The samples through the embedded Kafka broker: click events (stateless), word count
 # (RocksDB state, rebuilt from its changelog on the second run), the orders dashboard
@@ -28,6 +28,10 @@ hello-kafka: deps
 # The whole test suite (real-broker tests run only with KAFKA_BOOTSTRAP_SERVERS set).
 test: deps
 	@bash scripts/run-tests.sh
+
+# The DocC documentation (articles and API reference) of KafkaStreams, into .build/docs.
+docs: deps
+	swift package --allow-writing-to-directory .build/docs generate-documentation --target KafkaStreams --output-path .build/docs --warnings-as-errors
 
 # Release-build benchmarks (against C baselines where there is one); each prints a JSON line.
 bench: deps

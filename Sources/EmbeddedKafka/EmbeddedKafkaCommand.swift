@@ -14,7 +14,7 @@ struct EmbeddedKafkaCommand: ParsableCommand {
             Prints BOOTSTRAP=<host:port,...> as the first line of standard output, then serves \
             until SIGTERM or SIGINT. The mock cluster does not support CreateTopics: create topics \
             here with --topic. It keeps only about 5 MiB per partition and does not honour \
-            transactions (see README).
+            transactions (see the "Running in production" article).
             """)
 
     @Option(help: "Number of brokers.")

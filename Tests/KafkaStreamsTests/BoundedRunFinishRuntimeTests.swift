@@ -59,8 +59,8 @@ import Testing
 
         let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
         // One input partition: with two, the repartition would interleave them as the two
-        // tasks happen to run, and records would be late for the minutes (see README,
-        // "Replay equals live"). Three tasks, two threads.
+        // tasks happen to run, and records would be late for the minutes (see the
+        // "Reprocessing" article, "Replay equals live"). Three tasks, two threads.
         try kafka.createTopic("finish-clicks", partitions: 1)
         try await kafka.produce(Self.clicks.enumerated().map { index, click in
             ProducerRecord(topic: "finish-clicks", key: Array("k\(index)".utf8), value: Array(click.user.utf8), timestamp: click.time)

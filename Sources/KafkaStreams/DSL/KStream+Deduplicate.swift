@@ -8,7 +8,10 @@ extension KStream {
     /// store keeps each key passed on for twice `within` of stream time; repeats dropped
     /// are counted in `kafka_streams_dropped_records_total{reason="duplicate"}`.
     ///
-    /// - Parameter materialized: the store's name, kind, changelog and cache (a window store).
+    /// - Parameters:
+    ///   - within: how long after a key's record a repeat is dropped, in stream time.
+    ///   - named: the processor's name (generated when `nil`).
+    ///   - materialized: the store's name, kind, changelog and cache (a window store).
     @inlinable
     public func deduplicate(within: Duration, named: String? = nil, materialized: Materialized = Materialized()) -> KStream<Key, Value> {
         deduplicate(within: within, named: named, id: keySerde, materialized: materialized) { key, _ in key }
@@ -18,7 +21,12 @@ extension KStream {
     /// `within` of its time; a record whose id is `nil` is passed on. See
     /// ``deduplicate(within:named:materialized:)``: repeats must share a partition.
     ///
-    /// - Parameter idSerde: how ids are stored (the default key serde when `nil`).
+    /// - Parameters:
+    ///   - within: how long after an id's record a repeat is dropped, in stream time.
+    ///   - named: the processor's name (generated when `nil`).
+    ///   - idSerde: how ids are stored (the default key serde when `nil`).
+    ///   - materialized: the store's name, kind, changelog and cache (a window store).
+    ///   - id: the id of a record, or `nil` to pass it on.
     @inlinable
     public func deduplicate<ID>(
         within: Duration, named: String? = nil, id idSerde: AnySerde<ID>? = nil, materialized: Materialized = Materialized(),

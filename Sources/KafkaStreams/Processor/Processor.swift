@@ -1,7 +1,7 @@
 /// A node of a topology that receives records one at a time on its task's stream thread.
 ///
 /// A processor is created by the factory given to ``Topology/addProcessor(_:parents:stores:_:)``
-/// (or ``KStream/process(named:_:)``), once per task, with the ``ProcessorContext`` it
+/// (or ``KStream/process(named:stores:_:)``), once per task, with the ``ProcessorContext`` it
 /// forwards results through; keep the context. It is used from one thread only, so it may
 /// keep plain mutable state.
 ///
@@ -26,7 +26,7 @@ public protocol Processor<InputKey, InputValue>: AnyObject, SendableMetatype {
 
     /// Called when the input has ended: in a bounded run that closes its windows at the end
     /// (``BoundedRun/closesWindowsAtEnd``), after the task's last record, and by
-    /// ``TopologyTestDriver``'s `finishInput()`. Forward here what waits for time to pass
+    /// `TopologyTestDriver`'s `finishInput()`. Forward here what waits for time to pass
     /// (a window's final result, a record held for a partner that can no longer come).
     /// Processors upstream in the task have finished first, and tasks upstream (across
     /// repartition topics) before this one. The default does nothing.

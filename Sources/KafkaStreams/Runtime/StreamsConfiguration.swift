@@ -204,7 +204,7 @@ public struct StreamsConfiguration: Sendable {
         // the back-off to drain.
         if configuration["queued.min.messages"] == nil { configuration["queued.min.messages"] = String(Self.streamThreadQueuedMinMessages) }
         // Range keeps equal partition numbers of co-partitioned topics on one member;
-        // cooperative-sticky does not (see README, "Co-partitioning").
+        // cooperative-sticky does not (see the "Getting started" article, "Co-partitioning").
         configuration.assignmentStrategy = .range
         return configuration
     }

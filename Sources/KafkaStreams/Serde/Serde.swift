@@ -2,7 +2,7 @@
 ///
 /// A serde sees one record at a time on a stream thread; it must be stateless or
 /// thread-safe. `nil` bytes (a null key, or a tombstone value) only decode through a
-/// serde whose `Value` can hold them: wrap a serde in ``Serde/optional`` (for example
+/// serde whose `Value` can hold them: wrap a serde in ``Serde/optional(_:)`` (for example
 /// `.optional(.string)`) to read null keys or tombstones; any other serde reports them as a
 /// ``SerdeError/unexpectedNull`` error, handled like every other deserialization error.
 public protocol Serde<Value>: Sendable {

@@ -35,7 +35,7 @@ public struct Topology: Sendable {
     }
 
     /// Adds a key-value store; processors that name it in `stores:` (added after it) reach
-    /// it through ``ProcessorContext/store(named:)``.
+    /// it through ``ProcessorContext/store(named:key:value:)``.
     public mutating func addStateStore<Key, Value>(_ builder: KeyValueStoreBuilder<Key, Value>) throws {
         try addStore(builder.definition())
     }

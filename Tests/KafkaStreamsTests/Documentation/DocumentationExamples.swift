@@ -11,7 +11,7 @@ import SampleSupport  // Click, EnrichedClick and enrich, as the click-events sa
 import ServiceLifecycle
 import Testing
 
-// MARK: README, "Writing a topology"
+// MARK: README, "A topology in a few lines"; GettingStarted.md, "Writing a topology"
 
 func clickTopology() throws -> Topology {
     let builder = StreamsBuilder()
@@ -36,7 +36,7 @@ func runClicks(bootstrapServers: String, logger: Logger) async throws {
     try await ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm], logger: logger).run()
 }
 
-// MARK: README, "Event time"
+// MARK: TimeAndWindows.md, "Event time"
 
 struct Payment: Codable { var card: String; var amount: Int64; var paidAt: Int64 }
 
@@ -51,7 +51,7 @@ func paymentsTopology() throws -> Topology {
     return try builder.build()
 }
 
-// MARK: README, "Windows"
+// MARK: TimeAndWindows.md, "Windows"
 
 struct Purchase: Codable { var category: String; var amount: Int64; var paidAt: Int64 }
 
@@ -69,7 +69,7 @@ func revenuePerMinute() throws -> Topology {
     return try builder.build()
 }
 
-// MARK: README, "Tables and joins"
+// MARK: Joins.md, "Overview"
 
 struct Card: Codable, Sendable { var country: String; var limit: Int64; var customerID: String }
 struct CardPayment: Codable, Sendable { var amount: Int64; var merchantID: String }
@@ -123,7 +123,7 @@ func tablesAndJoins() throws -> Topology {
     return try builder.build()
 }
 
-// MARK: README, "State"
+// MARK: StateAndRestore.md, "Overview"
 
 func wordCountExample() throws -> Topology {
     let builder = StreamsBuilder()
@@ -145,7 +145,7 @@ func timeToLiveExample(topology: inout Topology, builder: StreamsBuilder) throws
         .count(materialized: Materialized.as("recent-logins").withTimeToLive(.seconds(7 * 24 * 3600)))
 }
 
-// MARK: README, "Exactly-once"
+// MARK: README, "What it does"
 
 func exactlyOnceExample(topology: Topology, logger: Logger) throws -> StreamsApp {
     var configuration = StreamsConfiguration(applicationID: "payments", bootstrapServers: "localhost:9092")
@@ -153,7 +153,7 @@ func exactlyOnceExample(topology: Topology, logger: Logger) throws -> StreamsApp
     return try StreamsApp(topology: topology, configuration: configuration, logger: logger)
 }
 
-// MARK: README, "Reprocessing: bounded runs and replay"
+// MARK: Reprocessing.md, "Bounded runs, cut-over and reset in detail"
 
 /// Version 2 of a count of orders per minute, into `output`.
 func topologyV2(output: String) throws -> Topology {
@@ -175,7 +175,7 @@ func replayExample(servers: String, logger: Logger) async throws -> InputLag {
     return lag
 }
 
-// MARK: README, "Testing a topology without a broker"
+// MARK: TestingTopologies.md, "Overview"
 
 func testDriverExample(topology: Topology, click: Click) throws {
     let driver = try TopologyTestDriver(topology)
@@ -186,7 +186,7 @@ func testDriverExample(topology: Topology, click: Click) throws {
     try driver.advanceWallClockTime(by: .seconds(30))   // fires wall-clock punctuations
 }
 
-// MARK: README, "Using the wrappers"
+// MARK: RunningInProduction.md, "Using the wrappers"
 
 func wrappersExample(
     bootstrapServers: [String], logger: Logger, processedOffsets: @escaping @Sendable () -> [TopicPartitionOffset]

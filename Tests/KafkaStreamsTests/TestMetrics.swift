@@ -29,6 +29,14 @@ struct TestMetrics {
         }
     }
 
+    /// The largest value each gauge called `label` of one application ever had, by the
+    /// value of its dimension `by` (over every gauge of that name and dimension value).
+    func gaugeMaxima(_ label: String, application: String, by dimension: String) -> [String: Double] {
+        Self.factory.gaugeMaxima(label) { $0.contains { $0 == ("application_id", application) } }.reduce(into: [:]) { maxima, gauge in
+            if let key = gauge.dimensions.first(where: { $0.0 == dimension })?.1 { maxima[key] = max(maxima[key] ?? gauge.maximum, gauge.maximum) }
+        }
+    }
+
     /// How many times the timers called `label` of one application have recorded.
     func timings(_ label: String, application: String) -> Int64 {
         Self.factory.timings(label) { $0.contains { $0 == ("application_id", application) } }
@@ -69,6 +77,12 @@ final class RecordingMetricsFactory: MetricsFactory, Sendable {
         }
     }
 
+    func gaugeMaxima(_ label: String, where matches: ([(String, String)]) -> Bool) -> [(dimensions: [(String, String)], maximum: Double)] {
+        recorders.withLock { entries in
+            entries.filter { $0.label == label && matches($0.dimensions) }.compactMap { entry in entry.recorder.maximum.map { (entry.dimensions, $0) } }
+        }
+    }
+
     func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
         let recorder = RecordingGauge()
         recorders.withLock { $0.append((label, dimensions, recorder)) }
@@ -102,13 +116,19 @@ final class RecordingCounter: CounterHandler, Sendable {
     func reset() { total.store(0, ordering: .releasing) }
 }
 
-/// A gauge that keeps its last value, and whether it was destroyed.
+/// A gauge that keeps its last and its largest value, and whether it was destroyed.
 final class RecordingGauge: RecorderHandler, Sendable {
-    private let state = Mutex<(value: Double?, destroyed: Bool)>((nil, false))
+    private let state = Mutex<(value: Double?, maximum: Double?, destroyed: Bool)>((nil, nil, false))
     var value: Double? { state.withLock { $0.value } }
+    var maximum: Double? { state.withLock { $0.maximum } }
     var isDestroyed: Bool { state.withLock { $0.destroyed } }
     func record(_ value: Int64) { record(Double(value)) }
-    func record(_ value: Double) { state.withLock { $0.value = value } }
+    func record(_ value: Double) {
+        state.withLock {
+            $0.value = value
+            $0.maximum = max($0.maximum ?? value, value)
+        }
+    }
     func destroy() { state.withLock { $0.destroyed = true } }
 }
 

@@ -1,3 +1,5 @@
+import Metrics
+
 /// The punctuations of one task, in the order they were scheduled.
 final class PunctuationSchedule {
     private struct Entry {
@@ -10,6 +12,9 @@ final class PunctuationSchedule {
     }
 
     private var entries: [Entry] = []
+    /// Times each punctuation that fires (`kafka_streams_punctuate_latency`); checking for
+    /// due ones, once per record for stream time, is not timed.
+    var latency: Timer?
 
     var isEmpty: Bool { entries.isEmpty }
 
@@ -42,6 +47,8 @@ final class PunctuationSchedule {
             let interval = entries[index].intervalMilliseconds
             entries[index].next = due + ((time - due) / interval + 1) * interval
             if entries[index].handle.isCancelled { continue }
+            let started = ContinuousClock.now
+            defer { latency?.record(since: started) }
             do {
                 try entries[index].body(time)
             } catch {

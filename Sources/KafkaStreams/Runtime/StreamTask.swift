@@ -17,7 +17,9 @@ final class StreamTask {
     /// The task's state stores (empty for a stateless sub-topology).
     let stores: TaskStores
     /// Set by a stream thread (the test driver keeps none).
-    var metrics: TaskMetrics?
+    var metrics: TaskMetrics? {
+        didSet { context.punctuations.latency = metrics?.punctuateLatency }
+    }
 
     /// The input queues, when the task reads more than one partition; `nil`: each record
     /// is processed as it is polled.

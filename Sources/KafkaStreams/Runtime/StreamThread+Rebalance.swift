@@ -96,6 +96,7 @@ extension StreamThread {
             tasks[task.id] = task
             logger.debug("task \(task.id) created")
         }
+        metrics.tasksCreated.increment(by: created.count)
         lastRouted = nil
         publishTasks()
         // Here rather than at the assignment: a rewind after a failed first attempt
@@ -124,6 +125,7 @@ extension StreamThread {
             // rewind, or on this member after a rebalance) starts with an empty queue.
             let paused = task.close()
             if !paused.isEmpty { try? consumer?.resume(paused) }
+            metrics.tasksClosed.increment()
             logger.debug("task \(id) closed")
         }
         taskByPartition = taskByPartition.filter { tasks[$0.value.id] != nil }

@@ -19,6 +19,9 @@ struct StreamsMetrics {
     let droppedLate: Counter
     /// Records dropped as repeats by a deduplication.
     let droppedDuplicates: Counter
+    /// Tasks this thread created (restored and ready to process) and closed.
+    let tasksCreated: Counter
+    let tasksClosed: Counter
 
     private let dimensions: [(String, String)]
 
@@ -42,19 +45,24 @@ struct StreamsMetrics {
         enforcedProcessing = Counter(label: "kafka_streams_enforced_processing_total", dimensions: dimensions)
         droppedLate = Counter(label: "kafka_streams_dropped_records_total", dimensions: dimensions + [("reason", "late")])
         droppedDuplicates = Counter(label: "kafka_streams_dropped_records_total", dimensions: dimensions + [("reason", "duplicate")])
+        tasksCreated = Counter(label: "kafka_streams_tasks_created_total", dimensions: dimensions)
+        tasksClosed = Counter(label: "kafka_streams_tasks_closed_total", dimensions: dimensions)
     }
 }
 
 /// The instruments of one task: how late its records were (stream time − record time),
-/// as Kafka Streams' `record-lateness-avg` and `-max`, over each poll's records.
+/// as Kafka Streams' `record-lateness-avg` and `-max`, over each poll's records; how long
+/// its punctuations took.
 struct TaskMetrics {
     let latenessAverage: Gauge
     let latenessMaximum: Gauge
+    let punctuateLatency: Timer
 
     init(applicationID: String, thread: String, task: TaskID) {
         let dimensions = [("application_id", applicationID), ("thread", thread), ("task", "\(task)")]
         latenessAverage = Gauge(label: "kafka_streams_record_lateness_avg_ms", dimensions: dimensions)
         latenessMaximum = Gauge(label: "kafka_streams_record_lateness_max_ms", dimensions: dimensions)
+        punctuateLatency = Timer(label: "kafka_streams_punctuate_latency", dimensions: dimensions)
     }
 }
 

@@ -45,6 +45,8 @@ final class CachingBytesStore: BytesStore {
         fileprivate let absentBelow: Bool
         /// Which flush interval `absentBelow` was learnt in (a flush may write the key below).
         fileprivate let flushes: Int
+        /// Whether the key was found among the held writes (a cache hit).
+        @usableFromInline var isHeld: Bool { index != nil }
     }
 
     /// What writes cost in the budget beyond their bytes (dictionary slot, context).
@@ -116,9 +118,13 @@ final class CachingBytesStore: BytesStore {
     @usableFromInline var mustEvict: Bool { cache.isOverBudget && !held.isEmpty }
 
     @usableFromInline
-    func get(_ key: [UInt8]) throws -> [UInt8]? {
-        if let entry = held[StoreKeyBytes(key)] { return entry.value }
-        return try inner.get(key)
+    func get(_ key: [UInt8]) throws -> [UInt8]? { try lookup(key).value }
+
+    /// The value of `key`, and whether it was held here (a cache hit) rather than read below.
+    @usableFromInline
+    func lookup(_ key: [UInt8]) throws -> (value: [UInt8]?, held: Bool) {
+        if let entry = held[StoreKeyBytes(key)] { return (entry.value, true) }
+        return (try inner.get(key), false)
     }
 
     /// The value of `key` (held, or from below) and where a write of it goes. Called under

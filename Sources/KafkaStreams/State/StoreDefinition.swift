@@ -101,7 +101,7 @@ extension KeyValueStoreBuilder {
                 : { [unowned task] in max(task.streamTime, task.currentRecord?.timestamp ?? 0, 0) }
             let typed = TypedKeyValueStore(
                 name: name, keySerde: keySerde, valueSerde: valueSerde, inner: cache ?? uncached, lock: lock, cache: cache,
-                metrics: StoreMetrics(applicationID: task.applicationID, task: task.id, store: name), timestamped: timestampedValues,
+                metrics: StoreMetrics(applicationID: task.applicationID, task: task.id, store: name, cached: cache != nil), timestamped: timestampedValues,
                 expiry: expiry, currentTime: currentTime)
             return StoreInstance(
                 name: name, typed: typed, root: root, logging: logging, changelog: changelogPartition, timestampedValues: timestampedValues,

@@ -44,8 +44,12 @@ final class StoreRestorer {
         let batch: RestoreBatch
         var lastInBatch: Int64 = -1
         var applied = 0
+        /// The changelog records not yet in the store
+        /// (`kafka_streams_restore_remaining_records`, Kafka Streams'
+        /// `restore-remaining-records-total`): 0 once restored.
+        let remaining: Gauge
 
-        init(instance: StoreInstance, changelog: TopicPartition, task: TaskID, start: Int64, end: Int64) {
+        init(instance: StoreInstance, changelog: TopicPartition, task: TaskID, start: Int64, end: Int64, applicationID: String) {
             self.instance = instance
             self.changelog = changelog
             self.task = task
@@ -53,6 +57,10 @@ final class StoreRestorer {
             self.end = end
             position = start
             batch = instance.root.makeRestoreBatch()
+            remaining = Gauge(
+                label: "kafka_streams_restore_remaining_records",
+                dimensions: [("application_id", applicationID), ("task", "\(task)"), ("store", instance.name)])
+            remaining.record(Double(end - start))
         }
 
         var isDone: Bool { position >= end }
@@ -97,7 +105,7 @@ final class StoreRestorer {
         }
         let start = max(stored + 1, marks.low)
         guard start < marks.high else { return nil }
-        return Restoration(instance: instance, changelog: changelog, task: task, start: start, end: marks.high)
+        return Restoration(instance: instance, changelog: changelog, task: task, start: start, end: marks.high, applicationID: configuration.applicationID)
     }
 
     private func readUntilRestored(_ all: [TopicPartition: Restoration], reader: any StreamsConsumer) throws {
@@ -167,6 +175,7 @@ final class StoreRestorer {
         let count = batch.count
         try instance.typed.locked { try instance.root.restore(batch, through: last) }
         restoration.applied += count
+        restoration.remaining.record(Double(max(0, restoration.end - last - 1)))
         restored.increment(by: count)
         configuration.restoreListener?.onBatchRestored(
             store: instance.name, topic: restoration.changelog.topic, partition: restoration.changelog.partition, batchEndOffset: last,
@@ -175,6 +184,7 @@ final class StoreRestorer {
 
     private func finish(_ restoration: Restoration, elapsed: Duration) {
         let (name, changelog) = (restoration.instance.name, restoration.changelog)
+        restoration.remaining.record(0)
         logger.info("restored store \(name) (task \(restoration.task)): \(restoration.applied) records in \(String(format: "%.2f", elapsed.fractionalSeconds)) s")
         configuration.restoreListener?.onRestoreEnd(store: name, topic: changelog.topic, partition: changelog.partition, totalRecords: restoration.applied)
     }

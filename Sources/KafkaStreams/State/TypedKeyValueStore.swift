@@ -120,7 +120,13 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     func get(_ key: Key) throws -> Value? {
         metrics?.countGet()
         let keyBytes = try serializedKey(key)
-        return try decodeValue(unexpired(try locked { try inner.get(keyBytes) }))
+        let bytes = try locked { () -> [UInt8]? in
+            guard let cache else { return try inner.get(keyBytes) }
+            let (value, held) = try cache.lookup(keyBytes)
+            metrics?.countCacheRead(hit: held)
+            return value
+        }
+        return try decodeValue(unexpired(bytes))
     }
 
     @inlinable
@@ -207,6 +213,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
             return PreparedKey(bytes: keyBytes, value: try decodeValue(bytes), timestamp: storedTimestamp(bytes), slot: nil)
         }
         let (found, slot) = try locked { try cache.find(keyBytes) }
+        metrics?.countCacheLookup(hit: slot.isHeld)
         let bytes = unexpired(found)
         return PreparedKey(bytes: keyBytes, value: try decodeValue(bytes), timestamp: storedTimestamp(bytes), slot: slot)
     }

@@ -1,5 +1,11 @@
 import CRdKafka
 
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
 /// A partition of a topic.
 public struct TopicPartition: Sendable, Hashable, CustomStringConvertible {
     public var topic: String
@@ -19,19 +25,23 @@ public struct TopicPartitionOffset: Sendable, Hashable, CustomStringConvertible 
     public var topic: String
     public var partition: Int32
     public var offset: Int64
+    /// Committed with the offset and read back with it (Kafka's offset metadata), for
+    /// what a group's members tell each other about a partition; `nil`: none.
+    public var metadata: String?
 
-    public init(topic: String, partition: Int32, offset: Int64) {
+    public init(topic: String, partition: Int32, offset: Int64, metadata: String? = nil) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
+        self.metadata = metadata
     }
 
-    public init(_ topicPartition: TopicPartition, offset: Int64) {
-        self.init(topic: topicPartition.topic, partition: topicPartition.partition, offset: offset)
+    public init(_ topicPartition: TopicPartition, offset: Int64, metadata: String? = nil) {
+        self.init(topic: topicPartition.topic, partition: topicPartition.partition, offset: offset, metadata: metadata)
     }
 
     public var topicPartition: TopicPartition { TopicPartition(topic: topic, partition: partition) }
-    public var description: String { "\(topic)[\(partition)]@\(offset)" }
+    public var description: String { "\(topic)[\(partition)]@\(offset)" + (metadata.map { " (\($0))" } ?? "") }
 }
 
 /// librdkafka's logical offsets.
@@ -67,6 +77,14 @@ final class NativePartitionList {
         for entry in partitions {
             let element = rd_kafka_topic_partition_list_add(pointer, entry.topic, entry.partition)!
             element.pointee.offset = entry.offset
+            if let metadata = entry.metadata, !metadata.isEmpty {
+                // The list frees it with the element (librdkafka's rd_free is free).
+                let bytes = Array(metadata.utf8)
+                let copy = malloc(bytes.count)!
+                bytes.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                element.pointee.metadata = copy
+                element.pointee.metadata_size = bytes.count
+            }
         }
     }
 
@@ -93,6 +111,10 @@ final class NativePartitionList {
 func readOffsets(_ list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> [TopicPartitionOffset] {
     (0..<Int(list.pointee.cnt)).map { index in
         let element = list.pointee.elems[index]
-        return TopicPartitionOffset(topic: String(cString: element.topic), partition: element.partition, offset: element.offset)
+        var metadata: String?
+        if let bytes = element.metadata, element.metadata_size > 0 {
+            metadata = String(decoding: UnsafeRawBufferPointer(start: bytes, count: element.metadata_size), as: UTF8.self)
+        }
+        return TopicPartitionOffset(topic: String(cString: element.topic), partition: element.partition, offset: element.offset, metadata: metadata)
     }
 }

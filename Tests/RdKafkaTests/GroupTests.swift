@@ -167,6 +167,30 @@ final class MemberLog: Sendable {
         try memberA.close()
     }
 
+    /// Offset metadata is committed with its offset and read back by another client of the
+    /// group; a later commit without metadata clears it.
+    @Test func offsetMetadataTravelsWithTheCommit() async throws {
+        let topic = "offset-metadata"
+        let cluster = try makeCluster(topics: [topic: 2])
+        try await produceNumbered(cluster, topic: topic, count: 10, partition: 0)
+        let configuration = consumerConfiguration(cluster, group: topic)
+        let writer = try Consumer(configuration: configuration, logger: testLogger)
+        let partitions = [TopicPartition(topic: topic, partition: 0), TopicPartition(topic: topic, partition: 1)]
+        try await writer.commit([
+            TopicPartitionOffset(partitions[0], offset: 10, metadata: "finished"),
+            TopicPartitionOffset(partitions[1], offset: 0, metadata: "é and more"),
+        ])
+        let reader = try Consumer(configuration: configuration, logger: testLogger)
+        #expect(try reader.committed(partitions, timeout: .seconds(10)) == [
+            TopicPartitionOffset(partitions[0], offset: 10, metadata: "finished"),
+            TopicPartitionOffset(partitions[1], offset: 0, metadata: "é and more"),
+        ])
+        try await writer.commit([TopicPartitionOffset(partitions[0], offset: 10)])
+        #expect(try reader.committed([partitions[0]], timeout: .seconds(10)) == [TopicPartitionOffset(partitions[0], offset: 10)])
+        try writer.close()
+        try reader.close()
+    }
+
     @Test(arguments: [KafkaConfiguration.AssignmentStrategy.range, .cooperativeSticky])
     func revokeHandlerCommitsOnClose(strategy: KafkaConfiguration.AssignmentStrategy) async throws {
         let topic = "close-\(strategy.rawValue)"

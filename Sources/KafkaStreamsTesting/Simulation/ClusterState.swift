@@ -41,8 +41,8 @@ struct ClusterState {
         let timeout: Int64
         var outcome: SimulatedRecord.TransactionOutcome = .open
         var partitions: Set<TopicPartition> = []
-        /// Offsets sent to the transaction, by group.
-        var offsets: [String: [TopicPartition: Int64]] = [:]
+        /// Offsets sent to the transaction, by group, with their metadata.
+        var offsets: [String: [TopicPartition: (offset: Int64, metadata: String?)]] = [:]
         /// Set by an abortable error: only an abort may follow.
         var mustAbort = false
     }
@@ -57,6 +57,14 @@ struct ClusterState {
         /// Members by id, with the topics they follow.
         var members: [String: (instance: Int, topics: [String])] = [:]
         var committed: [TopicPartition: Int64] = [:]
+        /// The metadata committed with an offset, where there was some.
+        var metadata: [TopicPartition: String] = [:]
+
+        /// Commits `offset` with its metadata (`nil` clears what an earlier commit left).
+        mutating func commit(_ offset: Int64, metadata: String?, for partition: TopicPartition) {
+            committed[partition] = offset
+            self.metadata[partition] = metadata
+        }
     }
 
     // MARK: Topics
@@ -129,7 +137,9 @@ struct ClusterState {
         }
         if commit {
             for (group, offsets) in transaction.offsets {
-                groups[group, default: GroupState()].committed.merge(offsets) { _, new in new }
+                for (partition, offset) in offsets {
+                    groups[group, default: GroupState()].commit(offset.offset, metadata: offset.metadata, for: partition)
+                }
             }
             statistics.committedTransactions += 1
         } else {

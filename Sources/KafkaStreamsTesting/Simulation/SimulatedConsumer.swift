@@ -163,14 +163,14 @@ final class SimulatedConsumer: StreamsConsumer {
             guard state.groups[group]?.members[member] != nil else {
                 throw KafkaError(code: .unknownMemberID, message: "member \(member) left group \(group)", classification: .permanent)
             }
-            for offset in offsets { state.groups[group]!.committed[offset.topicPartition] = offset.offset }
+            for offset in offsets { state.groups[group]!.commit(offset.offset, metadata: offset.metadata, for: offset.topicPartition) }
         }
     }
 
     func committed(_ partitions: [TopicPartition], timeout: Duration) throws -> [TopicPartitionOffset] {
         try cluster.step(instance, .other) { state in
-            let committed = group.flatMap { state.groups[$0]?.committed } ?? [:]
-            return partitions.map { TopicPartitionOffset($0, offset: committed[$0] ?? KafkaOffset.invalid) }
+            let committed = group.flatMap { state.groups[$0] } ?? ClusterState.GroupState()
+            return partitions.map { TopicPartitionOffset($0, offset: committed.committed[$0] ?? KafkaOffset.invalid, metadata: committed.metadata[$0]) }
         }
     }
 

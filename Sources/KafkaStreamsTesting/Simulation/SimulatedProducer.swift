@@ -132,7 +132,9 @@ final class SimulatedProducer: StreamsTransactionalProducer {
                     code: .unknownMemberID, message: "member \(groupMetadata.memberID) is no longer in group \(groupMetadata.groupID)",
                     classification: .abortable)
             }
-            for offset in offsets { state.transactions[transaction]!.offsets[groupMetadata.groupID, default: [:]][offset.topicPartition] = offset.offset }
+            for offset in offsets {
+                state.transactions[transaction]!.offsets[groupMetadata.groupID, default: [:]][offset.topicPartition] = (offset.offset, offset.metadata)
+            }
         }
     }
 

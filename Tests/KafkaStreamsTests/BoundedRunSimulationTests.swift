@@ -80,4 +80,136 @@ import Testing
         #expect(repeated == 0)
         #expect(seen == expected)
     }
+
+    /// Per-minute counts of each user feeding hourly totals of all users (three
+    /// sub-topology levels), each level's two tasks split between two instances. The
+    /// graces are longer than the input, so no record is ever late and every window closes
+    /// at the end: an instance that closed its hours before the other's minutes were final
+    /// would drop those minutes as late. The
+    /// instance without the hour task takes a second and a half to send its final minutes,
+    /// so the other would close the hours meanwhile; with the finish marks, each instance
+    /// asks for a level only once both have finished the one before, and every hour's sum
+    /// is out once, the same as the test driver gives.
+    @Test(arguments: [StreamsConfiguration.ProcessingGuarantee.atLeastOnce, .exactlyOnce])
+    func twoInstancesCloseTheirWindowsLevelByLevelTogether(guarantee: StreamsConfiguration.ProcessingGuarantee) async throws {
+        let cluster = SimulatedCluster(seed: guarantee == .exactlyOnce ? 11 : 12)
+        cluster.createTopic("split-clicks", partitions: 2)
+        cluster.createTopic("split-hours", partitions: 2)
+        for (index, click) in Self.clicks.enumerated() {
+            try cluster.produce("split-clicks", key: Array("k\(index)".utf8), value: Array(click.user.utf8), timestamp: click.time)
+        }
+        // Where the hourly totals' key goes (the simulated producers place keys as the
+        // application's do): partition p of every topic goes to the same instance, so the
+        // minute task of the other partition runs on the instance without the hours. It
+        // counts some users' minutes.
+        cluster.createTopic("split-probe", partitions: 2)
+        let hourPartition = try cluster.produce("split-probe", key: Array(Self.allUsers.utf8), value: nil).partition
+        let userPartitions = try Self.clickUsers.map { try cluster.produce("split-probe", key: Array($0.utf8), value: nil).partition }
+        try #require(userPartitions.contains(1 - hourPartition), "no user's minutes are counted away from the hours")
+        let topology = { try Self.minutesIntoHours(input: "split-clicks", output: "split-hours", slowPartition: 1 - hourPartition) }
+        var configuration = StreamsConfiguration(applicationID: "split-finish-\(guarantee == .exactlyOnce ? "eos" : "alos")", bootstrapServers: "simulated")
+        configuration.processingGuarantee = guarantee
+        configuration.commitInterval = .milliseconds(100)
+        configuration.boundedRun = BoundedRun(progressInterval: .seconds(5), closesWindowsAtEnd: true)
+        let directories = (0..<2).map { _ in
+            FileManager.default.temporaryDirectory.appendingPathComponent("split-finish-\(UInt64.random(in: 0...UInt64.max))").path
+        }
+        defer { for directory in directories { try? FileManager.default.removeItem(atPath: directory) } }
+        let apps = try directories.map { directory in
+            var own = configuration
+            own.stateDirectory = directory
+            own.clients = cluster.makeInstance().clients
+            let app = try StreamsApp(topology: try topology(), configuration: own, logger: streamsTestLogger)
+            // Paused until both hold their tasks: one instance alone would take them all.
+            app.pause()
+            return app
+        }
+        async let first: Void = BoundedRunRuntimeTests.runToEnd(apps[0])
+        async let second: Void = BoundedRunRuntimeTests.runToEnd(apps[1])
+        let split = try await waitUntil(timeout: .seconds(30)) {
+            apps.allSatisfy { app in
+                let threads = app.metadataForLocalThreads()
+                return !threads.isEmpty && threads.allSatisfy { $0.state == .running && $0.activeTasks.count == 3 }
+            }
+        }
+        #expect(split, "\(apps.map { $0.metadataForLocalThreads() })")
+        for app in apps { app.resume() }
+        try await first
+        try await second
+
+        let hours = cluster.records("split-hours", isolation: .readCommitted).map { Self.describe(key: $0.key, value: $0.value, timestamp: $0.timestamp) }
+        #expect(hours.sorted() == (try Self.expected()))
+    }
+
+    static let allUsers = "all users"
+
+    /// Passes records on; in the task of partition `slowPartition`, the first record sent
+    /// while the input finishes (a final result: there is no current record) waits a
+    /// second and a half first (a slow instance).
+    final class SlowFinish<Key, Value>: Processor {
+        typealias InputKey = Key
+        typealias InputValue = Value
+        typealias OutputKey = Key
+        typealias OutputValue = Value
+
+        let context: ProcessorContext<Key, Value>
+        let slowPartition: Int32?
+        var waited = false
+
+        init(context: ProcessorContext<Key, Value>, slowPartition: Int32?) {
+            self.context = context
+            self.slowPartition = slowPartition
+        }
+
+        func process(_ record: Record<Key, Value>) throws {
+            if !waited, context.recordContext == nil, context.taskID.partition == slowPartition {
+                waited = true
+                Thread.sleep(forTimeInterval: 1.5)
+            }
+            try context.forward(record)
+        }
+    }
+
+    static func minutesIntoHours(input: String, output: String, slowPartition: Int32? = nil) throws -> Topology {
+        let builder = StreamsBuilder()
+        builder.stream(input, key: .string, value: .string)
+            .groupBy(key: .string) { _, user in user }
+            .windowedBy(.tumbling(size: .seconds(60), grace: .seconds(86_400)))
+            .count(materialized: .as("minutes"), emit: .onWindowClose)
+            .toStream()
+            .process(named: "slow-finish") { SlowFinish(context: $0, slowPartition: slowPartition) }
+            .filter { _, count in count != nil }
+            // All users' minutes into one hourly total: a minute task's results go to the
+            // other instance's hour task as much as to its own.
+            .map { _, count in (allUsers, count!) }
+            .groupByKey(key: .string, value: .int64)
+            .windowedBy(.tumbling(size: .seconds(3_600), grace: .seconds(86_400)))
+            .reduce(materialized: .as("hours"), emit: .onWindowClose) { $0 + $1 }
+            .toStream()
+            .to(output, key: .timeWindowed(.string, windowSize: .seconds(3_600)), value: .optional(.int64))
+        return try builder.build()
+    }
+
+    static let clickUsers = ["ann", "gus", "kim"]
+
+    /// Clicks of three users over three hours from 10:00 on the first day of 1970.
+    static let clicks: [(user: String, time: Int64)] = (0..<240).map { index in
+        (clickUsers[index % 3], 36_000_000 + Int64(index) * 45_000 + Int64(index % 4) * 1_000)
+    }
+
+    /// `user@start=sum tTIME` of an hourly result.
+    static func describe(key: [UInt8]?, value: [UInt8]?, timestamp: Int64) -> String {
+        BoundedRunFinishRuntimeTests.describe(key: key, value: value, timestamp: timestamp)
+    }
+
+    /// Every hour's final sum, once, as the test driver gives it for the same input.
+    static func expected() throws -> [String] {
+        let driver = try TopologyTestDriver(try minutesIntoHours(input: "clicks", output: "hours"))
+        defer { driver.close() }
+        let input = driver.createInputTopic("clicks", key: StringSerde(), value: StringSerde())
+        for (index, click) in clicks.enumerated() { try input.pipeInput(key: "k\(index)", value: click.user, timestamp: click.time) }
+        try driver.finishInput()
+        let output = driver.createOutputTopic("hours", key: BytesSerde(), value: OptionalSerde(BytesSerde()))
+        return try output.readRecordsToList().map { describe(key: $0.key, value: $0.value, timestamp: $0.timestamp) }.sorted()
+    }
 }

@@ -40,9 +40,10 @@ public struct BoundedRun: Sendable, Hashable {
     /// flows, each level's results processed before the next closes. An operator's stream
     /// time moves only just past the windows it closed, so a later run of the same
     /// application treats a record for one of them as late and opens later windows as
-    /// usual. The levels are coordinated within one instance: with tasks on several
-    /// instances, each closes its own once the group is done, which is exact for one level
-    /// of windows, not for windows fed by windows of another instance.
+    /// usual. The levels are coordinated across the instances of the application: a task
+    /// that has finished commits with a mark (offset metadata) the others read, and no
+    /// instance closes a level before every task of the levels before it, wherever it ran,
+    /// has finished and its results are processed.
     public var closesWindowsAtEnd: Bool
 
     public init(progressInterval: Duration = .seconds(10), end: End = .latest, closesWindowsAtEnd: Bool = false) {

@@ -82,21 +82,26 @@ final class BoundedRunMonitor: Sendable {
                     continue
                 }
                 do {
+                    // The marks first: the final results a mark commits with are in the
+                    // logs before it, so the drain check after it sees them.
+                    let unmarked = try finish.map { try unmarkedTasks(through: requested, $0) } ?? 0
                     let (done, finished) = try check()
                     processed.record(Double(done))
                     remaining.record(Double(span.total - done))
-                    if finished, let finish, requested < finish.highestLevel {
+                    if finished, unmarked > 0, clock.now - lastReport >= run.progressInterval {
+                        lastReport = clock.now
+                        logger.info("bounded run: waiting for \(unmarked) tasks of sub-topology levels up to \(requested) to finish, here or elsewhere")
+                    }
+                    if finished, unmarked == 0, let finish, requested < finish.highestLevel {
                         requested += 1
                         logger.info("bounded run: input processed; closing the windows of sub-topology level \(requested)")
                         finish.request(requested)
                         acknowledged = false
                         continue
                     }
-                    if finished {
-                        // Levels are coordinated within this instance only (see
-                        // ``BoundedRun/closesWindowsAtEnd``).
+                    if finished, unmarked == 0 {
                         if let finish, finish.finishedTasks.count < taskCount {
-                            logger.warning("bounded run: \(taskCount - finish.finishedTasks.count) of \(taskCount) tasks ran elsewhere; their instances close their windows")
+                            logger.info("bounded run: \(taskCount - finish.finishedTasks.count) of \(taskCount) tasks finished on other instances")
                         }
                         finishedGauge.record(1)
                         logger.info("bounded run done: \(done) records in \(clock.now - started)")
@@ -117,6 +122,17 @@ final class BoundedRunMonitor: Sendable {
     func stop() {
         stopSignal.signal()
         positions.withLock { $0?.close(); $0 = nil }
+    }
+
+    /// How many tasks of the levels up to `level` (none below 0) do not yet carry their
+    /// ``FinishMark`` in the group's committed offsets, wherever they ran.
+    private func unmarkedTasks(through level: Int, _ finish: InputFinish) throws -> Int {
+        let partitions = finish.markedPartitions(through: level)
+        guard !partitions.isEmpty else { return 0 }
+        return try positions.withLock { positions in
+            guard let positions else { return partitions.count }
+            return partitions.count - (try positions.committed(partitions, withMetadata: FinishMark.metadata)).count
+        }
     }
 
     /// Records of the captured span the group has committed, and whether the run is done.

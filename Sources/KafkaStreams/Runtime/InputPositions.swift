@@ -47,6 +47,12 @@ final class InputPositions: @unchecked Sendable {
         return found
     }
 
+    /// Which of `partitions` the group has committed with offset metadata `metadata`.
+    func committed(_ partitions: [TopicPartition], withMetadata metadata: String) throws -> Set<TopicPartition> {
+        guard !partitions.isEmpty else { return [] }
+        return Set(try reader.committed(partitions, timeout: timeout).filter { $0.metadata == metadata }.map(\.topicPartition))
+    }
+
     /// The lag of the group on `partitions`, where it starts at each log's beginning.
     func lag(_ partitions: [TopicPartition]) throws -> InputLag {
         let ends = try watermarks(partitions)

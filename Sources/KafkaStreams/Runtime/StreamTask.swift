@@ -251,12 +251,33 @@ final class StreamTask {
         }
     }
 
-    /// The offsets processed since the last ``markCommitted()``.
+    /// The offsets processed since the last ``markCommitted()``, and the task's
+    /// ``FinishMark`` when it is to be committed.
     var uncommittedOffsets: [TopicPartitionOffset] {
-        inputs.compactMap { input in
+        var offsets = inputs.compactMap { input in
             input.nextOffset < 0 || input.nextOffset == input.committedOffset
                 ? nil : TopicPartitionOffset(topic: input.topic, partition: id.partition, offset: input.nextOffset)
         }
+        if let mark = pendingFinishMark {
+            let offset = max(mark.offset, nextOffset(of: mark.topic))
+            offsets.removeAll { $0.topic == mark.topic }
+            offsets.append(TopicPartitionOffset(topic: mark.topic, partition: id.partition, offset: offset, metadata: FinishMark.metadata))
+        }
+        return offsets
+    }
+
+    /// The finish mark this task's next commit carries (its marking partition, at least at
+    /// `offset`), set once its input is finished.
+    private var pendingFinishMark: (topic: String, offset: Int64)?
+
+    /// The topic whose partition marks this task finished (see ``FinishMark``).
+    var markingTopic: String? { FinishMark.markingTopic(of: inputs.map(\.topic)) }
+
+    /// The input is finished: the next commit marks the marking partition at `offset` (or
+    /// after the last record processed, if later) for the other members to see.
+    func markFinished(at offset: Int64) {
+        guard let topic = markingTopic else { return }
+        pendingFinishMark = (topic, offset)
     }
 
     /// The offset after the last record of `topic` handled, or -1.
@@ -266,6 +287,7 @@ final class StreamTask {
 
     func markCommitted() {
         for index in inputs.indices { inputs[index].committedOffset = inputs[index].nextOffset }
+        pendingFinishMark = nil
     }
 
     /// Closes processors, then stores; writes not yet checkpointed are dropped (their

@@ -126,6 +126,8 @@ extension StreamThread {
             let paused = task.close()
             if !paused.isEmpty { try? consumer?.resume(paused) }
             metrics.tasksClosed.increment()
+            // Finished again if it comes back: its mark may not have been committed.
+            finishedTasks.remove(id)
             logger.debug("task \(id) closed")
         }
         taskByPartition = taskByPartition.filter { tasks[$0.value.id] != nil }

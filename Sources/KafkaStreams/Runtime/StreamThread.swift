@@ -300,18 +300,24 @@ final class StreamThread: @unchecked Sendable {
             // each batch from the repartition topics is).
             try commit(reason: "input processed")
         }
-        if let inputFinish, hasAssignment, !paused, inputFinish.requestedLevel > finishedLevel {
-            try finishInput(through: inputFinish.requestedLevel, inputFinish)
+        if let inputFinish, hasAssignment, !paused, case let level = inputFinish.requestedLevel, level >= 0,
+            level > finishedLevel || orderedTasks.contains(where: { !finishedTasks.contains($0.id) && inputFinish.level(of: $0.id) <= level })
+        {
+            try finishInput(through: level, inputFinish)
         }
     }
 
     /// Finishes the input of this thread's tasks up to `level` (final window results go
-    /// out), commits, and tells the monitor. A task a failed transaction reopened meanwhile
-    /// is finished again at the next poll (its first finish was aborted with it).
+    /// out), commits them with their ``FinishMark``s, and tells the monitor. A task a
+    /// failed transaction reopened meanwhile is finished again at the next poll (its first
+    /// finish was aborted with it), and so is one a rebalance brought here after the level
+    /// was asked for (its finish elsewhere may not have committed).
     private func finishInput(through level: Int, _ finish: InputFinish) throws {
+        guard let consumer else { return }
         var finishing: [StreamTask] = []
         for task in orderedTasks where !finishedTasks.contains(task.id) && finish.level(of: task.id) <= level {
             try task.finishInput()
+            task.markFinished(at: try finishMarkOffset(of: task, consumer: consumer))
             finishing.append(task)
         }
         try commit(reason: "input finished")
@@ -319,6 +325,19 @@ final class StreamThread: @unchecked Sendable {
         finishedTasks.formUnion(finishing.map(\.id))
         finishedLevel = level
         finish.acknowledge(level, thread: name, tasks: finishedTasks)
+    }
+
+    /// Where a finished task's mark is committed: after its last record processed here; for
+    /// a task that processed none here (its input was done by another member), at the
+    /// group's committed offset, or else at the partition's first offset (nothing was ever
+    /// committed: an empty partition).
+    private func finishMarkOffset(of task: StreamTask, consumer: any StreamsConsumer) throws -> Int64 {
+        guard let topic = task.markingTopic else { return 0 }
+        let next = task.nextOffset(of: topic)
+        if next >= 0 { return next }
+        let partition = TopicPartition(topic: topic, partition: task.id.partition)
+        if let committed = try consumer.committed([partition], timeout: .seconds(10)).first?.offset, committed >= 0 { return committed }
+        return try consumer.queryWatermarks(topic: topic, partition: partition.partition, timeout: .seconds(10)).low
     }
 
     /// Whether every source partition of a bounded run this thread has processed records

@@ -109,6 +109,7 @@ public final class StreamsApp: Service, Sendable {
         let finish = configuration.boundedRun?.closesWindowsAtEnd == true
             ? InputFinish(
                 levels: Topology.levels(of: plan.subtopologies),
+                marked: plan.finishMarkPartitions(counts: partitionCounts, applicationID: configuration.applicationID),
                 threadNames: (1...configuration.streamThreads).map { StreamThread.name(index: $0, clientID: clientID) })
             : nil
         let started = (1...configuration.streamThreads).map {

@@ -42,7 +42,13 @@ import Testing
 
     /// What the test driver gives: every hour's final sum, once.
     static func expected() throws -> [String] {
-        let driver = try TopologyTestDriver(try minutesIntoHours(input: "clicks", output: "hours"))
+        try driverHours(try minutesIntoHours(input: "clicks", output: "hours"), clicks: clicks)
+    }
+
+    /// The hourly results (`describe`d, sorted) of `topology`, which reads `clicks` and
+    /// writes `hours`, run on `clicks` by the test driver to the end of its input.
+    static func driverHours(_ topology: Topology, clicks: [(user: String, time: Int64)]) throws -> [String] {
+        let driver = try TopologyTestDriver(topology)
         defer { driver.close() }
         let input = driver.createInputTopic("clicks", key: StringSerde(), value: StringSerde())
         for (index, click) in clicks.enumerated() { try input.pipeInput(key: "k\(index)", value: click.user, timestamp: click.time) }

@@ -137,7 +137,9 @@ import Testing
         try await first
         try await second
 
-        let hours = cluster.records("split-hours", isolation: .readCommitted).map { Self.describe(key: $0.key, value: $0.value, timestamp: $0.timestamp) }
+        let hours = cluster.records("split-hours", isolation: .readCommitted).map {
+            BoundedRunFinishRuntimeTests.describe(key: $0.key, value: $0.value, timestamp: $0.timestamp)
+        }
         #expect(hours.sorted() == (try Self.expected()))
     }
 
@@ -197,19 +199,8 @@ import Testing
         (clickUsers[index % 3], 36_000_000 + Int64(index) * 45_000 + Int64(index % 4) * 1_000)
     }
 
-    /// `user@start=sum tTIME` of an hourly result.
-    static func describe(key: [UInt8]?, value: [UInt8]?, timestamp: Int64) -> String {
-        BoundedRunFinishRuntimeTests.describe(key: key, value: value, timestamp: timestamp)
-    }
-
     /// Every hour's final sum, once, as the test driver gives it for the same input.
     static func expected() throws -> [String] {
-        let driver = try TopologyTestDriver(try minutesIntoHours(input: "clicks", output: "hours"))
-        defer { driver.close() }
-        let input = driver.createInputTopic("clicks", key: StringSerde(), value: StringSerde())
-        for (index, click) in clicks.enumerated() { try input.pipeInput(key: "k\(index)", value: click.user, timestamp: click.time) }
-        try driver.finishInput()
-        let output = driver.createOutputTopic("hours", key: BytesSerde(), value: OptionalSerde(BytesSerde()))
-        return try output.readRecordsToList().map { describe(key: $0.key, value: $0.value, timestamp: $0.timestamp) }.sorted()
+        try BoundedRunFinishRuntimeTests.driverHours(try minutesIntoHours(input: "clicks", output: "hours"), clicks: clicks)
     }
 }

@@ -8,8 +8,8 @@ import RdKafka
 /// ``StreamsConfiguration`` tuned for it.
 ///
 /// The mock's limits (no transactions honoured, about 5 MiB kept per partition, slow
-/// first group join) are listed in the "Running in production" article. All methods run their blocking client
-/// calls on a thread of their own.
+/// first group join) are listed in the "Running in production" article. All methods run
+/// their blocking client calls on a thread of their own.
 public final class EmbeddedKafkaCluster: Sendable {
     public let cluster: MockCluster
     private let logger: Logger

@@ -1,8 +1,8 @@
 /// A segmented store's held keys grouped by segment: the keys' first eight bytes, a
 /// big-endian number (window and session store keys). Expiring a segment is a range
 /// deletion of whole segments; with the keys grouped, it looks at the expired segments'
-/// keys only, instead of every key the cache holds (a scan that cost a hopping window
-/// aggregation a tenth of its time, once per segment of stream time).
+/// keys only, instead of every key the cache holds, however many segments a large cache
+/// or a long commit interval keeps there.
 ///
 /// Keys are added when first held and leave only with their group (or all at once at a
 /// flush): a group may still name a key the cache dropped since, or name it twice after

@@ -85,11 +85,10 @@ import Testing
     /// sub-topology levels), each level's two tasks split between two instances. The
     /// graces are longer than the input, so no record is ever late and every window closes
     /// at the end: an instance that closed its hours before the other's minutes were final
-    /// would drop those minutes as late. The
-    /// instance without the hour task takes a second and a half to send its final minutes,
-    /// so the other would close the hours meanwhile; with the finish marks, each instance
-    /// asks for a level only once both have finished the one before, and every hour's sum
-    /// is out once, the same as the test driver gives.
+    /// would drop those minutes as late. The instance without the hour task takes a second
+    /// and a half to send its final minutes, so the other would close the hours meanwhile;
+    /// with the finish marks, each instance asks for a level only once both have finished
+    /// the one before, and every hour's sum is out once, the same as the test driver gives.
     @Test(arguments: [StreamsConfiguration.ProcessingGuarantee.atLeastOnce, .exactlyOnce])
     func twoInstancesCloseTheirWindowsLevelByLevelTogether(guarantee: StreamsConfiguration.ProcessingGuarantee) async throws {
         let cluster = SimulatedCluster(seed: guarantee == .exactlyOnce ? 11 : 12)

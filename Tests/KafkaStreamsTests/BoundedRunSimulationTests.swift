@@ -92,6 +92,41 @@ import Testing
     @Test(arguments: [StreamsConfiguration.ProcessingGuarantee.atLeastOnce, .exactlyOnce])
     func twoInstancesCloseTheirWindowsLevelByLevelTogether(guarantee: StreamsConfiguration.ProcessingGuarantee) async throws {
         let cluster = SimulatedCluster(seed: guarantee == .exactlyOnce ? 11 : 12)
+        // No transaction times out here (fences are the next test's). Each idle poll of one
+        // instance runs the simulated clock on by a tenth of a second at once, about an hour
+        // of it in a run of this test: the slow instance's transaction could outlive any
+        // realistic timeout while the other spins.
+        let hours = try await runSplit(
+            on: cluster, guarantee: guarantee, applicationID: "split-finish-\(guarantee == .exactlyOnce ? "eos" : "alos")",
+            transactionTimeout: .seconds(86_400))
+        #expect(hours == (try Self.expected()))
+        #expect(cluster.statistics.expiredTransactions == 0)
+    }
+
+    /// The same under exactly-once, with transactions that time out while the other
+    /// instance runs on (a transaction timeout of one simulated second): producers are
+    /// fenced and rejoin, and partitions move while their previous owner may still be
+    /// committing. A new owner starts only from stable offsets, and a member behind the
+    /// group's latest rebalance cannot commit (KIP-447), so no minute is counted twice.
+    @Test func twoInstancesCloseTheirWindowsTogetherThroughFencedProducers() async throws {
+        let expected = try Self.expected()
+        var expired = 0
+        for round in 0..<4 {
+            let cluster = SimulatedCluster(seed: 20 + UInt64(round))
+            let hours = try await runSplit(
+                on: cluster, guarantee: .exactlyOnce, applicationID: "split-fenced-\(round)", transactionTimeout: .seconds(1), slowFinish: false)
+            #expect(hours == expected, "round \(round): \(cluster.statistics)")
+            expired += cluster.statistics.expiredTransactions
+        }
+        #expect(expired > 0, "no transaction timed out: nothing was fenced")
+    }
+
+    /// Runs the minutes-into-hours topology to its end on two instances of `cluster`, the
+    /// tasks split between them, and returns the hourly totals, sorted.
+    func runSplit(
+        on cluster: SimulatedCluster, guarantee: StreamsConfiguration.ProcessingGuarantee, applicationID: String,
+        transactionTimeout: Duration? = nil, slowFinish: Bool = true
+    ) async throws -> [String] {
         cluster.createTopic("split-clicks", partitions: 2)
         cluster.createTopic("split-hours", partitions: 2)
         for (index, click) in Self.clicks.enumerated() {
@@ -105,10 +140,11 @@ import Testing
         let hourPartition = try cluster.produce("split-probe", key: Array(Self.allUsers.utf8), value: nil).partition
         let userPartitions = try Self.clickUsers.map { try cluster.produce("split-probe", key: Array($0.utf8), value: nil).partition }
         try #require(userPartitions.contains(1 - hourPartition), "no user's minutes are counted away from the hours")
-        let topology = { try Self.minutesIntoHours(input: "split-clicks", output: "split-hours", slowPartition: 1 - hourPartition) }
-        var configuration = StreamsConfiguration(applicationID: "split-finish-\(guarantee == .exactlyOnce ? "eos" : "alos")", bootstrapServers: "simulated")
+        let topology = { try Self.minutesIntoHours(input: "split-clicks", output: "split-hours", slowPartition: slowFinish ? 1 - hourPartition : nil) }
+        var configuration = StreamsConfiguration(applicationID: applicationID, bootstrapServers: "simulated")
         configuration.processingGuarantee = guarantee
         configuration.commitInterval = .milliseconds(100)
+        if let transactionTimeout { configuration.transactionTimeout = transactionTimeout }
         configuration.boundedRun = BoundedRun(progressInterval: .seconds(5), closesWindowsAtEnd: true)
         let directories = (0..<2).map { _ in
             FileManager.default.temporaryDirectory.appendingPathComponent("split-finish-\(UInt64.random(in: 0...UInt64.max))").path
@@ -136,10 +172,9 @@ import Testing
         try await first
         try await second
 
-        let hours = cluster.records("split-hours", isolation: .readCommitted).map {
+        return cluster.records("split-hours", isolation: .readCommitted).map {
             BoundedRunFinishRuntimeTests.describe(key: $0.key, value: $0.value, timestamp: $0.timestamp)
-        }
-        #expect(hours.sorted() == (try Self.expected()))
+        }.sorted()
     }
 
     static let allUsers = "all users"

@@ -4,8 +4,9 @@ import Logging
 import RdKafka
 import Testing
 
-/// The simulated cluster keeps Kafka's transactional semantics (KIP-98): these are what
-/// the exactly-once proofs rely on, so they are checked call by call.
+/// The simulated cluster keeps Kafka's transactional semantics (KIP-98, and KIP-447's
+/// offsets for groups): these are what the exactly-once proofs rely on, so they are
+/// checked call by call.
 @Suite struct SimulatedClusterTests {
     let cluster = SimulatedCluster(seed: 42)
     let logger = Logger(label: "simulated-cluster-tests")
@@ -141,6 +142,62 @@ import Testing
             try successor.sendOffsets(
                 [TopicPartitionOffset(topic: "in", partition: 0, offset: 1)], groupMetadata: consumer.groupMetadata(), timeout: .seconds(1))
         }
+    }
+
+    @Test func offsetsFromAMemberBehindTheGroupsLatestRebalanceAreRefused() throws {
+        let instance = cluster.makeInstance()
+        let consumer = try member(instance)
+        let producer = try producer(instance)
+        try producer.initTransactions(timeout: .seconds(1))
+        // Another member joins: until the first one polls, it holds a stale generation.
+        _ = try member(cluster.makeInstance())
+        let partition = TopicPartition(topic: "in", partition: 0)
+
+        try producer.beginTransaction()
+        let error = #expect(throws: KafkaError.self) {
+            try producer.sendOffsets([TopicPartitionOffset(partition, offset: 3)], groupMetadata: consumer.groupMetadata(), timeout: .seconds(1))
+        }
+        #expect(error?.code == .illegalGeneration)
+        #expect(error?.classification == .abortable)
+        #expect(throws: KafkaError.self) { try producer.commitTransaction(timeout: .seconds(1)) }
+        try producer.abortTransaction(timeout: .seconds(1))
+
+        // Once it has seen the rebalance, its offsets go through.
+        _ = try consumer.poll(maxRecords: 1, timeout: .zero) { _ in }
+        try producer.beginTransaction()
+        try producer.sendOffsets([TopicPartitionOffset(partition, offset: 3)], groupMetadata: consumer.groupMetadata(), timeout: .seconds(1))
+        try producer.commitTransaction(timeout: .seconds(1))
+        #expect(cluster.committedOffsets(group: "group")[partition] == 3)
+    }
+
+    @Test func aNewOwnerStartsOnlyOnceThePreviousOwnersOffsetsAreStable() throws {
+        for index in 0..<8 { try cluster.produce("in", key: nil, value: Array("r\(index)".utf8), partition: 0) }
+        let previous = cluster.makeInstance()
+        let leaving = try member(previous)
+        let producer = try producer(previous)
+        try producer.initTransactions(timeout: .seconds(1))
+        try producer.beginTransaction()
+        let partition = TopicPartition(topic: "in", partition: 0)
+        try producer.sendOffsets([TopicPartitionOffset(partition, offset: 5)], groupMetadata: leaving.groupMetadata(), timeout: .seconds(1))
+        try leaving.close()
+
+        final class Assignments { var partitions: [[TopicPartition]] = [] }
+        let assignments = Assignments()
+        var configuration = KafkaConfiguration()
+        configuration.groupID = "group"
+        let next = try cluster.makeInstance().clients.factory.makeGroupConsumer(configuration: configuration, logger: logger) { event in
+            if case .assigned(let partitions) = event { assignments.partitions.append(partitions) }
+        }
+        try next.subscribe(["in"])
+        var offsets: [Int64] = []
+        _ = try next.poll(maxRecords: 1, timeout: .zero) { offsets.append($0.offset) }
+        #expect(assignments.partitions.isEmpty, "assigned while the previous owner's offsets were pending")
+        #expect(offsets.isEmpty)
+
+        try producer.commitTransaction(timeout: .seconds(1))
+        _ = try next.poll(maxRecords: 1, timeout: .zero) { offsets.append($0.offset) }
+        #expect(assignments.partitions == [[partition]])
+        #expect(offsets == [5], "starts at the offset the previous owner committed")
     }
 
     @Test func keyedRecordsArePlacedAsKafkaProducersPlaceThem() throws {

@@ -189,6 +189,14 @@ struct ClusterState {
         return result
     }
 
+    /// Whether an open transaction holds offsets of `group` for any of `partitions`.
+    func hasPendingOffsets(group: String, for partitions: [TopicPartition]) -> Bool {
+        let wanted = Set(partitions)
+        return transactions.values.contains { transaction in
+            transaction.outcome == .open && transaction.offsets[group]?.keys.contains(where: wanted.contains) == true
+        }
+    }
+
     mutating func removeMembers(of instance: Int) {
         for (name, group) in groups {
             let leaving = group.members.filter { $0.value.instance == instance }.keys

@@ -20,6 +20,10 @@ import Synchronization
 ///   is aborted, and its producer fenced.
 /// - Consumer groups assign partition p of every topic to the (p mod n)th member, with
 ///   eager rebalances delivered inside `poll`; members of a crashed instance leave at once.
+/// - As in KIP-447, a transaction's offsets are refused when they come from a member that
+///   has not yet seen the group's latest rebalance, and a member takes up newly assigned
+///   partitions only once no open transaction holds offsets for them (the previous
+///   owner's last commit is never missed).
 ///
 /// Every decision (poll batch sizes, keyless placement, crashes, injected errors) comes from
 /// one generator seeded with `seed`, and time is simulated: the same seed and the same

@@ -125,11 +125,21 @@ final class SimulatedProducer: StreamsTransactionalProducer {
         guard !offsets.isEmpty else { return }
         try cluster.step(instance, .sendOffsets) { state in
             guard let transaction = try openTransaction(&state, at: .sendOffsets) else { throw Self.notTransactional }
-            // The coordinator refuses the offsets of a member the group no longer has.
-            guard state.groups[groupMetadata.groupID]?.members[groupMetadata.memberID] != nil else {
+            // The coordinator refuses the offsets of a member the group no longer has, or
+            // of one that has not yet seen the group's latest rebalance (KIP-447): its
+            // partitions may already be another member's.
+            let group = state.groups[groupMetadata.groupID]
+            guard group?.members[groupMetadata.memberID] != nil else {
                 state.transactions[transaction]!.mustAbort = true
                 throw KafkaError(
                     code: .unknownMemberID, message: "member \(groupMetadata.memberID) is no longer in group \(groupMetadata.groupID)",
+                    classification: .abortable)
+            }
+            guard group?.generation == groupMetadata.generationID else {
+                state.transactions[transaction]!.mustAbort = true
+                throw KafkaError(
+                    code: .illegalGeneration,
+                    message: "generation \(groupMetadata.generationID) of group \(groupMetadata.groupID) is stale (now \(group?.generation ?? -1))",
                     classification: .abortable)
             }
             for offset in offsets {

@@ -45,6 +45,18 @@ struct ExecutionPlan: Sendable {
         return (external, repartition)
     }
 
+    /// Each task-local store's sub-topology and its number of tasks.
+    func storeTasks(partitionCounts: [String: Int], applicationID: String) -> [String: (subtopology: Int, partitions: Int)] {
+        var layout: [String: (subtopology: Int, partitions: Int)] = [:]
+        for subtopology in subtopologies {
+            let partitions = subtopology.sourceTopics.compactMap { partitionCounts[$0.resolved(applicationID: applicationID)] }.max() ?? 0
+            for store in subtopology.storeNames where topology.stores[store] != nil {
+                layout[store] = (subtopology.id, partitions)
+            }
+        }
+        return layout
+    }
+
     /// Whether any store, global ones included, lives in RocksDB.
     /// How many tasks the application has: one per input partition of each sub-topology.
     func taskCount(partitionCounts: [String: Int], applicationID: String) -> Int {
@@ -105,6 +117,10 @@ struct ExecutionPlan: Sendable {
                     "changelog", changelog.resolved(applicationID: applicationID), partitions: inputCount ?? 1,
                     configs: store.changelogConfig.merging(["cleanup.policy": "compact"]) { own, _ in own })
             }
+        }
+        if configuration.applicationServer != nil {
+            // One partition, so every announcement has its place in one order.
+            try ensure("instances", InstanceDirectory.topic(applicationID: applicationID), partitions: 1, configs: ["cleanup.policy": "compact"])
         }
         if !created.isEmpty {
             logger.info("created internal topics", metadata: ["topics": "\(created.map { "\($0.name):\($0.partitions)" })"])

@@ -19,14 +19,20 @@ import Synchronization
 /// throws the error that stopped a thread (an error handler's `.fail`, say); the other
 /// threads then stop too, committing what they processed.
 public final class StreamsApp: Service, Sendable {
-    private let configuration: StreamsConfiguration
-    private let plan: ExecutionPlan
-    private let logger: Logger
+    let configuration: StreamsConfiguration
+    let plan: ExecutionPlan
+    let logger: Logger
     private let threads = Mutex<[StreamThread]>([])
     private let globalThread = Mutex<GlobalStateThread?>(nil)
     private let stopped = Atomic<Bool>(false)
+    /// Set by ``simulateCrash()``: what a dead process would not do is left undone.
+    let crashSimulated = Atomic<Bool>(false)
     private let registry = LocalStoreRegistry()
     private let processingPause = ProcessingPause()
+    /// Which instance runs which tasks, while running with an ``StreamsConfiguration/applicationServer``.
+    let directory = Mutex<InstanceDirectory?>(nil)
+    /// Each task-local store's sub-topology and its number of tasks, once the topics are known.
+    let storeTasks = Mutex<[String: (subtopology: Int, partitions: Int)]>([:])
 
     /// Validates the configuration and the topology; nothing connects yet.
     public init(topology: Topology, configuration: StreamsConfiguration, logger: Logger) throws {
@@ -105,6 +111,8 @@ public final class StreamsApp: Service, Sendable {
         clientID: String, resources: RocksDBResources?, global: GlobalStateThread?, bounded: BoundedRunMonitor?, partitionCounts: [String: Int]
     ) async throws {
         let (plan, configuration, logger) = (plan, configuration, logger)
+        // Before the threads, so that their first tasks are announced.
+        let directory = try await startDirectory(clientID: clientID, partitionCounts: partitionCounts)
         let exits = ThreadExits(count: configuration.streamThreads)
         let finish = configuration.boundedRun?.closesWindowsAtEnd == true
             ? InputFinish(
@@ -120,7 +128,10 @@ public final class StreamsApp: Service, Sendable {
         }
         threads.withLock { $0 = started }
         defer { bounded?.stop() }
-        if stopped.load(ordering: .acquiring) { return }
+        if stopped.load(ordering: .acquiring) {
+            if let directory { await stopDirectory(directory) }
+            return
+        }
         for thread in started {
             thread.start { [self] error in
                 // One thread's failure stops the application.
@@ -140,6 +151,7 @@ public final class StreamsApp: Service, Sendable {
         } onGracefulShutdown: {
             self.shutdown()
         }
+        if let directory { await stopDirectory(directory) }
         if let failure {
             logger.error("stopped by an error: \(failure)")
             throw failure
@@ -316,6 +328,7 @@ public final class StreamsApp: Service, Sendable {
     /// Stops every stream thread as if the process died (no final commit or flush);
     /// ``run()`` then returns. For tests of crash recovery.
     package func simulateCrash() {
+        crashSimulated.store(true, ordering: .releasing)
         stopped.store(true, ordering: .releasing)
         globalThread.withLock { $0 }?.requestStop()
         for thread in threads.withLock({ $0 }) { thread.simulateCrash() }

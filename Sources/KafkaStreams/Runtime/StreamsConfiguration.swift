@@ -106,6 +106,12 @@ public struct StreamsConfiguration: Sendable {
     public var producerProperties = KafkaConfiguration()
     /// Properties for both (security settings, say).
     public var commonProperties = KafkaConfiguration()
+    /// Where this instance answers interactive queries, `host:port` (Kafka Streams'
+    /// `application.server`). Set, the instances of the application tell each other which
+    /// tasks they run, on the internal topic `<applicationID>-instances`, and
+    /// ``StreamsApp/metadata(forKey:store:keySerde:)`` says which instance holds a key.
+    /// The library serves nothing on it: the endpoint is the service's own.
+    public var applicationServer: String?
     /// Set, ``StreamsApp/run()`` returns once the input that was there at start is
     /// processed (see ``BoundedRun``); `nil` (the default) runs until shut down.
     public var boundedRun: BoundedRun?
@@ -145,6 +151,9 @@ public struct StreamsConfiguration: Sendable {
             throw invalid("boundedRun.progressInterval must be positive, got \(boundedRun.progressInterval)")
         }
         guard !stateDirectory.isEmpty else { throw invalid("stateDirectory is empty") }
+        if let applicationServer, HostInfo(parsing: applicationServer) == nil {
+            throw invalid("applicationServer \"\(applicationServer)\" must be host:port, with a port from 1 to 65535")
+        }
         guard internalTopicReplicationFactor == -1 || internalTopicReplicationFactor >= 1 else {
             throw invalid("internalTopicReplicationFactor must be -1 or at least 1, got \(internalTopicReplicationFactor)")
         }

@@ -11,6 +11,10 @@ public struct StoreUnavailableError: Error, CustomStringConvertible, Sendable, H
         /// The store was closed while the query used it (its task moved to another
         /// instance, or the application stopped).
         case closed
+        /// No running instance holds the key's partition in the latest announcements
+        /// (see ``StreamsApp/metadata(forKey:store:keySerde:)``): the application is
+        /// starting, or a rebalance is under way.
+        case rebalancing
     }
 
     public let store: String
@@ -26,6 +30,7 @@ public struct StoreUnavailableError: Error, CustomStringConvertible, Sendable, H
         case .restoring: "store \(store) is being restored from its changelog; query again once it is done"
         case .notHosted: "no task of this instance holds store \(store) now (not running, or its partitions are on other instances)"
         case .closed: "store \(store) was closed while queried (its task moved or the application stopped); query again"
+        case .rebalancing: "no running instance holds this key of store \(store) now (starting, or a rebalance is under way); ask again"
         }
     }
 }

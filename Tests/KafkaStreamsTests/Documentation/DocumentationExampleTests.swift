@@ -130,6 +130,12 @@ import Testing
         #expect(try counts.all().map { "\($0.key)=\($0.value)" } == ["a=2", "b=2", "c=1"])
     }
 
+    @Test func theInstanceOfAKeyIsKnownOnlyWhileTheAppRuns() throws {
+        let error = #expect(throws: StreamsError.self) { try instanceOfKeyExample(topology: try wordCountExample(), logger: streamsTestLogger) }
+        #expect(error?.kind == .configuration)
+        #expect("\(error.map { "\($0)" } ?? "")".contains("not running"))
+    }
+
     @Test func theTimeToLiveExampleExpiresItsCounts() throws {
         var topology = Topology()
         let builder = StreamsBuilder()

@@ -145,6 +145,17 @@ func timeToLiveExample(topology: inout Topology, builder: StreamsBuilder) throws
         .count(materialized: Materialized.as("recent-logins").withTimeToLive(.seconds(7 * 24 * 3600)))
 }
 
+/// Which instance holds a word's count (asked before the app runs, it says it is not running).
+func instanceOfKeyExample(topology: Topology, logger: Logger) throws -> KeyQueryMetadata {
+    var configuration = StreamsConfiguration(applicationID: "word-count", bootstrapServers: "localhost:9092")
+    configuration.applicationServer = "10.0.0.7:8080"
+    let app = try StreamsApp(topology: topology, configuration: configuration, logger: logger)
+    // While it runs:
+    let owner = try app.metadata(forKey: "streams", store: "word-counts", keySerde: .string)
+    // owner.activeHost: the instance to ask (maybe this one); owner.partition: the key's task
+    return owner
+}
+
 // MARK: README, "What it does"
 
 func exactlyOnceExample(topology: Topology, logger: Logger) throws -> StreamsApp {

@@ -1,11 +1,13 @@
 /// Kafka's default partitioner for keyed records (the Java client's, and librdkafka's
-/// `murmur2_random`): the simulated producers place keys where real ones would.
-enum Murmur2 {
-    static func partition(of key: [UInt8], partitions: Int) -> Int32 {
+/// `murmur2_random`, which the stream threads' producers use): where a key's records go,
+/// so that ``StreamsApp/metadata(forKey:store:keySerde:)`` finds the task holding a key,
+/// and the simulated producers place keys where real ones would.
+package enum Murmur2 {
+    package static func partition(of key: [UInt8], partitions: Int) -> Int32 {
         Int32(Int(hash(key) & 0x7fff_ffff) % partitions)
     }
 
-    static func hash(_ data: [UInt8]) -> UInt32 {
+    package static func hash(_ data: [UInt8]) -> UInt32 {
         let m: UInt32 = 0x5bd1_e995
         var h: UInt32 = 0x9747_b28c ^ UInt32(truncatingIfNeeded: data.count)
         var index = 0

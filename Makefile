@@ -1,6 +1,6 @@
 # The two commands of the README, plus benchmarks. Each target installs the system
 # libraries it needs first (scripts/install-deps.sh: apt or Homebrew, only when missing).
-.PHONY: run replay test docs bench bench-latency-nodelay bench-wordcount-baseline deps embedded-kafka hello-kafka word-count click-events orders-dashboard fraud-alerts
+.PHONY: run replay service service-test test docs bench bench-latency-nodelay bench-wordcount-baseline deps embedded-kafka hello-kafka word-count click-events orders-dashboard fraud-alerts
 
 # The samples through the embedded Kafka broker: click events (stateless), word count
 # (RocksDB state, rebuilt from its changelog on the second run), the orders dashboard
@@ -20,6 +20,15 @@ run: deps
 replay: deps
 	swift build --product orders-dashboard
 	swift run --skip-build orders-dashboard --replay
+
+# The service sample (its own package, Samples/Service): two instances on the embedded
+# broker, each asked for the same keys over HTTP; a key held by the other is forwarded.
+service: deps
+	cd Samples/Service && swift build --product streams-service && swift run --skip-build streams-service demo
+
+# The service sample's tests: its endpoints over HTTP on loopback (make test runs them too).
+service-test: deps
+	cd Samples/Service && swift build --build-tests && swift test --skip-build
 
 # The first look at the Kafka layer alone.
 hello-kafka: deps

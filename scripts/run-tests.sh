@@ -5,7 +5,8 @@
 # Without arguments the RocksDB suite runs first, on its own: its memory-budget test
 # depends on how fast memtables flush, which the other suites' parallel disk and CPU load
 # (stores, mock brokers) would skew. MemoryTests run on their own too, since they bound
-# the process's resident memory. Then the DocC documentation is built with its warnings as
+# the process's resident memory. Then the service sample's tests run (Samples/Service, a
+# package of its own), and the DocC documentation is built with its warnings as
 # errors (a broken symbol link fails the run). Then the exactly-once crash proof runs over
 # CHAOS_SEEDS seeds (default 250; 0 skips it), and the word-count sample is SIGKILLed
 # and restarted CHAOS_KILLS times (default 20; 0 skips it). Arguments go to one
@@ -38,6 +39,12 @@ if [ "$#" -eq 0 ]; then
     swift test --skip-build --skip RocksDBTests --skip MemoryTests 2>&1 | tee -a "$log"
     rest=${PIPESTATUS[0]}
     [ "$status" -eq 0 ] && status=$rest
+    # The service sample is a package of its own (an HTTP server the library does not
+    # build): its endpoint tests run here, after the library's.
+    make --no-print-directory service-test 2>&1 | tee -a "$log"
+    service=${PIPESTATUS[0]}
+    [ "$service" -ne 0 ] && echo "✘ the service sample's tests failed (exit $service)" | tee -a "$log"
+    [ "$status" -eq 0 ] && status=$service
     make --no-print-directory docs 2>&1 | tee -a "$log"
     docs=${PIPESTATUS[0]}
     [ "$docs" -ne 0 ] && echo "✘ the documentation did not build (exit $docs)" | tee -a "$log"

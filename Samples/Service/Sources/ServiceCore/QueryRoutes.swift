@@ -1,0 +1,78 @@
+import Foundation
+import Hummingbird
+import KafkaStreams
+
+/// The query endpoints: each asks which instance holds the key, reads this instance's
+/// store when it is this one, and forwards the request otherwise.
+struct QueryRoutes: Sendable {
+    let app: StreamsApp
+    let me: HostInfo
+    let forwarder = Forwarder()
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.get("/counts/:word") { request, context -> WordCountAnswer in
+            let word = try context.parameters.require("word")
+            return try await count(of: word, forwarded: Self.isForwarded(request))
+        }
+        router.get("/orders/:category/per-minute") { request, context -> OrdersPerMinuteAnswer in
+            let category = try context.parameters.require("category")
+            let from = request.uri.queryParameters.get("from", as: Int64.self) ?? 0
+            let to = request.uri.queryParameters.get("to", as: Int64.self) ?? Int64.max
+            return try await ordersPerMinute(of: category, from: from, to: to, forwarded: Self.isForwarded(request))
+        }
+    }
+
+    func count(of word: String, forwarded: Bool) async throws -> WordCountAnswer {
+        let owner = try owner(of: word, store: ServiceTopology.wordCounts, forwarded: forwarded)
+        guard owner == me else {
+            var answer = try await forwarder.get(WordCountAnswer.self, from: owner, path: "/counts/\(word)", query: [])
+            answer.forwardedBy = me.description
+            return answer
+        }
+        let count = try Self.local { try app.store(named: ServiceTopology.wordCounts, key: String.self, value: Int64.self).get(word) }
+        guard let count else { throw HTTPError(.notFound, message: "no count for \"\(word)\"") }
+        return WordCountAnswer(word: word, count: count, servedBy: me.description)
+    }
+
+    func ordersPerMinute(of category: String, from: Int64, to: Int64, forwarded: Bool) async throws -> OrdersPerMinuteAnswer {
+        let owner = try owner(of: category, store: ServiceTopology.ordersPerMinute, forwarded: forwarded)
+        guard owner == me else {
+            let query = [URLQueryItem(name: "from", value: "\(from)"), URLQueryItem(name: "to", value: "\(to)")]
+            var answer = try await forwarder.get(OrdersPerMinuteAnswer.self, from: owner, path: "/orders/\(category)/per-minute", query: query)
+            answer.forwardedBy = me.description
+            return answer
+        }
+        let windows = try Self.local {
+            try app.windowStore(named: ServiceTopology.ordersPerMinute, key: String.self, value: Int64.self).fetch(category, from: from, to: to)
+        }
+        let minutes = windows.map { OrdersPerMinuteAnswer.Minute(start: $0.window.start, end: $0.window.end, orders: $0.value) }
+        return OrdersPerMinuteAnswer(category: category, minutes: minutes, servedBy: me.description)
+    }
+
+    /// The instance holding `key`; a forwarded request for a key held elsewhere is not
+    /// forwarded again (the sender's view was stale, or a rebalance is under way).
+    private func owner(of key: String, store: String, forwarded: Bool) throws -> HostInfo {
+        let owner = try Self.local { try app.metadata(forKey: key, store: store, keySerde: .string).activeHost }
+        if forwarded && owner != me { throw Self.retryLater("\(me) no longer holds this key; ask again") }
+        return owner
+    }
+
+    /// Runs a store call, turning "not here now" into 503 (ask again) and the rest into 500.
+    private static func local<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as StoreUnavailableError {
+            throw retryLater("\(error)")
+        } catch let error as HTTPError {
+            throw error
+        } catch {
+            throw HTTPError(.internalServerError, message: "\(error)")
+        }
+    }
+
+    private static func retryLater(_ message: String) -> HTTPError {
+        HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: message)
+    }
+
+    private static func isForwarded(_ request: Request) -> Bool { request.uri.queryParameters.get("forwarded") == "true" }
+}

@@ -35,3 +35,26 @@ public struct Readiness: ResponseCodable, Equatable {
     public let ready: Bool
     public let threads: [String: String]
 }
+
+/// Every category's order counts per minute in a time range, gathered from every instance
+/// that holds a part of the store.
+public struct AllOrdersPerMinuteAnswer: ResponseCodable, Equatable {
+    public struct Minute: Codable, Equatable, Sendable {
+        public let category: String
+        public let start: Int64
+        public let end: Int64
+        public let orders: Int64
+
+        public init(category: String, start: Int64, end: Int64, orders: Int64) {
+            self.category = category
+            self.start = start
+            self.end = end
+            self.orders = orders
+        }
+    }
+
+    /// By window start, then category.
+    public let minutes: [Minute]
+    /// The instances whose stores the minutes come from.
+    public let servedBy: [String]
+}

@@ -14,6 +14,11 @@ struct QueryRoutes: Sendable {
             let word = try context.parameters.require("word")
             return try await count(of: word, forwarded: Self.isForwarded(request))
         }
+        router.get("/orders/per-minute") { request, _ -> AllOrdersPerMinuteAnswer in
+            let from = request.uri.queryParameters.get("from", as: Int64.self) ?? 0
+            let to = request.uri.queryParameters.get("to", as: Int64.self) ?? Int64.max
+            return try await allOrdersPerMinute(from: from, to: to, localOnly: request.uri.queryParameters.get("scope") == "local")
+        }
         router.get("/orders/:category/per-minute") { request, context -> OrdersPerMinuteAnswer in
             let category = try context.parameters.require("category")
             let from = request.uri.queryParameters.get("from", as: Int64.self) ?? 0
@@ -47,6 +52,28 @@ struct QueryRoutes: Sendable {
         }
         let minutes = windows.map { OrdersPerMinuteAnswer.Minute(start: $0.window.start, end: $0.window.end, orders: $0.value) }
         return OrdersPerMinuteAnswer(category: category, minutes: minutes, servedBy: me.description)
+    }
+
+    /// Every category's minutes in `from...to`: this instance's part, and (unless
+    /// `localOnly`) every other holder's, asked with `scope=local`. The store is spread
+    /// over the instances, so a range over all keys needs all of them (scatter-gather);
+    /// one that cannot answer makes the whole answer 503.
+    func allOrdersPerMinute(from: Int64, to: Int64, localOnly: Bool) async throws -> AllOrdersPerMinuteAnswer {
+        var minutes = try Self.local {
+            try app.windowStore(named: ServiceTopology.ordersPerMinute, key: String.self, value: Int64.self).fetchAll(from: from, to: to)
+        }.map { AllOrdersPerMinuteAnswer.Minute(category: $0.key.key, start: $0.key.window.start, end: $0.key.window.end, orders: $0.value) }
+        var servedBy = [me.description]
+        if !localOnly {
+            let holders = try Self.local { try app.allMetadata(store: ServiceTopology.ordersPerMinute) }.map(\.hostInfo)
+            for host in holders where host != me {
+                let query = [URLQueryItem(name: "from", value: "\(from)"), URLQueryItem(name: "to", value: "\(to)"), URLQueryItem(name: "scope", value: "local")]
+                let part = try await forwarder.get(AllOrdersPerMinuteAnswer.self, from: host, path: "/orders/per-minute", query: query)
+                minutes += part.minutes
+                servedBy += part.servedBy
+            }
+        }
+        minutes.sort { ($0.start, $0.category) < ($1.start, $1.category) }
+        return AllOrdersPerMinuteAnswer(minutes: minutes, servedBy: servedBy.sorted())
     }
 
     /// The instance holding `key`; a forwarded request for a key held elsewhere is not

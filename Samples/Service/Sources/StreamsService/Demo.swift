@@ -24,14 +24,6 @@ struct Demo: AsyncParsableCommand {
         let kafka = try EmbeddedKafkaCluster(logger: logger)
         try kafka.createTopic(ServiceTopology.linesTopic, partitions: 4)
         try kafka.createTopic(ServiceTopology.ordersTopic, partitions: 4)
-        let lines = ["the quick brown fox", "jumps over the lazy dog", "the dog sleeps", "streams count the words"]
-        try await kafka.produce(ServiceTopology.linesTopic, lines.map { (key: nil, value: Array($0.utf8)) })
-        let minute: Int64 = 1_700_000_040_000
-        let orders: [(String, Int64)] = [("books", 0), ("books", 20_000), ("games", 30_000), ("books", 65_000), ("games", 70_000), ("books", 130_000)]
-        try await kafka.produce(orders.enumerated().map { index, order in
-            ProducerRecord(topic: ServiceTopology.ordersTopic, key: Array(order.0.utf8), value: Array("order-\(index)".utf8), timestamp: minute + order.1)
-        })
-
         let hosts = [HostInfo(host: "127.0.0.1", port: port), HostInfo(host: "127.0.0.1", port: port + 1)]
         let services = try hosts.map { host in
             var configuration = kafka.streamsConfiguration(applicationID: "streams-service-demo")
@@ -41,6 +33,10 @@ struct Demo: AsyncParsableCommand {
         print("two instances of the service on \(hosts.map(\.description).joined(separator: " and ")), on the embedded broker at \(kafka.bootstrapServers)")
         try await withThrowingTaskGroup(of: Void.self) { group in
             for service in services { group.addTask { try await service.run() } }
+            // Input once both hold their tasks: a rebalance under at-least-once would count
+            // some records twice.
+            try await Self.waitUntilReady(hosts)
+            try await Self.produceInput(kafka)
             try await Self.show(hosts: hosts)
             for service in services { await service.shutdown() }
             try await group.waitForAll()
@@ -48,15 +44,44 @@ struct Demo: AsyncParsableCommand {
         print("both instances shut down")
     }
 
-    /// Waits until both instances are ready and every word is counted, then asks both.
-    static func show(hosts: [HostInfo]) async throws {
+    static let lines = ["the quick brown fox", "jumps over the lazy dog", "the dog sleeps", "streams count the words"]
+
+    static func produceInput(_ kafka: EmbeddedKafkaCluster) async throws {
+        try await kafka.produce(ServiceTopology.linesTopic, lines.map { (key: nil, value: Array($0.utf8)) })
+        let minute: Int64 = 1_700_000_040_000
+        let orders: [(String, Int64)] = [("books", 0), ("books", 20_000), ("games", 30_000), ("books", 65_000), ("games", 70_000), ("books", 130_000)]
+        try await kafka.produce(orders.enumerated().map { index, order in
+            ProducerRecord(topic: ServiceTopology.ordersTopic, key: Array(order.0.utf8), value: Array("order-\(index)".utf8), timestamp: minute + order.1)
+        })
+    }
+
+    static func waitUntilReady(_ hosts: [HostInfo]) async throws {
         let client = HTTPGetter()
         let deadline = ContinuousClock.now + .seconds(90)
         while ContinuousClock.now < deadline {
             var ready = true
             for host in hosts where try await client.status("http://\(host)/health/ready") != 200 { ready = false }
-            if ready, try await client.status("http://\(hosts[0])/counts/words") == 200, try await client.status("http://\(hosts[0])/counts/dog") == 200 { break }
+            if ready { return }
             try await Task.sleep(for: .milliseconds(250))
+        }
+        throw ValidationError("the instances did not become ready within 90 s")
+    }
+
+    /// Waits until every word of the input is counted, then asks both instances.
+    static func show(hosts: [HostInfo]) async throws {
+        let client = HTTPGetter()
+        let expected = lines.flatMap { $0.split(separator: " ") }.reduce(into: [String: Int64]()) { $0[String($1), default: 0] += 1 }
+        let deadline = ContinuousClock.now + .seconds(90)
+        counting: while ContinuousClock.now < deadline {
+            for (word, count) in expected {
+                guard let body = try? await client.body("http://\(hosts[0])/counts/\(word)"),
+                    let answer = try? JSONDecoder().decode(WordCountAnswer.self, from: Data(body.utf8)), answer.count == count
+                else {
+                    try await Task.sleep(for: .milliseconds(250))
+                    continue counting
+                }
+            }
+            break
         }
         for word in ["the", "dog", "words"] {
             for host in hosts { print("GET http://\(host)/counts/\(word)  ->  \(try await client.body("http://\(host)/counts/\(word)"))") }
@@ -64,6 +89,7 @@ struct Demo: AsyncParsableCommand {
         for host in hosts {
             print("GET http://\(host)/orders/books/per-minute  ->  \(try await client.body("http://\(host)/orders/books/per-minute"))")
         }
+        print("GET http://\(hosts[1])/orders/per-minute  ->  \(try await client.body("http://\(hosts[1])/orders/per-minute"))")
         let metrics = try await client.body("http://\(hosts[0])/metrics")
         let names = Set(metrics.split(separator: "\n").filter { $0.hasPrefix("# TYPE kafka_streams_") }.map { $0.split(separator: " ")[2] })
         print("GET http://\(hosts[0])/metrics  ->  \(names.count) kafka_streams_ metrics, \(metrics.utf8.count) bytes")

@@ -71,8 +71,8 @@ import FoundationNetworking
         // Each word three times.
         try await kafka.produce(ServiceTopology.linesTopic, (0..<3).map { _ in (key: nil, value: Array(Self.words.joined(separator: " ").utf8)) })
         let minute: Int64 = 1_700_000_040_000
-        try await kafka.produce([0, 20_000, 65_000].enumerated().map { index, offset in
-            ProducerRecord(topic: ServiceTopology.ordersTopic, key: Array("books".utf8), value: Array("o\(index)".utf8), timestamp: minute + offset)
+        try await kafka.produce(Self.orders.enumerated().map { index, order in
+            ProducerRecord(topic: ServiceTopology.ordersTopic, key: Array(order.category.utf8), value: Array("o\(index)".utf8), timestamp: minute + order.offset)
         })
         // Every word counted three times on its holder.
         let settled = try await Self.waitUntil {
@@ -108,6 +108,15 @@ import FoundationNetworking
         }
         #expect(await Self.status("\(urls[1])/counts/never-seen") == 404)
 
+        // Every category's minutes, gathered from both instances whichever is asked.
+        for url in urls {
+            let (status, body) = try await Self.get("\(url)/orders/per-minute?from=\(minute)&to=\(minute + 3_600_000)")
+            #expect(status == 200)
+            let answer = try JSONDecoder().decode(AllOrdersPerMinuteAnswer.self, from: body)
+            #expect(answer.minutes == Self.allMinutes(from: minute))
+            #expect(answer.servedBy == urls.map { String($0.dropFirst("http://".count)) })
+        }
+
         // Prometheus text: every sample line is `name{labels} value`, and the library's
         // metrics are there.
         let (status, body) = try await Self.get("\(urls[0])/metrics")
@@ -123,6 +132,19 @@ import FoundationNetworking
 
         for service in services { await service.shutdown() }
         for task in running { try await task.value }
+    }
+
+    /// Orders of several categories (spread over the instances), by time from the first minute.
+    static let orders: [(category: String, offset: Int64)] =
+        [("books", 0), ("books", 20_000), ("games", 30_000), ("books", 65_000)] + (0..<8).map { ("category-\($0)", 5_000) }
+
+    /// Every category's minutes, as `/orders/per-minute` gives them.
+    static func allMinutes(from minute: Int64) -> [AllOrdersPerMinuteAnswer.Minute] {
+        var counts: [String: [Int64: Int64]] = [:]
+        for order in orders { counts[order.category, default: [:]][order.offset / 60_000 * 60_000, default: 0] += 1 }
+        return counts.flatMap { category, starts in
+            starts.map { AllOrdersPerMinuteAnswer.Minute(category: category, start: minute + $0.key, end: minute + $0.key + 60_000, orders: $0.value) }
+        }.sorted { ($0.start, $0.category) < ($1.start, $1.category) }
     }
 
     /// Holds every restore until released.

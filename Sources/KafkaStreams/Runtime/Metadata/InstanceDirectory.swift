@@ -92,15 +92,15 @@ final class InstanceDirectory: Sendable {
     }
 
     /// The owner of each task: the instance that announced it last.
-    func owners() -> [TaskID: HostInfo] {
-        let live = liveEntries()
-        var newest: [TaskID: (host: HostInfo, offset: Int64)] = [:]
-        for entry in live {
-            for task in entry.tasks where (newest[task]?.offset ?? -1) < entry.offset {
-                newest[task] = (entry.host, entry.offset)
-            }
+    func owners() -> [TaskID: HostInfo] { newestClaims(liveEntries()).mapValues(\.host) }
+
+    /// Each task's newest claim among `entries`.
+    private func newestClaims(_ entries: [Entry]) -> [TaskID: Entry] {
+        var newest: [TaskID: Entry] = [:]
+        for entry in entries {
+            for task in entry.tasks where (newest[task]?.offset ?? -1) < entry.offset { newest[task] = entry }
         }
-        return newest.mapValues(\.host)
+        return newest
     }
 
     /// The entries of the instances heard from within ``expiry``.
@@ -113,9 +113,11 @@ final class InstanceDirectory: Sendable {
     /// announcement took over is left out: it stopped without withdrawing (a crash), or
     /// has not announced its new tasks yet.
     func instances() -> [(host: HostInfo, tasks: Set<TaskID>)] {
-        let owners = owners()
-        return liveEntries().compactMap { entry in
-            let owned = entry.tasks.filter { owners[$0] == entry.host }
+        let live = liveEntries()
+        let newest = newestClaims(live)
+        return live.compactMap { entry in
+            // By announcement, not by host: a restarted instance may reuse its endpoint.
+            let owned = entry.tasks.filter { newest[$0]?.offset == entry.offset }
             guard !owned.isEmpty || entry.tasks.isEmpty else { return nil }
             return (entry.host, owned)
         }.sorted { $0.host.description < $1.host.description }

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Hummingbird
 import KafkaStreams
@@ -28,26 +29,26 @@ struct QueryRoutes: Sendable {
     }
 
     func count(of word: String, forwarded: Bool) async throws -> WordCountAnswer {
-        let owner = try owner(of: word, store: ServiceTopology.wordCounts, forwarded: forwarded)
+        let owner = try await owner(of: word, store: ServiceTopology.wordCounts, forwarded: forwarded)
         guard owner == me else {
             var answer = try await forwarder.get(WordCountAnswer.self, from: owner, path: "/counts/\(word)", query: [])
             answer.forwardedBy = me.description
             return answer
         }
-        let count = try Self.local { try app.store(named: ServiceTopology.wordCounts, key: String.self, value: Int64.self).get(word) }
+        let count = try await Self.local { try app.store(named: ServiceTopology.wordCounts, key: String.self, value: Int64.self).get(word) }
         guard let count else { throw HTTPError(.notFound, message: "no count for \"\(word)\"") }
         return WordCountAnswer(word: word, count: count, servedBy: me.description)
     }
 
     func ordersPerMinute(of category: String, from: Int64, to: Int64, forwarded: Bool) async throws -> OrdersPerMinuteAnswer {
-        let owner = try owner(of: category, store: ServiceTopology.ordersPerMinute, forwarded: forwarded)
+        let owner = try await owner(of: category, store: ServiceTopology.ordersPerMinute, forwarded: forwarded)
         guard owner == me else {
             let query = [URLQueryItem(name: "from", value: "\(from)"), URLQueryItem(name: "to", value: "\(to)")]
             var answer = try await forwarder.get(OrdersPerMinuteAnswer.self, from: owner, path: "/orders/\(category)/per-minute", query: query)
             answer.forwardedBy = me.description
             return answer
         }
-        let windows = try Self.local {
+        let windows = try await Self.local {
             try app.windowStore(named: ServiceTopology.ordersPerMinute, key: String.self, value: Int64.self).fetch(category, from: from, to: to)
         }
         let minutes = windows.map { OrdersPerMinuteAnswer.Minute(start: $0.window.start, end: $0.window.end, orders: $0.value) }
@@ -59,12 +60,12 @@ struct QueryRoutes: Sendable {
     /// over the instances, so a range over all keys needs all of them (scatter-gather);
     /// one that cannot answer makes the whole answer 503.
     func allOrdersPerMinute(from: Int64, to: Int64, localOnly: Bool) async throws -> AllOrdersPerMinuteAnswer {
-        var minutes = try Self.local {
+        var minutes = try await Self.local {
             try app.windowStore(named: ServiceTopology.ordersPerMinute, key: String.self, value: Int64.self).fetchAll(from: from, to: to)
         }.map { AllOrdersPerMinuteAnswer.Minute(category: $0.key.key, start: $0.key.window.start, end: $0.key.window.end, orders: $0.value) }
         var servedBy = [me.description]
         if !localOnly {
-            let holders = try Self.local { try app.allMetadata(store: ServiceTopology.ordersPerMinute) }.map(\.hostInfo)
+            let holders = try await Self.local { try app.allMetadata(store: ServiceTopology.ordersPerMinute) }.map(\.hostInfo)
             for host in holders where host != me {
                 let query = [URLQueryItem(name: "from", value: "\(from)"), URLQueryItem(name: "to", value: "\(to)"), URLQueryItem(name: "scope", value: "local")]
                 let part = try await forwarder.get(AllOrdersPerMinuteAnswer.self, from: host, path: "/orders/per-minute", query: query)
@@ -78,16 +79,23 @@ struct QueryRoutes: Sendable {
 
     /// The instance holding `key`; a forwarded request for a key held elsewhere is not
     /// forwarded again (the sender's view was stale, or a rebalance is under way).
-    private func owner(of key: String, store: String, forwarded: Bool) throws -> HostInfo {
-        let owner = try Self.local { try app.metadata(forKey: key, store: store, keySerde: .string).activeHost }
+    private func owner(of key: String, store: String, forwarded: Bool) async throws -> HostInfo {
+        let owner = try await Self.local { try app.metadata(forKey: key, store: store, keySerde: .string).activeHost }
         if forwarded && owner != me { throw Self.retryLater("\(me) no longer holds this key; ask again") }
         return owner
     }
 
-    /// Runs a store call, turning "not here now" into 503 (ask again) and the rest into 500.
-    private static func local<T>(_ body: () throws -> T) throws -> T {
+    /// Store reads are synchronous RocksDB reads: they run here, off Swift's cooperative
+    /// pool (and off the server's event loops).
+    private static let storeReads = DispatchQueue(label: "store-reads", attributes: .concurrent)
+
+    /// Runs a store call on ``storeReads``, turning "not here now" into 503 (ask again) and
+    /// the rest into 500.
+    private static func local<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         do {
-            return try body()
+            return try await withCheckedThrowingContinuation { continuation in
+                storeReads.async { continuation.resume(with: Result { try body() }) }
+            }
         } catch let error as StoreUnavailableError {
             throw retryLater("\(error)")
         } catch let error as HTTPError {

@@ -120,6 +120,13 @@ import FoundationNetworking
 
         // Prometheus text: every sample line is `name{labels} value`, and the library's
         // metrics are there.
+        // Some are reported at a thread's next commit or report: wait for them.
+        let names = ["kafka_streams_records_processed_total", "kafka_streams_commit_latency", "kafka_streams_records_lag", "kafka_streams_tasks_created_total"]
+        _ = try await Self.waitUntil {
+            guard let (_, body) = try? await Self.get("\(urls[0])/metrics") else { return false }
+            let text = String(decoding: body, as: UTF8.self)
+            return names.allSatisfy { text.contains("# TYPE \($0) ") }
+        }
         let (status, body) = try await Self.get("\(urls[0])/metrics")
         #expect(status == 200)
         let text = String(decoding: body, as: UTF8.self)
@@ -127,7 +134,7 @@ import FoundationNetworking
         let sample = try Regex(#"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? [-+0-9.eEInfNa]+$"#)
         let malformed = samples.filter { (try? sample.wholeMatch(in: String($0))) == nil }
         #expect(malformed.isEmpty, "not Prometheus samples: \(malformed.prefix(5))")
-        for name in ["kafka_streams_records_processed_total", "kafka_streams_commit_latency", "kafka_streams_records_lag", "kafka_streams_tasks_created_total"] {
+        for name in names {
             #expect(text.contains("# TYPE \(name) "), "\(name) missing")
         }
 

@@ -16,14 +16,12 @@ struct QueryRoutes: Sendable {
             return try await count(of: word, forwarded: Self.isForwarded(request))
         }
         router.get("/orders/per-minute") { request, _ -> AllOrdersPerMinuteAnswer in
-            let from = request.uri.queryParameters.get("from", as: Int64.self) ?? 0
-            let to = request.uri.queryParameters.get("to", as: Int64.self) ?? Int64.max
+            let (from, to) = Self.timeRange(of: request)
             return try await allOrdersPerMinute(from: from, to: to, localOnly: request.uri.queryParameters.get("scope") == "local")
         }
         router.get("/orders/:category/per-minute") { request, context -> OrdersPerMinuteAnswer in
             let category = try context.parameters.require("category")
-            let from = request.uri.queryParameters.get("from", as: Int64.self) ?? 0
-            let to = request.uri.queryParameters.get("to", as: Int64.self) ?? Int64.max
+            let (from, to) = Self.timeRange(of: request)
             return try await ordersPerMinute(of: category, from: from, to: to, forwarded: Self.isForwarded(request))
         }
     }
@@ -43,8 +41,7 @@ struct QueryRoutes: Sendable {
     func ordersPerMinute(of category: String, from: Int64, to: Int64, forwarded: Bool) async throws -> OrdersPerMinuteAnswer {
         let owner = try await owner(of: category, store: ServiceTopology.ordersPerMinute, forwarded: forwarded)
         guard owner == me else {
-            let query = [URLQueryItem(name: "from", value: "\(from)"), URLQueryItem(name: "to", value: "\(to)")]
-            var answer = try await forwarder.get(OrdersPerMinuteAnswer.self, from: owner, path: "/orders/\(category)/per-minute", query: query)
+            var answer = try await forwarder.get(OrdersPerMinuteAnswer.self, from: owner, path: "/orders/\(category)/per-minute", query: Self.rangeQuery(from: from, to: to))
             answer.forwardedBy = me.description
             return answer
         }
@@ -67,7 +64,7 @@ struct QueryRoutes: Sendable {
         if !localOnly {
             let holders = try await Self.local { try app.allMetadata(store: ServiceTopology.ordersPerMinute) }.map(\.hostInfo)
             for host in holders where host != me {
-                let query = [URLQueryItem(name: "from", value: "\(from)"), URLQueryItem(name: "to", value: "\(to)"), URLQueryItem(name: "scope", value: "local")]
+                let query = Self.rangeQuery(from: from, to: to) + [URLQueryItem(name: "scope", value: "local")]
                 let part = try await forwarder.get(AllOrdersPerMinuteAnswer.self, from: host, path: "/orders/per-minute", query: query)
                 minutes += part.minutes
                 servedBy += part.servedBy
@@ -107,6 +104,16 @@ struct QueryRoutes: Sendable {
 
     private static func retryLater(_ message: String) -> HTTPError {
         HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: message)
+    }
+
+    /// The window starts asked for (`from`, `to`, epoch ms), all of them by default.
+    private static func timeRange(of request: Request) -> (from: Int64, to: Int64) {
+        (request.uri.queryParameters.get("from", as: Int64.self) ?? 0, request.uri.queryParameters.get("to", as: Int64.self) ?? Int64.max)
+    }
+
+    /// The same range, for a request sent on.
+    private static func rangeQuery(from: Int64, to: Int64) -> [URLQueryItem] {
+        [URLQueryItem(name: "from", value: "\(from)"), URLQueryItem(name: "to", value: "\(to)")]
     }
 
     private static func isForwarded(_ request: Request) -> Bool { request.uri.queryParameters.get("forwarded") == "true" }

@@ -24,17 +24,33 @@ struct HeldKeysBySegment {
         let (low, high) = (Self.segment(of: lower), Self.segment(of: upper))
         guard low <= high else { return [] }
         let segments = low...high
+        // A bound that is its segment's first key (the segment, then only zeros) is at or
+        // below every key of that segment as long as the key: expiry drops whole segments,
+        // and then no key of them needs comparing with a bound.
+        let wholeLow = Self.isFirstKey(lower)
+        let wholeHigh = Self.isFirstKey(upper)
         var taken: [StoreKeyBytes] = []
         // The groups are few (the segments written since the last flush).
         for segment in groups.keys.filter(segments.contains) {
             guard let keys = groups.removeValue(forKey: segment) else { continue }
+            if segment > low && segment < high {
+                taken += keys
+                continue
+            }
             var kept: [StoreKeyBytes] = []
             for key in keys {
-                if !(key < first) && key < end { taken.append(key) } else { kept.append(key) }
+                let atOrAboveLower = segment > low || (wholeLow && key.bytes.count >= lower.count) || !(key < first)
+                let belowUpper = segment < high || !(wholeHigh && key.bytes.count >= upper.count) && key < end
+                if atOrAboveLower && belowUpper { taken.append(key) } else { kept.append(key) }
             }
             if !kept.isEmpty { groups[segment] = kept }
         }
         return taken
+    }
+
+    /// Whether `bound` is the first key of its segment: nothing but zeros after the segment.
+    private static func isFirstKey(_ bound: [UInt8]) -> Bool {
+        bound.dropFirst(8).allSatisfy { $0 == 0 }
     }
 
     /// The cache holds nothing now.

@@ -2,31 +2,19 @@
 # libraries it needs first (scripts/install-deps.sh: apt or Homebrew, only when missing).
 .PHONY: run replay service service-test test docs bench bench-latency-nodelay bench-wordcount-baseline deps embedded-kafka hello-kafka word-count click-events orders-dashboard fraud-alerts
 
-# The samples build apart from the tests, in .build/samples, without debug info or an
-# index store: a newcomer's first `make run` compiles the library a fifth faster, and
-# `make test` keeps its own debug build. They run as built (no `swift run`, which loads
-# the package again for each).
-SAMPLES = .build/samples/debug
-SAMPLES_BUILD = swift build --scratch-path .build/samples --disable-index-store -Xswiftc -gnone
-
 # The samples through the embedded Kafka broker: click events (stateless), word count
 # (RocksDB state, rebuilt from its changelog on the second run), the orders dashboard
 # (windows, late records, sessions), then fraud alerts (stream-table and stream-stream joins).
+# They build in .build/samples, apart from the tests, without debug info or an index store,
+# and each runs while the next ones build (scripts/run-samples.sh).
 run: deps
-	$(SAMPLES_BUILD) --product click-events
-	$(SAMPLES_BUILD) --product word-count
-	$(SAMPLES_BUILD) --product orders-dashboard
-	$(SAMPLES_BUILD) --product fraud-alerts
-	$(SAMPLES)/click-events
-	$(SAMPLES)/word-count
-	$(SAMPLES)/orders-dashboard
-	$(SAMPLES)/fraud-alerts
+	@bash scripts/run-samples.sh
 
 # Reprocessing (Kappa): the orders dashboard, then version 2 of its per-minute totals
 # replayed from offset 0 in a bounded run into its own topic, both shown side by side.
 replay: deps
-	$(SAMPLES_BUILD) --product orders-dashboard
-	$(SAMPLES)/orders-dashboard --replay
+	swift build --scratch-path .build/samples --disable-index-store -Xswiftc -gnone --product orders-dashboard
+	.build/samples/debug/orders-dashboard --replay
 
 # The service sample (its own package, Samples/Service): two instances on the embedded
 # broker, each asked for the same keys over HTTP; a key held by the other is forwarded.

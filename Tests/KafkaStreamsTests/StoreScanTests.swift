@@ -15,6 +15,18 @@ import Testing
         return (0..<Int(random.next() % (maxLength + 1))).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }
     }
 
+    private static func segmentOf(_ key: [UInt8]) -> UInt64 { key.prefix(8).reduce(0) { $0 << 8 | UInt64($1) } }
+
+    /// A window store's key, `[segment][key][start]`, in one of four segments.
+    private static func windowKey(_ random: inout SplitMix) -> [UInt8] {
+        Array(segmentFirstKey(random.next() % 4).prefix(8)) + randomKey(&random) + [0, 0, 0, 0, 0, 0, 0, UInt8(random.next() % 4)]
+    }
+
+    /// The first key of a segment, as window store expiry bounds its range deletions.
+    private static func segmentFirstKey(_ segment: UInt64) -> [UInt8] {
+        withUnsafeBytes(of: segment.bigEndian, Array.init) + [UInt8](repeating: 0, count: 8)
+    }
+
     private static func expected(_ model: [[UInt8]: [UInt8]], where includes: ([UInt8]) -> Bool) -> [[UInt8]] {
         model.filter { includes($0.key) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { $0.key + [0xAA] + $0.value }
     }
@@ -54,7 +66,7 @@ import Testing
                     model[key] = [UInt8(truncatingIfNeeded: burst)]
                 }
             }
-            let key = Self.randomKey(&random)
+            let key = random.next() % 3 == 0 ? Self.windowKey(&random) : Self.randomKey(&random)
             switch random.next() % 100 {
             case 0..<30:
                 let value = [UInt8(truncatingIfNeeded: step)]
@@ -85,9 +97,11 @@ import Testing
                 #expect(found == wanted, "prefix \(key) at step \(step)")
                 scans += 1
             case 95..<97:
-                // A range deletion (a window store's expired segment), in every layer.
-                let lower = Self.randomKey(&random)
-                let upper = Self.randomKey(&random)
+                // A range deletion, in every layer: between any keys, or from one segment's
+                // first key to a later one's (a window store's expired segments).
+                let expiry = random.next() % 2 == 0
+                let lower = expiry ? Self.segmentFirstKey(random.next() % 3) : Self.randomKey(&random)
+                let upper = expiry ? Self.segmentFirstKey(Self.segmentOf(lower) + 1 + random.next() % 2) : Self.randomKey(&random)
                 try store.deleteRange(from: lower, to: upper)
                 for key in model.keys where !key.lexicographicallyPrecedes(lower) && key.lexicographicallyPrecedes(upper) { model[key] = nil }
                 deletions += 1

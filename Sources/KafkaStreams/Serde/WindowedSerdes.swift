@@ -86,7 +86,8 @@ extension Serde {
 
 @inlinable func appendBigEndian(_ value: Int64, to bytes: inout [UInt8]) {
     // The eight bytes at once, from a raw buffer (contiguous: one copy): faster than eight
-    // appends, each checking the array's capacity and uniqueness (24 against 35 ns here).
+    // appends, each checking the array's capacity and uniqueness (two numbers appended in
+    // 47 against 70 ns in a micro-benchmark here).
     withUnsafeBytes(of: UInt64(bitPattern: value).bigEndian) { bytes.append(contentsOf: $0) }
 }
 

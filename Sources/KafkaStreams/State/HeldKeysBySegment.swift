@@ -25,8 +25,8 @@ struct HeldKeysBySegment {
         guard low <= high else { return [] }
         let segments = low...high
         // A bound that is its segment's first key (the segment, then only zeros) is at or
-        // below every key of that segment as long as the key: expiry drops whole segments,
-        // and then no key of them needs comparing with a bound.
+        // below every key of that segment at least as long as the bound. Expiry's bounds
+        // are such keys, so the keys it drops need no comparing; only a shorter key does.
         let wholeLow = Self.isFirstKey(lower)
         let wholeHigh = Self.isFirstKey(upper)
         var taken: [StoreKeyBytes] = []

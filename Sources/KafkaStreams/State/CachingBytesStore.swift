@@ -172,15 +172,7 @@ final class CachingBytesStore: BytesStore {
         try put(key, value, context: task.recordContext(timestamp: timestamp, headers: headers), at: slot)
     }
 
-    /// Holds a copy of `bytes` for `key`, as ``put(_:_:timestamp:headers:at:)`` holds a
-    /// value, written into the buffer of the value held for the key when there is one.
-    @usableFromInline
-    func put(_ key: [UInt8], copying bytes: [UInt8], timestamp: Int64, headers: [RecordHeader], at slot: Slot?) throws {
-        try put(key, bytes, copying: true, context: task.recordContext(timestamp: timestamp, headers: headers), at: slot)
-    }
-
-    /// `copying`: `value` is the caller's buffer, which the cache must not keep.
-    private func put(_ key: [UInt8], _ value: [UInt8]?, copying: Bool = false, context: RecordContext, at slot: Slot?) throws {
+    private func put(_ key: [UInt8], _ value: [UInt8]?, context: RecordContext, at slot: Slot?) throws {
         let sequence = nextSequence
         nextSequence += 1
         // A slot from before the held entries moved says nothing: look the key up.
@@ -190,8 +182,7 @@ final class CachingBytesStore: BytesStore {
         let change = try lock.locked { () -> Int in
             if let index {
                 guard value == nil, held.values[index].absentBelow else {
-                    return Self.cost(key: key, value: value)
-                        - Self.replace(&held.values[index], with: value, copying: copying, context: context, sequence: sequence)
+                    return Self.cost(key: key, value: value) - Self.replace(&held.values[index], with: value, context: context, sequence: sequence)
                 }
                 // Deleting a key only ever held here: forget it.
                 let forgotten = held.remove(at: index)
@@ -205,8 +196,7 @@ final class CachingBytesStore: BytesStore {
             // the table step by step rehashes it each time.
             if held.isEmpty { held.reserveCapacity(lastFlushCount) }
             let copy = StoreKeyBytes(Array(key))
-            let owned = copying ? value.map { $0.withUnsafeBufferPointer(Array.init) } : value
-            held[copy] = Entry(key: copy.bytes, value: owned, context: context, sequence: sequence, absentBelow: absentBelow)
+            held[copy] = Entry(key: copy.bytes, value: value, context: context, sequence: sequence, absentBelow: absentBelow)
             heldOrder.inserted(copy)
             heldBySegment?.add(copy)
             generation += 1
@@ -221,17 +211,10 @@ final class CachingBytesStore: BytesStore {
 
     private static func value(of entry: inout Entry) -> [UInt8]? { entry.value }
 
-    /// Replaces a held write; returns what it cost. `copying`: `value` is the caller's
-    /// buffer, copied into the held one (in place, unless something else still reads it).
-    private static func replace(_ entry: inout Entry, with value: [UInt8]?, copying: Bool, context: RecordContext, sequence: Int) -> Int {
+    /// Replaces a held write; returns what it cost.
+    private static func replace(_ entry: inout Entry, with value: [UInt8]?, context: RecordContext, sequence: Int) -> Int {
         let cost = cost(key: entry.key, value: entry.value)
-        if copying, let value, entry.value?.count == value.count {
-            // A value of the same size (an aggregate of fixed width): copied over, in place
-            // while the held buffer is referenced only here.
-            value.withUnsafeBytes { source in entry.value!.withUnsafeMutableBytes { $0.copyMemory(from: source) } }
-        } else {
-            entry.value = copying ? value.map { $0.withUnsafeBufferPointer(Array.init) } : value
-        }
+        entry.value = value
         entry.context = context
         entry.sequence = sequence
         return cost

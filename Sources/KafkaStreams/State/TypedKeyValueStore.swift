@@ -184,10 +184,6 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
             self.timestamp = timestamp
             self.slot = slot
         }
-
-        /// The same key, holding no value read (which may share the record cache's buffer).
-        @inlinable
-        var withoutValue: PreparedKey { PreparedKey(bytes: bytes, value: nil, timestamp: timestamp, slot: slot) }
     }
 
     /// Reads `key` for a ``write(_:_:timestamp:headers:)`` that follows (an aggregation's
@@ -266,21 +262,6 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
             try evictIfOverBudget()
         } else {
             try inner.put(key.bytes, valueBytes)
-        }
-    }
-
-    /// Writes a value's stored bytes for a prepared key, from a buffer the caller reuses: the
-    /// record cache copies them into the buffer it holds for the key, so a key updated again
-    /// and again between commits (a window's aggregate) allocates nothing. For a store of
-    /// stored bytes (a window store's layer below).
-    @inlinable
-    func write(_ key: PreparedKey, copying bytes: [UInt8], timestamp: Int64, headers: [RecordHeader]) throws {
-        metrics?.countPut()
-        if let cache {
-            try cache.put(key.bytes, copying: bytes, timestamp: timestamp, headers: headers, at: key.slot)
-            try evictIfOverBudget()
-        } else {
-            try inner.put(key.bytes, bytes.withUnsafeBufferPointer(Array.init))
         }
     }
 

@@ -21,8 +21,6 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     @usableFromInline let liveSegments = LiveSegments()
     @usableFromInline var unwrittenOperatorState: WindowedOperatorState?
     @exclusivity(unchecked) @usableFromInline var recordKeyBuffer: [UInt8] = []
-    /// Where ``write(_:_:timestamp:headers:)`` encodes an aggregate (stream thread only).
-    @exclusivity(unchecked) @usableFromInline var valueBuffer: [UInt8] = []
     /// The latest window start each key was updated at since the store opened, and the
     /// latest start any window stored before it opened can have (the stream time it had
     /// then): a window past both was never written, so its update reads nothing.
@@ -64,21 +62,15 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         let prepared = start > latestWritten ? inner.prepareFirstWrite(writingKey: writeKey) : try inner.readForUpdate(writingKey: writeKey)
         guard let bytes = prepared.value else { return (prepared, nil) }
         let stored = try TimestampedBytes.decode(bytes, valueSerde)
-        // Without the bytes read: the record cache's buffer of them is then referenced once,
-        // and the write copies the new aggregate into it.
-        return (prepared.withoutValue, (stored.value, stored.timestamp))
+        return (prepared, (stored.value, stored.timestamp))
     }
 
     @inlinable
     func write(_ key: TypedKeyValueStore<WindowStoreKey, [UInt8]>.PreparedKey, _ value: Value, timestamp: Int64, headers: [RecordHeader]) throws {
-        // Encoded into a buffer kept for the stream thread: a window updated again and
-        // again (a hopping record updates one per advance) allocates nothing.
-        valueBuffer.removeAll(keepingCapacity: true)
-        appendBigEndian(timestamp, to: &valueBuffer)
-        guard try valueSerde.encode(value, &valueBuffer) else {
+        guard let bytes = try TimestampedBytes.encode(value, timestamp: timestamp, valueSerde) else {
             throw StreamsError(.topology, "window store \(name) cannot hold a null aggregate")
         }
-        try inner.write(key, copying: valueBuffer, timestamp: timestamp, headers: headers)
+        try inner.write(key, bytes, timestamp: timestamp, headers: headers)
     }
 
     /// Prepares the write of `key`'s window at `start` without reading it (the caller

@@ -13,8 +13,7 @@ run: deps
 # Reprocessing (Kappa): the orders dashboard, then version 2 of its per-minute totals
 # replayed from offset 0 in a bounded run into its own topic, both shown side by side.
 replay: deps
-	swift build --scratch-path .build/samples --disable-index-store -Xswiftc -gnone --product orders-dashboard
-	.build/samples/debug/orders-dashboard --replay
+	@bash scripts/run-samples.sh "orders-dashboard --replay"
 
 # The service sample (its own package, Samples/Service): two instances on the embedded
 # broker, each asked for the same keys over HTTP; a key held by the other is forwarded.

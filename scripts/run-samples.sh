@@ -5,11 +5,14 @@
 # index store: a newcomer's first run compiles the library a fifth faster, and `make test`
 # keeps its own debug build in .build. Once the first sample is built it runs while the
 # others build in the background (a sample mostly waits on the broker's group join), and
-# each sample runs as soon as its own build is done. Arguments are samples to run, in order.
+# each sample runs as soon as its own build is done. Each argument is a sample to run, in
+# order, with its own arguments after its name (`make replay`: "orders-dashboard --replay").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-samples=("$@")
-[ "${#samples[@]}" -gt 0 ] || samples=(click-events word-count orders-dashboard fraud-alerts)
+runs=("$@")
+[ "${#runs[@]}" -gt 0 ] || runs=(click-events word-count orders-dashboard fraud-alerts)
+samples=()
+for run in "${runs[@]}"; do samples+=("${run%% *}"); done
 scratch=.build/samples
 build() { swift build --scratch-path "$scratch" --disable-index-store -Xswiftc -gnone --product "$1"; }
 
@@ -27,8 +30,10 @@ log="$scratch/make-run/builds.log"
 builds=$!
 trap 'kill "$builds" 2>/dev/null || true' EXIT
 
-for sample in "${samples[@]}"; do
-    if [ "$sample" != "${samples[0]}" ]; then
+for index in "${!runs[@]}"; do
+    sample=${samples[$index]}
+    read -r -a arguments <<< "${runs[$index]#"$sample"}"
+    if [ "$index" -gt 0 ]; then
         # Waits for a file the background build writes (the build's own end, not a time).
         while [ ! -e "$scratch/make-run/$sample.built" ]; do
             if [ -e "$scratch/make-run/failed" ] || { ! kill -0 "$builds" 2>/dev/null && [ ! -e "$scratch/make-run/$sample.built" ]; }; then
@@ -39,6 +44,6 @@ for sample in "${samples[@]}"; do
             sleep 0.2
         done
     fi
-    "$scratch/debug/$sample"
+    "$scratch/debug/$sample" ${arguments[@]+"${arguments[@]}"}
 done
 wait "$builds"

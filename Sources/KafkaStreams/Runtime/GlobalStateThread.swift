@@ -126,6 +126,7 @@ final class GlobalStateThread: @unchecked Sendable {
     /// error that stopped it, if any.
     func start(name: String, onExit: @escaping @Sendable ((any Error)?) -> Void) {
         startThread(named: name) { [self] in
+            Database.disablePerformanceCountersOnCurrentThread()
             var failure: (any Error)?
             var lastCommit = ContinuousClock.now
             do {

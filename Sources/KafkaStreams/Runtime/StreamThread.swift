@@ -153,6 +153,7 @@ final class StreamThread: @unchecked Sendable {
     }
 
     private func run() throws {
+        Database.disablePerformanceCountersOnCurrentThread()
         restorer = StoreRestorer(configuration: configuration, clients: clients, logger: logger, restored: metrics.restored)
         defer {
             restorer?.close()

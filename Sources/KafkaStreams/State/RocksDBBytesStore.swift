@@ -150,14 +150,7 @@ final class RocksDBBytesStore: RootBytesStore {
                 func key(_ index: Int) -> UnsafeRawBufferPointer {
                     UnsafeRawBufferPointer(rebasing: raw[records[index].start..<(records[index].start + records[index].keyCount)])
                 }
-                let order = records.indices.sorted { left, right in
-                    let a = key(left)
-                    let b = key(right)
-                    let common = min(a.count, b.count)
-                    let compared = common == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, common)
-                    if compared != 0 { return compared < 0 }
-                    return a.count != b.count ? a.count < b.count : left < right
-                }
+                let order = KeyByteOrder.sortedIndices(of: records.indices.map(key))
                 for index in order {
                     let record = records[index]
                     if record.valueCount < 0 {

@@ -55,13 +55,14 @@ extension WindowedBenchmark {
         return state
     }
 
-    /// Restores a tumbling window store from a changelog of `records` distinct windows
-    /// (in the store's own layout: `[segment][key][start]` keys, `[time][count]` values,
-    /// spread over the partitions) into an empty state directory, timed by the restore
-    /// listener from the first partition's start to the last one's end; records/s.
-    func restoreRate(records: Int, cluster: MockCluster, stateDirectory: String, logger: Logger) throws -> Double {
-        let applicationID = "windowed-bench-restore"
-        let changelog = "\(applicationID)-counts-changelog"
+    /// The restore runs' application, whose store `counts` restores from its changelog.
+    static let restoreApplicationID = "windowed-bench-restore"
+
+    /// Fills the restore runs' changelog with `records` distinct windows in the tumbling
+    /// store's own layout (`[segment][key][start]` keys, `[time][count]` values), spread over
+    /// the partitions.
+    func fillRestoreChangelog(records: Int, cluster: MockCluster, logger: Logger) throws {
+        let changelog = "\(Self.restoreApplicationID)-counts-changelog"
         try cluster.createTopic("windowed-restore-in", partitions: partitions)
         try cluster.createTopic(changelog, partitions: partitions)
         var base = KafkaConfiguration()
@@ -78,7 +79,13 @@ extension WindowedBenchmark {
         let inspector = try Consumer(configuration: base, logger: logger)
         try verifyRetained(changelog, partitions: partitions, records: records, inspector: inspector)
         try inspector.close()
+    }
 
+    /// Restores the tumbling window store from the filled changelog into the empty
+    /// `stateDirectory`, timed by the restore listener from the first partition's start to
+    /// the last one's end; records/s.
+    func restoreRate(records: Int, cluster: MockCluster, stateDirectory: String, logger: Logger) throws -> Double {
+        let applicationID = Self.restoreApplicationID
         let builder = StreamsBuilder()
         builder.stream("windowed-restore-in", key: .string, value: .bytes).groupByKey()
             .windowedBy(.tumbling(size: .seconds(60), grace: .zero)).count(materialized: .as("counts"), retention: .seconds(30 * 86_400))

@@ -14,9 +14,9 @@ struct StreamsReset: AsyncParsableCommand {
         discussion: """
             Moves the group's offsets on the input topics (to the earliest by default), skips the \
             intermediate topics to their ends, deletes the internal topics (changelogs, repartition \
-            topics) and, with --state-dir, the local state. Stop every instance first: the reset \
-            refuses while the group has members. On the embedded broker, which cannot delete topics, \
-            changelogs are emptied with tombstones instead. --dry-run prints the plan and changes nothing.
+            topics, the instances' announcements) and, with --state-dir, the local state. Stop every \
+            instance first: the reset refuses while the group has members. On the embedded broker, \
+            which cannot delete topics, changelogs and announcements are emptied with tombstones instead. --dry-run prints the plan and changes nothing.
             """)
 
     @Option(name: .customLong("application-id"), help: "The application's id (its group id and internal topic prefix).")

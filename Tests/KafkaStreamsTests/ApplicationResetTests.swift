@@ -73,6 +73,35 @@ import Testing
         #expect(rerunCounts == expected)
     }
 
+    /// The instances' announcements are internal too: an instance that crashed never
+    /// withdrew its own, which would name it as a host after the reset. On the embedded
+    /// broker they get tombstones, as changelogs do; offsets of the topic are not the
+    /// group's to move.
+    @Test func announcementsLeftByACrashedInstanceAreEmptied() async throws {
+        let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
+        try kafka.createTopic("reset-ann-lines", partitions: 1)
+        try kafka.createTopic("reset-ann-instances", partitions: 1)
+        try kafka.createTopic("reset-annex-instances", partitions: 1)
+        // Instance a crashed; b stopped and withdrew; another application's c is not ours.
+        try await kafka.produce("reset-ann-instances", [(Array("a".utf8), Array("a:9000".utf8)), (Array("b".utf8), Array("b:9000".utf8)), (Array("b".utf8), nil)])
+        try await kafka.produce("reset-annex-instances", [(Array("c".utf8), Array("c:9000".utf8))])
+
+        let reset = ApplicationReset(applicationID: "reset-ann", bootstrapServers: kafka.bootstrapServers, inputTopics: ["reset-ann-lines"])
+        let plan = try await reset.plan(logger: streamsTestLogger)
+        #expect(plan.internalTopics == ["reset-ann-instances"])
+        #expect(plan.changelogTombstones == 1)
+        #expect(plan.offsets.allSatisfy { $0.topic == "reset-ann-lines" })
+
+        let done = try await reset.run(logger: streamsTestLogger)
+        #expect(done.changelogTombstones == 1)
+        let latest = try await kafka.readAll("reset-ann-instances").reduce(into: [String: [UInt8]?]()) { latest, record in
+            latest.updateValue(record.value, forKey: text(record.key) ?? "")
+        }
+        #expect(latest == ["a": nil, "b": nil])
+        #expect(try await kafka.readAll("reset-annex-instances").count == 1)
+        #expect(try await kafka.committedOffsets(group: "reset-ann", topic: "reset-ann-instances").isEmpty)
+    }
+
     @Test func aGroupWithARunningMemberIsRefusedAndLeftAsItWas() async throws {
         let kafka = try EmbeddedKafkaCluster(logger: streamsTestLogger)
         try kafka.createTopic("reset-busy-lines", partitions: 2)

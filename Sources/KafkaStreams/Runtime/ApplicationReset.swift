@@ -105,8 +105,9 @@ public struct ApplicationReset: Sendable {
         public enum InternalTopicHandling: Sendable, Hashable {
             /// Deleted through the cluster's admin API.
             case delete
-            /// The cluster cannot delete topics (the mock): changelogs get a tombstone per
-            /// key, repartition topics' offsets move to their ends.
+            /// The cluster cannot delete topics (the mock): changelogs and the instances'
+            /// announcements get a tombstone per key, repartition topics' offsets move to
+            /// their ends.
             case emptyInPlace(reason: String)
         }
 
@@ -116,7 +117,8 @@ public struct ApplicationReset: Sendable {
         public let offsets: [OffsetChange]
         public let internalTopics: [String]
         public let internalTopicHandling: InternalTopicHandling
-        /// Tombstones written to changelogs (emptying in place), or to be written.
+        /// Tombstones written to changelogs and the instances' announcements (emptying in
+        /// place), or to be written.
         public let changelogTombstones: Int
         /// The local directory deleted, or to be deleted; `nil` when there is none.
         public let stateDirectory: String?
@@ -134,7 +136,7 @@ public struct ApplicationReset: Sendable {
                 lines.append("  internal topics \(dryRun ? "to delete" : "deleted"): \(internalTopics.isEmpty ? "none" : internalTopics.joined(separator: ", "))")
             case .emptyInPlace(let reason):
                 lines.append("  internal topics kept (\(reason)): \(internalTopics.isEmpty ? "none" : internalTopics.joined(separator: ", "))")
-                lines.append("  changelog tombstones \(dryRun ? "to write" : "written"): \(changelogTombstones)")
+                lines.append("  tombstones (changelogs, announcements) \(dryRun ? "to write" : "written"): \(changelogTombstones)")
             }
             lines.append("  local state \(dryRun ? "to delete" : "deleted"): \(stateDirectory ?? "none")")
             return lines.joined(separator: "\n")

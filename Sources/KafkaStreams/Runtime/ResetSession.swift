@@ -41,17 +41,21 @@ final class ResetSession {
         let localState = try lockLocalState()
         defer { localState?.lock.release() }
         let (counts, internalTopics) = try topics()
-        let changelogs = internalTopics.filter { $0.hasSuffix("-changelog") }
+        // Where topics stay (the mock), keyed state is emptied with tombstones: the stores'
+        // changelogs, and the instances' announcements (a crashed instance's claims would
+        // otherwise name it as a host until they time out).
+        let instances = InstanceDirectory.topic(applicationID: reset.applicationID)
+        let emptiedInPlace = internalTopics.filter { $0.hasSuffix("-changelog") || $0 == instances }
         var offsets = try inputTargets(counts: counts)
         // Records already in these topics were read, or belong to the old run: skip them.
         var skipped = reset.intermediateTopics
-        if onMockCluster { skipped += internalTopics.filter { !$0.hasSuffix("-changelog") } }
+        if onMockCluster { skipped += internalTopics.filter { !emptiedInPlace.contains($0) } }
         offsets += try targets(of: partitions(skipped, counts: counts)) { _, marks, _ in marks.high }
 
         let memberCheck = try checkNoMembers(inputs: partitions(reset.inputTopics, counts: counts), committing: dryRun ? nil : offsets)
         var tombstones = 0
         if onMockCluster {
-            tombstones = try emptyChangelogs(partitions(changelogs, counts: counts), dryRun: dryRun)
+            tombstones = try writeTombstones(over: partitions(emptiedInPlace, counts: counts), dryRun: dryRun)
         } else if !dryRun {
             try deleteTopics(internalTopics)
         }
@@ -87,9 +91,11 @@ final class ResetSession {
         return (counts, internalTopics.sorted())
     }
 
-    /// Kafka Streams' naming of internal topics (`<applicationId>-<name>-changelog`, …).
+    /// Kafka Streams' naming of internal topics (`<applicationId>-<name>-changelog`, …),
+    /// and the instances' announcements (`<applicationId>-instances`).
     private func isInternal(_ topic: String) -> Bool {
-        topic.hasPrefix("\(reset.applicationID)-") && ["-changelog", "-repartition", "-topic"].contains { topic.hasSuffix($0) }
+        topic == InstanceDirectory.topic(applicationID: reset.applicationID)
+            || topic.hasPrefix("\(reset.applicationID)-") && ["-changelog", "-repartition", "-topic"].contains { topic.hasSuffix($0) }
     }
 
     private func partitions(_ topics: [String], counts: [String: Int]) -> [TopicPartition] {
@@ -241,9 +247,10 @@ final class ResetSession {
         logger.info("deleted the internal topics of \(reset.applicationID): \(topics.joined(separator: ", "))")
     }
 
-    /// Writes a tombstone for every key whose latest record in a changelog is a value, so
-    /// a restore ends with the store empty; returns how many (to write, in a dry run).
-    private func emptyChangelogs(_ partitions: [TopicPartition], dryRun: Bool) throws -> Int {
+    /// Writes a tombstone for every key whose latest record in a partition is a value, so
+    /// a restore ends with the store empty and no instance's announcement stays; returns
+    /// how many (to write, in a dry run).
+    private func writeTombstones(over partitions: [TopicPartition], dryRun: Bool) throws -> Int {
         var live: [TopicPartition: Set<[UInt8]>] = [:]
         let marks = try watermarks(partitions)
         for partition in partitions {
@@ -269,7 +276,7 @@ final class ResetSession {
         }
         try producer.flush(timeout: reset.timeout)
         if let failure = producer.takeFirstDeliveryFailure() {
-            throw StreamsError(.kafka, "cannot write tombstones to the changelogs of \(reset.applicationID)", underlying: failure)
+            throw StreamsError(.kafka, "cannot write tombstones to the internal topics of \(reset.applicationID)", underlying: failure)
         }
         return count
     }

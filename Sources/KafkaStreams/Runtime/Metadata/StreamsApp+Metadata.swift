@@ -1,5 +1,3 @@
-import Logging
-
 // Which instance holds a key: Kafka Streams' `queryMetadataForKey` and `metadataForAllStreamsClients`.
 extension StreamsApp {
     /// Which instance holds `key` in the store called `store`, and the key's partition:

@@ -23,7 +23,7 @@ struct WindowedBenchmark: ParsableCommand {
     @Option(help: "Partitions of the input topic (the mock keeps ~5 MiB per partition).") var partitions = 16
     @Option(help: "Windows in the changelog the restore run restores (0: no restore run).") var restoreRecords = 1_000_000
     @Option(help: "Runs to make, comma-separated (keyvalue, tumbling, hopping, session).") var runs = "keyvalue,tumbling,hopping,session"
-    @Option(help: "Rounds of the runs, one after the other, and of the restore against the C floor; the ratios are of the median rates.") var rounds = 3
+    @Option(help: "Rounds of the runs, one after the other, and of the restore against the C floor; the ratios are of the median rates.") var rounds = 5
     @Option(help: "The record cache's budget in bytes (default: the library's).") var recordCacheBytes: Int?
 
     /// How long the tumbling run keeps its windows: 10 minutes.

@@ -181,14 +181,17 @@ final class CachingBytesStore: BytesStore {
         // How the held bytes change.
         let change = try lock.locked { () -> Int in
             if let index {
-                guard value == nil, held.values[index].absentBelow else {
+                guard value == nil, Self.isAbsentBelow(&held.values[index]) else {
                     return Self.cost(key: key, value: value) - Self.replace(&held.values[index], with: value, context: context, sequence: sequence)
                 }
-                // Deleting a key only ever held here: forget it.
-                let forgotten = held.remove(at: index)
-                heldOrder.removed(forgotten.key)
+                // Deleting a key only ever held here: forget it. (Read in place: the
+                // element `remove(at:)` returns was copied whole before it was dropped.)
+                let forgottenCost = Self.cost(of: &held.values[index])
+                let forgottenKey = held.keys[index]
+                held.remove(at: index)
+                heldOrder.removed(forgottenKey)
                 generation += 1
-                return -Self.cost(key: forgotten.value.key, value: forgotten.value.value)
+                return -forgottenCost
             }
             if value == nil && absentBelow { return 0 }
             // A new entry, with a key buffer of its own (the caller's may be reused). The
@@ -210,6 +213,10 @@ final class CachingBytesStore: BytesStore {
     // topic and headers retained and released again, on every window update.
 
     private static func value(of entry: inout Entry) -> [UInt8]? { entry.value }
+
+    private static func isAbsentBelow(_ entry: inout Entry) -> Bool { entry.absentBelow }
+
+    private static func cost(of entry: inout Entry) -> Int { cost(key: entry.key, value: entry.value) }
 
     /// Replaces a held write; returns what it cost.
     private static func replace(_ entry: inout Entry, with value: [UInt8]?, context: RecordContext, sequence: Int) -> Int {

@@ -17,8 +17,8 @@ import Testing
     }
 
     private static func expectedOrder(_ keys: [[UInt8]]) -> [Int] {
-        // Swift's sort is stable: equal keys keep their batch order.
-        keys.indices.sorted { keys[$0].lexicographicallyPrecedes(keys[$1]) }
+        // Equal keys keep their batch order.
+        keys.indices.sorted { keys[$0] == keys[$1] ? $0 < $1 : keys[$0].lexicographicallyPrecedes(keys[$1]) }
     }
 
     private static func sortedIndices(_ keys: [[UInt8]]) -> [Int] {

@@ -220,7 +220,7 @@ final class CachingBytesStore: BytesStore {
 
     /// Replaces a held write; returns what it cost.
     private static func replace(_ entry: inout Entry, with value: [UInt8]?, context: RecordContext, sequence: Int) -> Int {
-        let cost = cost(key: entry.key, value: entry.value)
+        let cost = cost(of: &entry)
         entry.value = value
         entry.context = context
         entry.sequence = sequence

@@ -90,15 +90,15 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
                 missed = start
                 continue
             }
-            let (key, current) = try store.readForUpdate(keyBytes, start: start, latestWritten: latestWritten)
-            let aggregate = try fold(record.key, record.value, current?.value)
-            let time = max(current?.timestamp ?? record.timestamp, record.timestamp)
-            try store.write(key, aggregate, timestamp: time, headers: record.headers)
+            let (previous, aggregate) = try store.update(keyBytes, start: start, latestWritten: latestWritten, headers: record.headers) { current in
+                (try fold(record.key, record.value, current?.value), max(current?.timestamp ?? record.timestamp, record.timestamp))
+            }
             updated = true
             if emit == .onUpdate && !forwardsOnFlush {
                 try context.forward(Record(
                     key: Windowed(key: record.key, window: windows.window(startingAt: start)),
-                    value: Change(newValue: aggregate, oldValue: context.sendsOldValues ? current?.value : nil), timestamp: time, headers: record.headers))
+                    value: Change(newValue: aggregate.value, oldValue: context.sendsOldValues ? previous : nil), timestamp: aggregate.timestamp,
+                    headers: record.headers))
             }
         }
         if !updated, let missed { try dropLate(record, window: windows.window(startingAt: missed)) }

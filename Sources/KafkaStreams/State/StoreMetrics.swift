@@ -67,6 +67,17 @@ final class StoreMetrics {
     /// A read through the cache from any thread (a query's, or a processor's `get`).
     @usableFromInline func countCacheRead(hit: Bool) { (hit ? cacheHits : cacheMisses)?.increment() }
 
+    /// A read-modify-write on the stream thread, in one call: its read and whether the
+    /// cache held the key (`nil`: nothing was read, the key being new), then its write.
+    @usableFromInline func countUpdate(cacheHit: Bool?) {
+        if let cacheHit {
+            streamThreadGets += 1
+            if cacheHit { streamThreadHits += 1 } else { streamThreadMisses += 1 }
+            unpublished += 2
+        }
+        countPut()
+    }
+
     /// A write, on the stream thread (the only writer).
     @usableFromInline func countPut() {
         streamThreadPuts += 1

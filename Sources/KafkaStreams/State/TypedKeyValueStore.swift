@@ -386,6 +386,34 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
     }
 }
 
+extension TypedKeyValueStore where Value == [UInt8] {
+    /// Read-modify-write of a store of raw bytes (a window store's), in one pass through
+    /// the layers: `transform` gets the bytes held for the key that `writeKey` writes over
+    /// the key buffer (`nil`: none, and nothing is read when `isUnwritten` says the caller
+    /// knows the key was never written), and returns the bytes to write, the time they
+    /// carry, and what the caller wants back. With a record cache, the key is found once
+    /// and written through its slot; no prepared key is made or copied.
+    @inlinable
+    func update<Result>(
+        writingKey writeKey: (inout [UInt8]) -> Void, isUnwritten: Bool, headers: [RecordHeader],
+        _ transform: ([UInt8]?) throws -> (bytes: [UInt8], timestamp: Int64, result: Result)
+    ) throws -> Result {
+        guard let cache, valuesAreStoredBytes, expiry == nil else {
+            let prepared = isUnwritten ? prepareFirstWrite(writingKey: writeKey) : try readForUpdate(writingKey: writeKey)
+            let updated = try transform(prepared.value)
+            try write(prepared, updated.bytes, timestamp: updated.timestamp, headers: headers)
+            return updated.result
+        }
+        writeKey(&keyBuffer)
+        let found = isUnwritten ? (value: nil, slot: cache.slotForUnheldKey()) : try locked { try cache.find(keyBuffer) }
+        let updated = try transform(found.value)
+        metrics?.countUpdate(cacheHit: isUnwritten ? nil : found.slot.isHeld)
+        try cache.put(keyBuffer, updated.bytes, timestamp: updated.timestamp, headers: headers, at: found.slot)
+        if cache.mustEvict { try flushCache() }
+        return updated.result
+    }
+}
+
 /// The typed view of a task's store as its task manages it: the lock taken to commit,
 /// restore or close it while queries may read, and its record cache.
 @usableFromInline

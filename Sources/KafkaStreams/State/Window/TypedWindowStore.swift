@@ -67,10 +67,34 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
 
     @inlinable
     func write(_ key: TypedKeyValueStore<WindowStoreKey, [UInt8]>.PreparedKey, _ value: Value, timestamp: Int64, headers: [RecordHeader]) throws {
-        guard let bytes = try TimestampedBytes.encode(value, timestamp: timestamp, valueSerde) else {
-            throw StreamsError(.topology, "window store \(name) cannot hold a null aggregate")
-        }
+        guard let bytes = try TimestampedBytes.encode(value, timestamp: timestamp, valueSerde) else { throw nullAggregate() }
         try inner.write(key, bytes, timestamp: timestamp, headers: headers)
+    }
+
+    /// Folds an update into `key`'s window at `start`, read and written in one pass: `fold`
+    /// gets the window's aggregate and time (`nil` for a window never written, which is
+    /// not looked up when its start is past `latestWritten`, see ``noteUpdates(of:through:)``)
+    /// and returns the new ones. Returns the window's aggregate before and after.
+    @inlinable
+    func update(
+        _ key: [UInt8], start: Int64, latestWritten: Int64, headers: [RecordHeader],
+        _ fold: ((value: Value, timestamp: Int64)?) throws -> (value: Value, timestamp: Int64)
+    ) throws -> (previous: Value?, updated: (value: Value, timestamp: Int64)) {
+        let segment = start / segmentInterval
+        return try inner.update(
+            writingKey: { WindowStoreKey.write(into: &$0, segment: segment, key: key, start: start) }, isUnwritten: start > latestWritten,
+            headers: headers
+        ) { bytes in
+            let current = try bytes.map { try TimestampedBytes.decode($0, valueSerde) }
+            let updated = try fold(current.map { (value: $0.value, timestamp: $0.timestamp) })
+            guard let encoded = try TimestampedBytes.encode(updated.value, timestamp: updated.timestamp, valueSerde) else { throw nullAggregate() }
+            return (encoded, updated.timestamp, (current?.value, updated))
+        }
+    }
+
+    @usableFromInline
+    func nullAggregate() -> StreamsError {
+        StreamsError(.topology, "window store \(name) cannot hold a null aggregate")
     }
 
     /// Prepares the write of `key`'s window at `start` without reading it (the caller

@@ -36,12 +36,13 @@ import Testing
             let latest = windows.latestStart(containing: time)
             let latestWritten = try store.noteUpdates(of: keyBytes, through: latest)
             for start in windows.windowStarts(containing: time) {
-                let (prepared, current) = try store.readForUpdate(keyBytes, start: start, latestWritten: latestWritten)
                 let previous = model[key, default: [:]][start]
-                #expect(current?.value == previous?.count && current?.timestamp == previous?.time, "\(key)@\(start) before record \(index)")
-                let updated = ((current?.value ?? 0) + 1, max(current?.timestamp ?? time, time))
-                try store.write(prepared, updated.0, timestamp: updated.1, headers: [])
-                model[key, default: [:]][start] = updated
+                let (before, updated) = try store.update(keyBytes, start: start, latestWritten: latestWritten, headers: []) { current in
+                    #expect(current?.value == previous?.count && current?.timestamp == previous?.time, "\(key)@\(start) before record \(index)")
+                    return ((current?.value ?? 0) + 1, max(current?.timestamp ?? time, time))
+                }
+                #expect(before == previous?.count, "\(key)@\(start) returned before record \(index)")
+                model[key, default: [:]][start] = (updated.value, updated.timestamp)
             }
             // A commit now and then; expiry as stream time moves.
             if random.next() % 97 == 0 { try store.flushCache() }

@@ -71,9 +71,8 @@ final class StoreMetrics {
     /// cache held the key (`nil`: nothing was read, the key being new), then its write.
     @usableFromInline func countUpdate(cacheHit: Bool?) {
         if let cacheHit {
-            streamThreadGets += 1
-            if cacheHit { streamThreadHits += 1 } else { streamThreadMisses += 1 }
-            unpublished += 2
+            countUpdateRead()
+            countCacheLookup(hit: cacheHit)
         }
         countPut()
     }

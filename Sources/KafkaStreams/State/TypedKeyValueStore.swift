@@ -204,6 +204,14 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         return try readBufferedKeyForUpdate()
     }
 
+    /// Reads the key that `writeKey` writes over the key buffer for a write that follows,
+    /// or, when `isUnwritten` says the caller knows it was never written (a window past
+    /// any written), prepares its first write without a read.
+    @inlinable
+    func prepareUpdate(writingKey writeKey: (inout [UInt8]) -> Void, isUnwritten: Bool) throws -> PreparedKey {
+        isUnwritten ? prepareFirstWrite(writingKey: writeKey) : try readForUpdate(writingKey: writeKey)
+    }
+
     @inlinable
     func readBufferedKeyForUpdate() throws -> PreparedKey {
         metrics?.countUpdateRead()
@@ -399,7 +407,7 @@ extension TypedKeyValueStore where Value == [UInt8] {
         _ transform: ([UInt8]?) throws -> (bytes: [UInt8], timestamp: Int64, result: Result)
     ) throws -> Result {
         guard let cache, valuesAreStoredBytes, expiry == nil else {
-            let prepared = isUnwritten ? prepareFirstWrite(writingKey: writeKey) : try readForUpdate(writingKey: writeKey)
+            let prepared = try prepareUpdate(writingKey: writeKey, isUnwritten: isUnwritten)
             let updated = try transform(prepared.value)
             try write(prepared, updated.bytes, timestamp: updated.timestamp, headers: headers)
             return updated.result
@@ -409,7 +417,7 @@ extension TypedKeyValueStore where Value == [UInt8] {
         let updated = try transform(found.value)
         metrics?.countUpdate(cacheHit: isUnwritten ? nil : found.slot.isHeld)
         try cache.put(keyBuffer, updated.bytes, timestamp: updated.timestamp, headers: headers, at: found.slot)
-        if cache.mustEvict { try flushCache() }
+        try evictIfOverBudget()
         return updated.result
     }
 }

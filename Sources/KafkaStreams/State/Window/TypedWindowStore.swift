@@ -46,20 +46,12 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// follows (the windowed processors always write what they read for update).
     @inlinable
     func readForUpdate(_ key: [UInt8], start: Int64) throws -> (key: TypedKeyValueStore<WindowStoreKey, [UInt8]>.PreparedKey, current: (value: Value, timestamp: Int64)?) {
-        try readForUpdate(key, start: start, latestWritten: try noteUpdates(of: key, through: start))
-    }
-
-    /// Reads a window's aggregate and time for a write that follows, given the latest
-    /// start at which `key` may have a window (from ``noteUpdates(of:through:)``).
-    @inlinable
-    func readForUpdate(
-        _ key: [UInt8], start: Int64, latestWritten: Int64
-    ) throws -> (key: TypedKeyValueStore<WindowStoreKey, [UInt8]>.PreparedKey, current: (value: Value, timestamp: Int64)?) {
         let segment = start / segmentInterval
-        let writeKey = { (bytes: inout [UInt8]) in WindowStoreKey.write(into: &bytes, segment: segment, key: key, start: start) }
-        // A window never written has nothing to read, in the cache or below: opening one (a
-        // hopping record opens one per advance) costs no read, and the cache no lookup.
-        let prepared = start > latestWritten ? inner.prepareFirstWrite(writingKey: writeKey) : try inner.readForUpdate(writingKey: writeKey)
+        // A window never written has nothing to read, in the cache or below: opening one
+        // costs no read, and the cache no lookup.
+        let prepared = try inner.prepareUpdate(
+            writingKey: { WindowStoreKey.write(into: &$0, segment: segment, key: key, start: start) },
+            isUnwritten: start > (try noteUpdates(of: key, through: start)))
         guard let bytes = prepared.value else { return (prepared, nil) }
         let stored = try TimestampedBytes.decode(bytes, valueSerde)
         return (prepared, (stored.value, stored.timestamp))

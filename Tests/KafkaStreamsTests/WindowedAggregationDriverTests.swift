@@ -80,6 +80,35 @@ import Testing
         #expect(try topics.read() == Self.basicOutput + Self.outOfOrderTailOutput)
     }
 
+    /// Writes aggregates as UTF-8, but rejects one holding "x".
+    struct RejectingStringSerde: Serde {
+        struct Rejected: Error {}
+
+        func serialize(_ value: String, into bytes: inout [UInt8]) throws {
+            guard !value.contains("x") else { throw Rejected() }
+            bytes += Array(value.utf8)
+        }
+
+        func deserialize(_ bytes: UnsafeRawBufferPointer) throws -> String { String(decoding: bytes, as: UTF8.self) }
+    }
+
+    @Test func anAggregateItsSerdeRejectsFailsTheRecordThatMadeItInEveryWindow() throws {
+        // Cached, so the updates are held above the record cache as aggregates: the serde
+        // still judges each as it is made, and the record's windows are all left as they were.
+        let builder = StreamsBuilder()
+        builder.stream("input", key: .string, value: .string)
+            .groupByKey()
+            .windowedBy(.hopping(size: .milliseconds(10), advance: .milliseconds(5), grace: .milliseconds(100)))
+            .aggregate(materialized: .as("windows"), value: AnySerde(RejectingStringSerde()), initializer: { "0" }) { _, value, aggregate in aggregate + "+" + value }
+            .toStream()
+            .to("output", key: .timeWindowed(.string, windowSize: .milliseconds(10)), value: .optional(.string))
+        let driver = try TopologyTestDriver(builder.build(), errorHandlers: ErrorHandlers(processing: .continue))
+        let topics = Topics(driver, windowSize: 10)
+        try topics.pipe([("k", "a", 1), ("k", "x", 7), ("k", "b", 8)])
+        #expect(try topics.read() == ["[k@0/10] 0+a t1", "[k@0/10] 0+a+b t8", "[k@5/15] 0+b t8"])
+        #expect(driver.skippedRecordCount == 1)
+    }
+
     @Test func aRecordLateForSomeHoppingWindowsStillUpdatesTheOthers() throws {
         // KStreamWindowAggregateTest.shouldLogAndMeterWhenSkippingExpiredWindow: size 10,
         // advance 5, grace 90; after time 100, windows ending at 10 or before are closed.

@@ -38,6 +38,7 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
     ) throws {
         self.context = context
         let store: TypedWindowStore<Key, Aggregate> = try context.windowStore(named: storeName)
+        store.holdUpdatesAboveCache()
         self.store = store
         self.windows = windows
         self.emit = emit
@@ -85,12 +86,13 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         // The latest of the record's windows closes last: when it is closed, all are.
         let latestStart = windows.latestStart(containing: record.timestamp)
         let latestWritten = latestStart + windows.size > closeTime ? try store.noteUpdates(of: keyBytes, through: latestStart) : latestStart
+        let updates = store.updates(of: keyBytes, headers: record.headers)
         for start in starts {
             guard start + windows.size > closeTime else {
                 missed = start
                 continue
             }
-            let (previous, aggregate) = try store.update(keyBytes, start: start, latestWritten: latestWritten, headers: record.headers) { current in
+            let (previous, aggregate) = try store.update(updates, start: start, latestWritten: latestWritten) { current in
                 (try fold(record.key, record.value, current?.value), max(current?.timestamp ?? record.timestamp, record.timestamp))
             }
             updated = true
@@ -101,6 +103,7 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
                     headers: record.headers))
             }
         }
+        if updated { try store.finishUpdates(updates) }
         if !updated, let missed { try dropLate(record, window: windows.window(startingAt: missed)) }
         if state.observedStreamTime > before.observedStreamTime {
             // Final results first: a window that closed is emitted before retention may drop it.

@@ -24,7 +24,7 @@ final class CachingBytesStore: BytesStore {
         @usableFromInline var value: [UInt8]?
         @usableFromInline var context: RecordContext
         /// Orders entries by their latest write.
-        var sequence: Int
+        @usableFromInline var sequence: Int
         /// Whether the layer below is known not to hold the key: then a delete of the key
         /// drops the held write instead of holding a tombstone, and neither the changelog
         /// nor downstream hear of a key they never saw (as in Kafka Streams, whose caching
@@ -33,6 +33,22 @@ final class CachingBytesStore: BytesStore {
         /// The value below the cache that the entry replaced, read as it leaves the cache
         /// when the listener asks for old values.
         @usableFromInline var oldValue: [UInt8]? = nil
+
+        init(key: [UInt8], value: [UInt8]?, context: RecordContext, sequence: Int, absentBelow: Bool) {
+            self.key = key
+            self.value = value
+            self.context = context
+            self.sequence = sequence
+            self.absentBelow = absentBelow
+        }
+
+        /// A write held above the cache (``HeldWindowUpdates``), made earlier at its place
+        /// in the write order, which enters the cache (``put(heldAbove:)``) or leaves with
+        /// an expired range.
+        @usableFromInline
+        init(heldAbove key: [UInt8], value: [UInt8], context: RecordContext, sequence: Int) {
+            self.init(key: key, value: value, context: context, sequence: sequence, absentBelow: false)
+        }
     }
 
     /// Where ``find(_:)`` found a key among the held writes, usable by the next write as
@@ -172,9 +188,40 @@ final class CachingBytesStore: BytesStore {
         try put(key, value, context: task.recordContext(timestamp: timestamp, headers: headers), at: slot)
     }
 
-    private func put(_ key: [UInt8], _ value: [UInt8]?, context: RecordContext, at slot: Slot?) throws {
-        let sequence = nextSequence
-        nextSequence += 1
+    /// Holds writes made earlier above the cache (``HeldWindowUpdates``), each at the place
+    /// in the write order it took when it was made.
+    @usableFromInline
+    func put(heldAbove writes: [Entry]) throws {
+        for write in writes { try put(write.key, write.value, context: write.context, at: nil, sequence: write.sequence) }
+    }
+
+    /// The context of a write made now: the current record's, with this time and headers.
+    @usableFromInline
+    func recordContext(timestamp: Int64, headers: [RecordHeader]) -> RecordContext {
+        task.recordContext(timestamp: timestamp, headers: headers)
+    }
+
+    /// The place in the write order of a write made now and held above the cache, which
+    /// enters the cache later (``put(heldAbove:)``) or leaves with an expired range.
+    @usableFromInline
+    func takeSequence() -> Int { takeSequences(1) }
+
+    /// The first of `count` places in the write order (see ``takeSequence()``).
+    @usableFromInline
+    func takeSequences(_ count: Int) -> Int {
+        defer { nextSequence += count }
+        return nextSequence
+    }
+
+    /// Charges the thread's budget for writes held above the cache (negative: released).
+    @usableFromInline
+    func charge(heldAbove bytes: Int) { cache.charge(bytes) }
+
+    /// Whether the thread's caches together passed their budget.
+    @usableFromInline var isOverBudget: Bool { cache.isOverBudget }
+
+    private func put(_ key: [UInt8], _ value: [UInt8]?, context: RecordContext, at slot: Slot?, sequence given: Int? = nil) throws {
+        let sequence = given ?? takeSequence()
         // A slot from before the held entries moved says nothing: look the key up.
         let index = if let slot, slot.generation == generation { slot.index } else { held.index(forKey: StoreKeyBytes(key)) }
         let absentBelow = slot.map { $0.absentBelow && $0.flushes == flushes } ?? false
@@ -257,13 +304,23 @@ final class CachingBytesStore: BytesStore {
     /// between). They go neither below nor to the changelog: the range is gone there.
     @usableFromInline
     func deleteRange(from lower: [UInt8], to upper: [UInt8]) throws {
+        try deleteRange(from: lower, to: upper, alsoDropping: { _ in [] })
+    }
+
+    /// ``deleteRange(from:to:)``, dropping with the range the writes held above the cache
+    /// that `heldAbove` removes (under the lock, so queries see them go with the range):
+    /// the listener gets them in the write order too. `heldAbove` is told whether anyone
+    /// receives them (if not, it need not make their entries).
+    @usableFromInline
+    func deleteRange(from lower: [UInt8], to upper: [UInt8], alsoDropping heldAbove: (_ handedOn: Bool) throws -> [Entry]) throws {
         let handOn = listener?.isWanted() ?? false
         let withOldValues = readsOldValues
         var dropped = try lock.locked { () -> [Entry] in
+            var entries = try heldAbove(handOn)
+            if withOldValues { for index in entries.indices { entries[index].oldValue = try inner.get(entries[index].key) } }
             let keys = heldBySegment?.removeKeys(from: lower, before: upper) ?? heldOrder.keys(from: lower, before: upper, among: held.keys)
-            guard !keys.isEmpty else { return [] }
-            var entries: [Entry] = []
-            if handOn { entries.reserveCapacity(keys.count) }
+            guard !keys.isEmpty else { return entries }
+            if handOn { entries.reserveCapacity(entries.count + keys.count) }
             var bytes = 0
             for key in keys {
                 guard var entry = held.removeValue(forKey: key) else { continue }

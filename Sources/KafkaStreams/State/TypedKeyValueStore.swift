@@ -226,6 +226,15 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
         return PreparedKey(bytes: keyBytes, value: try decodeValue(bytes), timestamp: storedTimestamp(bytes), slot: slot)
     }
 
+    /// The bytes stored for the key that `writeKey` writes over the key buffer, from the
+    /// record cache or below, and whether the cache held them: the read of an update that
+    /// the caller holds above the cache (``HeldWindowUpdates``).
+    @inlinable
+    func lookUp(writingKey writeKey: (inout [UInt8]) -> Void, in cache: CachingBytesStore) throws -> (value: [UInt8]?, held: Bool) {
+        writeKey(&keyBuffer)
+        return try locked { try cache.lookup(keyBuffer) }
+    }
+
     /// Prepares a write of `key` without reading it; `nil` for a null key.
     @inlinable
     func prepareWrite(_ key: Key) throws -> PreparedKey? {
@@ -275,9 +284,13 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
 
     /// Deletes every key in `lower..<upper` at once, with no changelog record (see
     /// ``BytesStore/deleteRange(from:to:)``).
+    /// With a record cache, `heldAbove` removes the writes held above it in the range,
+    /// which go with the cache's (see ``CachingBytesStore/deleteRange(from:to:alsoDropping:)``).
     @usableFromInline
-    func deleteRange(from lower: Key, to upper: Key) throws {
-        try inner.deleteRange(from: try serializedKey(lower), to: try serializedKey(upper))
+    func deleteRange(from lower: Key, to upper: Key, alsoDropping heldAbove: (_ handedOn: Bool) throws -> [CachingBytesStore.Entry] = { _ in [] }) throws {
+        let (lower, upper) = (try serializedKey(lower), try serializedKey(upper))
+        guard let cache else { return try inner.deleteRange(from: lower, to: upper) }
+        try cache.deleteRange(from: lower, to: upper, alsoDropping: heldAbove)
     }
 
     // MARK: Scans
@@ -391,34 +404,6 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
             guard let value = try decodeValue(unexpired(entry.value)) else { return nil }
             return (key: try entry.key.withUnsafeBytes { try keySerde.decode($0) }, value: value)
         }
-    }
-}
-
-extension TypedKeyValueStore where Value == [UInt8] {
-    /// Read-modify-write of a store of raw bytes (a window store's), in one pass through
-    /// the layers: `transform` gets the bytes held for the key that `writeKey` writes over
-    /// the key buffer (`nil`: none, and nothing is read when `isUnwritten` says the caller
-    /// knows the key was never written), and returns the bytes to write, the time they
-    /// carry, and what the caller wants back. With a record cache, the key is found once
-    /// and written through its slot; no prepared key is made or copied.
-    @inlinable
-    func update<Result>(
-        writingKey writeKey: (inout [UInt8]) -> Void, isUnwritten: Bool, headers: [RecordHeader],
-        _ transform: ([UInt8]?) throws -> (bytes: [UInt8], timestamp: Int64, result: Result)
-    ) throws -> Result {
-        guard let cache, valuesAreStoredBytes, expiry == nil else {
-            let prepared = try prepareUpdate(writingKey: writeKey, isUnwritten: isUnwritten)
-            let updated = try transform(prepared.value)
-            try write(prepared, updated.bytes, timestamp: updated.timestamp, headers: headers)
-            return updated.result
-        }
-        writeKey(&keyBuffer)
-        let found = isUnwritten ? (value: nil, slot: cache.slotForUnheldKey()) : try locked { try cache.find(keyBuffer) }
-        let updated = try transform(found.value)
-        metrics?.countUpdate(cacheHit: isUnwritten ? nil : found.slot.isHeld)
-        try cache.put(keyBuffer, updated.bytes, timestamp: updated.timestamp, headers: headers, at: found.slot)
-        try evictIfOverBudget()
-        return updated.result
     }
 }
 

@@ -82,7 +82,12 @@ extension SegmentedStore {
 
     @usableFromInline func locked<T>(_ body: () throws -> T) throws -> T { try inner.locked(body) }
     @usableFromInline
-    func flushCache() throws {
+    func flushCache() throws { try flushOperatorStateAndCache() }
+
+    /// Writes the operator's state into the record cache, after the windows it describes,
+    /// then flushes the cache.
+    @usableFromInline
+    func flushOperatorStateAndCache() throws {
         if let state = unwrittenOperatorState {
             try inner.put(.operatorState, state.encoded)
             unwrittenOperatorState = nil
@@ -124,14 +129,18 @@ extension SegmentedStore {
     /// drops its writes of them, RocksDB deletes the range at the commit, and the
     /// changelog gets nothing (its topic's retention drops the same records; a restore
     /// brings them back until the operator's first record expires them again). Returns
-    /// the first time kept, when segments went.
+    /// the first time kept, when segments went. `heldBefore` removes the updates held
+    /// above the record cache before a time (the first kept), which go with the segments,
+    /// as entries for the flush listener when it is handed them.
     @usableFromInline @discardableResult
-    func expire(before cutoff: Int64) throws -> Int64? {
+    func expire(
+        before cutoff: Int64, droppingHeld heldBefore: (_ time: Int64, _ handedOn: Bool) throws -> [CachingBytesStore.Entry] = { _, _ in [] }
+    ) throws -> Int64? {
         let firstKept = max(cutoff, 0) / segmentInterval
         let firstLive = liveSegments.firstLive
         guard firstKept > firstLive else { return nil }
         // Up to the first key of the first kept segment: keys of any bytes sort below it.
-        try inner.deleteRange(from: .first(ofSegment: firstLive), to: .first(ofSegment: firstKept))
+        try inner.deleteRange(from: .first(ofSegment: firstLive), to: .first(ofSegment: firstKept)) { try heldBefore(firstKept * segmentInterval, $0) }
         liveSegments.expire(below: firstKept)
         return firstKept * segmentInterval
     }

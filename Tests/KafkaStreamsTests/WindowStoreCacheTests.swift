@@ -40,8 +40,8 @@ import Testing
             streamTime = max(streamTime, time)
             let keyBytes = Array(key.utf8)
             let latest = windows.latestStart(containing: time)
-            let latestWritten = try store.noteUpdates(of: keyBytes, through: latest)
             let updates = store.updates(of: keyBytes, headers: [])
+            let latestWritten = try store.noteUpdates(of: updates.storeKey, through: latest)
             for start in windows.windowStarts(containing: time) {
                 let previous = model[key, default: [:]][start]
                 let (before, updated) = try store.update(updates, start: start, latestWritten: latestWritten) { current in

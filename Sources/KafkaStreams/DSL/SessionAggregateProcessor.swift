@@ -26,8 +26,8 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
     /// Read from the store at the first record, not when the task is built: the store's
     /// restore runs in between, and a state read before it could be behind the windows (a
     /// final result sent again).
-    @usableFromInline var state = WindowedOperatorState()
-    @usableFromInline var stateLoaded = false
+    @exclusivity(unchecked) @usableFromInline var state = WindowedOperatorState()
+    @exclusivity(unchecked) @usableFromInline var stateLoaded = false
 
     @inlinable
     init(
@@ -75,8 +75,9 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
         if time > state.observedStreamTime { state.observedStreamTime = time }
         let closeTime = state.observedStreamTime - windows.gap - windows.grace
         // Open sessions only: a closed one is never reopened.
+        let latestKey = StoreKeyBytes(keyBytes)
         let merged = try store.sessionsJoined(
-            by: time, key: keyBytes, gap: windows.gap, closeTime: closeTime, observedStreamTime: state.observedStreamTime)
+            by: time, key: keyBytes, latestKey: latestKey, gap: windows.gap, closeTime: closeTime, observedStreamTime: state.observedStreamTime)
         var window = Window(start: time, end: time)
         var aggregate: Aggregate?
         for session in merged {
@@ -95,7 +96,7 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
                     try forwardUpdate(record.key, session.window, Change(newValue: nil, oldValue: session.value), headers: record.headers)
                 }
             }
-            try store.putJoined(keyBytes, window, updated, headers: record.headers)
+            try store.putJoined(keyBytes, latestKey: latestKey, window, updated, headers: record.headers)
             try forwardUpdate(record.key, window, Change(newValue: updated, oldValue: nil), headers: record.headers)
         }
         if state.observedStreamTime > before.observedStreamTime {

@@ -21,8 +21,8 @@ final class SlidingWindowAggregateProcessor<Key, Value, Aggregate>: Processor {
     /// Read from the store at the first record, not when the task is built: the store's
     /// restore runs in between, and a state read before it could be behind the windows (a
     /// final result sent again).
-    @usableFromInline var state = WindowedOperatorState()
-    @usableFromInline var stateLoaded = false
+    @exclusivity(unchecked) @usableFromInline var state = WindowedOperatorState()
+    @exclusivity(unchecked) @usableFromInline var stateLoaded = false
 
     @inlinable
     init(

@@ -28,8 +28,8 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
     /// Read from the store at the first record, not when the task is built: the store's
     /// restore runs in between, and a state read before it could be behind the windows (a
     /// final result sent again).
-    @usableFromInline var state = WindowedOperatorState()
-    @usableFromInline var stateLoaded = false
+    @exclusivity(unchecked) @usableFromInline var state = WindowedOperatorState()
+    @exclusivity(unchecked) @usableFromInline var stateLoaded = false
 
     @inlinable
     init(
@@ -85,8 +85,8 @@ final class WindowAggregateProcessor<Key, Value, Aggregate>: Processor {
         let starts = windows.windowStarts(containing: record.timestamp)
         // The latest of the record's windows closes last: when it is closed, all are.
         let latestStart = windows.latestStart(containing: record.timestamp)
-        let latestWritten = latestStart + windows.size > closeTime ? try store.noteUpdates(of: keyBytes, through: latestStart) : latestStart
         let updates = store.updates(of: keyBytes, headers: record.headers)
+        let latestWritten = latestStart + windows.size > closeTime ? try store.noteUpdates(of: updates.storeKey, through: latestStart) : latestStart
         for start in starts {
             guard start + windows.size > closeTime else {
                 missed = start

@@ -93,7 +93,7 @@ final class HeldWindowUpdates<Value> {
     /// The current record's updates, held together once it has made them all.
     @exclusivity(unchecked) @usableFromInline var pending: [Pending] = []
     /// The records whose updates are held: where each came from and its headers (a
-    /// window's time is its own). Kept to about twice the windows: see ``dropUnusedRecords()``.
+    /// window's time is its own). Kept to about four times the windows: see ``dropUnusedRecords()``.
     @exclusivity(unchecked) @usableFromInline var records: [RecordContext] = []
     /// How many windows are held.
     @exclusivity(unchecked) @usableFromInline var count = 0
@@ -132,7 +132,7 @@ final class HeldWindowUpdates<Value> {
             return made
         }()
         var charged = Self.recordCost
-        if records.count >= 2 * count + 64 { charged -= dropUnusedRecords() }
+        if records.count >= 4 * count + 1024 { charged -= dropUnusedRecords() }
         let record = records.count
         records.append(context)
         let first = sequence(pending.count)

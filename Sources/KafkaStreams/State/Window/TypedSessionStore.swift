@@ -11,13 +11,13 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     @usableFromInline let segmentInterval: Int64
     @usableFromInline let retention: Int64
     @usableFromInline let liveSegments = LiveSegments()
-    @usableFromInline var unwrittenOperatorState: WindowedOperatorState?
+    @exclusivity(unchecked) @usableFromInline var unwrittenOperatorState: WindowedOperatorState?
     @exclusivity(unchecked) @usableFromInline var recordKeyBuffer: [UInt8] = []
     /// Each key's latest session and its aggregate as the session processor last wrote
     /// them (since the store opened: a restart starts empty), so that nearly every record,
     /// one at or after its key's latest session start, finds that session here instead of
     /// scanning the store.
-    @usableFromInline var latestSessions: [StoreKeyBytes: (window: Window, value: Value)] = [:]
+    @exclusivity(unchecked) @usableFromInline var latestSessions: [StoreKeyBytes: (window: Window, value: Value)] = [:]
 
     init(name: String, inner: TypedKeyValueStore<SessionStoreKey, [UInt8]>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, retention: Int64) {
         self.name = name
@@ -89,30 +89,34 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// written since the store opened, scan the store.
     // The per-record path is inlinable, so the processor's specialization of it has no
     // generic type to look up at run time (the latest sessions' table type, per access).
+    ///
+    /// `latestKey` is `key` as the table of latest sessions finds it (made once per record,
+    /// for ``putJoined(_:latestKey:_:_:headers:)`` too).
     @inlinable
-    func sessionsJoined(by time: Int64, key: [UInt8], gap: Int64, closeTime: Int64, observedStreamTime: Int64) throws -> [Session] {
+    func sessionsJoined(by time: Int64, key: [UInt8], latestKey: StoreKeyBytes, gap: Int64, closeTime: Int64, observedStreamTime: Int64) throws -> [Session] {
         let earliestEnd = max(time - gap, closeTime)
-        if let latest = latestSessions[StoreKeyBytes(key)], time >= latest.window.start {
+        if let latest = latestSessions[latestKey], time >= latest.window.start {
             return latest.window.end >= earliestEnd ? [Session(key: key, window: latest.window, value: latest.value)] : []
         }
         return try findSessions(key, earliestEnd: earliestEnd, latestStart: time + gap, latestEnd: observedStreamTime)
     }
 
     /// Stores the session a record made (after deleting the ones it joined, found by
-    /// ``sessionsJoined(by:key:gap:closeTime:observedStreamTime:)``): it is now its key's
+    /// ``sessionsJoined(by:key:latestKey:gap:closeTime:observedStreamTime:)``): it is now its key's
     /// latest, since it reaches the record's time and every session it could pass was
     /// among the joined.
     @inlinable
-    func putJoined(_ key: [UInt8], _ window: Window, _ value: Value, headers: [RecordHeader]) throws {
+    func putJoined(_ key: [UInt8], latestKey: StoreKeyBytes, _ window: Window, _ value: Value, headers: [RecordHeader]) throws {
         // No stored session has this window unless it was among the joined, just deleted
         // (in the cache): any other session of the key within reach would have been joined.
         try put(key, window, value, headers: headers, unstored: true)
-        latestSessions[StoreKeyBytes(key)] = (window, value)
+        latestSessions[latestKey] = (window, value)
     }
 
     /// Drops the segments before `cutoff` (see ``SegmentedStore/expire(before:)``), and
-    /// forgets the latest sessions that ended in them.
-    @usableFromInline
+    /// forgets the latest sessions that ended in them. (Inlinable: unspecialized, each
+    /// latest session's tuple type is looked up at run time.)
+    @inlinable
     func expireSessions(before cutoff: Int64) throws {
         guard let firstKept = try expire(before: cutoff) else { return }
         latestSessions = latestSessions.filter { $0.value.window.end >= firstKept }

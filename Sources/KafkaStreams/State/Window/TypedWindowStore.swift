@@ -19,23 +19,23 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// The windows' length, which gives a window its end.
     @usableFromInline let windowSize: Int64
     @usableFromInline let liveSegments = LiveSegments()
-    @usableFromInline var unwrittenOperatorState: WindowedOperatorState?
+    @exclusivity(unchecked) @usableFromInline var unwrittenOperatorState: WindowedOperatorState?
     @exclusivity(unchecked) @usableFromInline var recordKeyBuffer: [UInt8] = []
     /// The windows' latest updates above the record cache (`nil`: the store has none, and
     /// every update goes down as it is made).
-    @usableFromInline var held: HeldWindowUpdates<Value>?
+    @exclusivity(unchecked) @usableFromInline var held: HeldWindowUpdates<Value>?
     /// Where a held update's aggregate is encoded as it is made, and dropped: so that a
     /// value its serde rejects fails the record that made it, as when the bytes were kept.
     @exclusivity(unchecked) @usableFromInline var encodeCheckBuffer: [UInt8] = []
     /// The held updates before a time as the record cache's entries, in write order
     /// (when `making`), and removed (when `removing`): made where the store's types are
     /// known (see ``holdUpdatesAboveCache()``), since the commit reaches the store without them.
-    @usableFromInline var heldEntries: ((_ before: Int64, _ making: Bool, _ removing: Bool) throws -> [CachingBytesStore.Entry])?
+    @exclusivity(unchecked) @usableFromInline var heldEntries: ((_ before: Int64, _ making: Bool, _ removing: Bool) throws -> [CachingBytesStore.Entry])?
     /// The latest window start each key was updated at since the store opened, and the
     /// latest start any window stored before it opened can have (the stream time it had
     /// then): a window past both was never written, so its update reads nothing.
-    private var latestStarts: [StoreKeyBytes: Int64] = [:]
-    private var latestStartBeforeOpen: Int64?
+    @exclusivity(unchecked) private var latestStarts: [StoreKeyBytes: Int64] = [:]
+    @exclusivity(unchecked) private var latestStartBeforeOpen: Int64?
 
     init(
         name: String, inner: TypedKeyValueStore<WindowStoreKey, [UInt8]>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, retention: Int64,
@@ -62,7 +62,7 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         // costs no read, and the cache no lookup.
         let prepared = try inner.prepareUpdate(
             writingKey: { WindowStoreKey.write(into: &$0, segment: segment, key: key, start: start) },
-            isUnwritten: start > (try noteUpdates(of: key, through: start)))
+            isUnwritten: start > (try noteUpdates(of: StoreKeyBytes(key), through: start)))
         guard let bytes = prepared.value else { return (prepared, nil) }
         let stored = try TimestampedBytes.decode(bytes, valueSerde)
         return (prepared, (stored.value, stored.timestamp))
@@ -79,29 +79,29 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     struct RecordUpdates {
         @usableFromInline let key: [UInt8]
         @usableFromInline let headers: [RecordHeader]
-        /// The key's entry among the held windows, and its windows there as the record
-        /// started (`nil`: none).
-        @usableFromInline let heldKey: StoreKeyBytes?
+        /// The key as the store's tables find it (hashed once per record).
+        @usableFromInline let storeKey: StoreKeyBytes
+        /// The key's windows among the held ones as the record started (`nil`: none).
         @usableFromInline let held: HeldWindowUpdates<Value>.KeyWindows?
 
         @inlinable
-        init(key: [UInt8], headers: [RecordHeader], heldKey: StoreKeyBytes?, held: HeldWindowUpdates<Value>.KeyWindows?) {
+        init(key: [UInt8], headers: [RecordHeader], storeKey: StoreKeyBytes, held: HeldWindowUpdates<Value>.KeyWindows?) {
             self.key = key
             self.headers = headers
-            self.heldKey = heldKey
+            self.storeKey = storeKey
             self.held = held
         }
     }
 
-    /// Starts a record's updates of the windows of the key serialized as `key`; end them
-    /// with ``finishUpdates(_:)``.
+    /// Starts a record's updates of the windows of the key serialized as `key` (see
+    /// ``noteUpdates(of:through:)``); end them with ``finishUpdates(_:)``.
     @inlinable
     func updates(of key: [UInt8], headers: [RecordHeader]) -> RecordUpdates {
-        guard let held else { return RecordUpdates(key: key, headers: headers, heldKey: nil, held: nil) }
+        let storeKey = StoreKeyBytes(key)
+        guard let held else { return RecordUpdates(key: key, headers: headers, storeKey: storeKey, held: nil) }
         // What a record that failed halfway left.
         held.pending.removeAll(keepingCapacity: true)
-        let heldKey = StoreKeyBytes(key)
-        return RecordUpdates(key: key, headers: headers, heldKey: heldKey, held: held.windows(of: heldKey))
+        return RecordUpdates(key: key, headers: headers, storeKey: storeKey, held: held.windows(of: storeKey))
     }
 
     /// Folds a record's update into its key's window at `start`: `fold` gets the window's
@@ -158,9 +158,9 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// go down when the thread's record caches passed their budget.
     @inlinable
     func finishUpdates(_ updates: RecordUpdates) throws {
-        guard let held, !held.pending.isEmpty, let cache = inner.cache, let heldKey = updates.heldKey else { return }
+        guard let held, !held.pending.isEmpty, let cache = inner.cache else { return }
         let context = cache.recordContext(timestamp: 0, headers: updates.headers)
-        let charged = try inner.locked { held.holdPending(of: heldKey, in: updates.held, context: context, sequence: cache.takeSequences) }
+        let charged = try inner.locked { held.holdPending(of: updates.storeKey, in: updates.held, context: context, sequence: cache.takeSequences) }
         cache.charge(heldAbove: charged)
         if cache.isOverBudget { try evict() }
     }
@@ -294,7 +294,7 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// the key may have a window so far: the latest noted since the store opened, or any
     /// stored before. A window after it was never written.
     @usableFromInline
-    func noteUpdates(of key: [UInt8], through latestStart: Int64) throws -> Int64 {
+    func noteUpdates(of key: StoreKeyBytes, through latestStart: Int64) throws -> Int64 {
         let beforeOpen = try latestStartBeforeOpen ?? {
             // Read at the first update, before this store's first flush: the stream time of
             // the state it opened with (restored or kept), which no stored start passes.
@@ -303,7 +303,7 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
             return time
         }()
         // One lookup, updating in place.
-        let noted = Self.raise(&latestStarts[StoreKeyBytes(key), default: -1], to: latestStart)
+        let noted = Self.raise(&latestStarts[key, default: -1], to: latestStart)
         return max(beforeOpen, noted)
     }
 

@@ -182,3 +182,14 @@ extension Serde {
         OptionalSerde(wrapped)
     }
 }
+
+/// A serde that writes every value and rejects none (never throws, never null): a store
+/// that keeps values decoded need not encode each new one just to learn whether its serde
+/// takes it (see ``TypedWindowStore/checkEncodes(_:)``).
+@usableFromInline
+protocol SerdeTakingEveryValue {}
+
+extension StringSerde: SerdeTakingEveryValue {}
+extension BytesSerde: SerdeTakingEveryValue {}
+extension BigEndianIntegerSerde: SerdeTakingEveryValue {}
+extension DoubleSerde: SerdeTakingEveryValue {}

@@ -27,6 +27,9 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// Where a held update's aggregate is encoded as it is made, and dropped: so that a
     /// value its serde rejects fails the record that made it, as when the bytes were kept.
     @exclusivity(unchecked) @usableFromInline var encodeCheckBuffer: [UInt8] = []
+    /// Whether the aggregate's serde may reject a value (one of the library's own for
+    /// numbers, text and bytes takes every value: nothing to check).
+    @usableFromInline let serdeMayReject: Bool
     /// The held updates before a time as the record cache's entries, in write order
     /// (when `making`), and removed (when `removing`): made where the store's types are
     /// known (see ``holdUpdatesAboveCache()``), since the commit reaches the store without them.
@@ -48,6 +51,7 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         self.valueSerde = valueSerde
         self.retention = retention
         segmentInterval = Self.segmentInterval(retention: retention)
+        serdeMayReject = !(valueSerde.base is SerdeTakingEveryValue)
     }
 
     // MARK: Windows, for the windowed processors
@@ -100,7 +104,7 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         let storeKey = StoreKeyBytes(key)
         guard let held else { return RecordUpdates(key: key, headers: headers, storeKey: storeKey, held: nil) }
         // What a record that failed halfway left.
-        held.pending.removeAll(keepingCapacity: true)
+        if !held.pending.isEmpty { held.pending.removeAll(keepingCapacity: true) }
         return RecordUpdates(key: key, headers: headers, storeKey: storeKey, held: held.windows(of: storeKey))
     }
 
@@ -150,6 +154,7 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// Throws what encoding `value` would, or that it encodes as null.
     @inlinable
     func checkEncodes(_ value: Value) throws {
+        guard serdeMayReject else { return }
         encodeCheckBuffer.removeAll(keepingCapacity: true)
         guard try valueSerde.encode(value, &encodeCheckBuffer) else { throw nullAggregate() }
     }

@@ -201,12 +201,8 @@ final class CachingBytesStore: BytesStore {
         task.recordContext(timestamp: timestamp, headers: headers)
     }
 
-    /// The place in the write order of a write made now and held above the cache, which
-    /// enters the cache later (``put(heldAbove:)``) or leaves with an expired range.
-    @usableFromInline
-    func takeSequence() -> Int { takeSequences(1) }
-
-    /// The first of `count` places in the write order (see ``takeSequence()``).
+    /// The first of `count` places in the write order, for writes made now: held above the
+    /// cache, they enter it later (``put(heldAbove:)``) or leave with an expired range.
     @usableFromInline
     func takeSequences(_ count: Int) -> Int {
         defer { nextSequence += count }
@@ -221,7 +217,7 @@ final class CachingBytesStore: BytesStore {
     @usableFromInline var isOverBudget: Bool { cache.isOverBudget }
 
     private func put(_ key: [UInt8], _ value: [UInt8]?, context: RecordContext, at slot: Slot?, sequence given: Int? = nil) throws {
-        let sequence = given ?? takeSequence()
+        let sequence = given ?? takeSequences(1)
         // A slot from before the held entries moved says nothing: look the key up.
         let index = if let slot, slot.generation == generation { slot.index } else { held.index(forKey: StoreKeyBytes(key)) }
         let absentBelow = slot.map { $0.absentBelow && $0.flushes == flushes } ?? false

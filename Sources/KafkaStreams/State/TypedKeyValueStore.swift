@@ -284,6 +284,7 @@ final class TypedKeyValueStore<Key, Value>: KeyValueStore, ManagedStore, @unchec
 
     /// Deletes every key in `lower..<upper` at once, with no changelog record (see
     /// ``BytesStore/deleteRange(from:to:)``).
+    ///
     /// With a record cache, `heldAbove` removes the writes held above it in the range,
     /// which go with the cache's (see ``CachingBytesStore/deleteRange(from:to:alsoDropping:)``).
     @usableFromInline

@@ -76,6 +76,32 @@ import Testing
         }
     }
 
+    @Test func closingWithoutACommitDropsTheHeldUpdatesAndReleasesTheirBudget() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("window-store-close-\(UInt64.random(in: 0...UInt64.max))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let recordCache = RecordCache(maxBytes: 1 << 20)
+        let context = TaskContext(
+            id: TaskID(subtopology: 0, partition: 0), applicationID: "app", logger: Logger(label: "test"), clock: .system,
+            collector: PartitionGroupTests.DiscardingCollector(), defaultSerdes: DefaultSerdes(), recordCache: recordCache)
+        let builder = WindowStoreBuilder<String, Int64>(
+            name: "w", windows: .time(size: 60_000), materialized: .as("w", kind: .persistent), keySerde: .string, valueSerde: .int64, retention: 120_000)
+        let instance = try builder.definition().make(StoreCreation(task: context, directory: directory, resources: nil))
+        let store = try #require(instance.typed as? TypedWindowStore<String, Int64>)
+        store.holdUpdatesAboveCache()
+        for key in ["a", "b", "c"] {
+            let updates = store.updates(of: Array(key.utf8), headers: [])
+            _ = try store.update(updates, start: 0, latestWritten: -1) { _ in (1, 5) }
+            try store.finishUpdates(updates)
+        }
+        #expect(recordCache.usedBytes > 0, "the held updates are charged to the budget")
+        #expect(try store.fetch("b", from: 0, through: 0).map(\.value) == [1], "a query reads a held update")
+        // As a task closes its stores (an exactly-once abort, say): through the store's
+        // managed view, not its type.
+        instance.typed.close { instance.root.close() }
+        #expect(recordCache.usedBytes == 0, "closing released what was held")
+        #expect(store.held?.isEmpty == true, "closing dropped the held updates")
+    }
+
     /// Checks what queries read (every window, and `key`'s) against the model's windows.
     private func expectQueries(
         of store: TypedWindowStore<String, Int64>, toFind model: [String: [Int64: (count: Int64, time: Int64)]], keptFrom firstKept: Int64,

@@ -17,17 +17,10 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("window-store-cache-\(UInt64.random(in: 0...UInt64.max))").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let recordCache = budget.map { RecordCache(maxBytes: $0) }
-        let context = TaskContext(
-            id: TaskID(subtopology: 0, partition: 0), applicationID: "app", logger: Logger(label: "test"), clock: .system,
-            collector: PartitionGroupTests.DiscardingCollector(), defaultSerdes: DefaultSerdes(), recordCache: recordCache)
         // Segments are at least a minute long: a retention of 200 s makes them 100 s.
         let (size, advance, retention): (Int64, Int64, Int64) = (60_000, 10_000, 200_000)
-        let builder = WindowStoreBuilder<String, Int64>(
-            name: "w", windows: .time(size: size), materialized: .as("w", kind: kind), keySerde: .string, valueSerde: .int64, retention: retention)
-        let instance = try builder.definition().make(StoreCreation(task: context, directory: directory, resources: nil))
+        let (instance, store) = try Self.heldWindowStore(kind: kind, size: size, retention: retention, recordCache: recordCache, directory: directory)
         defer { instance.typed.close { instance.root.close() } }
-        let store = try #require(instance.typed as? TypedWindowStore<String, Int64>)
-        store.holdUpdatesAboveCache()
         #expect((store.held != nil) == (budget != nil), "updates are held above a record cache, and only there")
         let windows = TimeWindows(size: size, advance: advance, grace: 0)
 
@@ -80,14 +73,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("window-store-close-\(UInt64.random(in: 0...UInt64.max))").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let recordCache = RecordCache(maxBytes: 1 << 20)
-        let context = TaskContext(
-            id: TaskID(subtopology: 0, partition: 0), applicationID: "app", logger: Logger(label: "test"), clock: .system,
-            collector: PartitionGroupTests.DiscardingCollector(), defaultSerdes: DefaultSerdes(), recordCache: recordCache)
-        let builder = WindowStoreBuilder<String, Int64>(
-            name: "w", windows: .time(size: 60_000), materialized: .as("w", kind: .persistent), keySerde: .string, valueSerde: .int64, retention: 120_000)
-        let instance = try builder.definition().make(StoreCreation(task: context, directory: directory, resources: nil))
-        let store = try #require(instance.typed as? TypedWindowStore<String, Int64>)
-        store.holdUpdatesAboveCache()
+        let (instance, store) = try Self.heldWindowStore(kind: .persistent, size: 60_000, retention: 120_000, recordCache: recordCache, directory: directory)
         for key in ["a", "b", "c"] {
             let updates = store.updates(of: Array(key.utf8), headers: [])
             _ = try store.update(updates, start: 0, latestWritten: -1) { _ in (1, 5) }
@@ -100,6 +86,22 @@ import Testing
         instance.typed.close { instance.root.close() }
         #expect(recordCache.usedBytes == 0, "closing released what was held")
         #expect(store.held?.isEmpty == true, "closing dropped the held updates")
+    }
+
+    /// A window store of counts by string key, made as a task makes it (its record cache
+    /// from `recordCache`, `nil`: none), holding its updates as a windowed aggregation does.
+    private static func heldWindowStore(
+        kind: StoreKind, size: Int64, retention: Int64, recordCache: RecordCache?, directory: String
+    ) throws -> (StoreInstance, TypedWindowStore<String, Int64>) {
+        let context = TaskContext(
+            id: TaskID(subtopology: 0, partition: 0), applicationID: "app", logger: Logger(label: "test"), clock: .system,
+            collector: PartitionGroupTests.DiscardingCollector(), defaultSerdes: DefaultSerdes(), recordCache: recordCache)
+        let builder = WindowStoreBuilder<String, Int64>(
+            name: "w", windows: .time(size: size), materialized: .as("w", kind: kind), keySerde: .string, valueSerde: .int64, retention: retention)
+        let instance = try builder.definition().make(StoreCreation(task: context, directory: directory, resources: nil))
+        let store = try #require(instance.typed as? TypedWindowStore<String, Int64>)
+        store.holdUpdatesAboveCache()
+        return (instance, store)
     }
 
     /// Checks what queries read (every window, and `key`'s) against the model's windows.

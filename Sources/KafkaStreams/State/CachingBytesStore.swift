@@ -185,7 +185,7 @@ final class CachingBytesStore: BytesStore {
     /// key's lookup.
     @usableFromInline
     func put(_ key: [UInt8], _ value: [UInt8]?, timestamp: Int64, headers: [RecordHeader], at slot: Slot?) throws {
-        try put(key, value, context: task.recordContext(timestamp: timestamp, headers: headers), at: slot)
+        try put(key, value, context: recordContext(timestamp: timestamp, headers: headers), at: slot)
     }
 
     /// Holds writes made earlier above the cache (``HeldWindowUpdates``), each at the place

@@ -124,18 +124,14 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         guard let held, let cache = inner.cache else {
             return try updateBelow(updates.key, start: start, latestWritten: latestWritten, headers: updates.headers, fold)
         }
-        // Read without the lock: this thread is the only writer.
-        if let keyWindows = updates.held, let index = keyWindows.index(of: start) {
-            let current = (value: keyWindows.windows[index].value, timestamp: keyWindows.windows[index].timestamp)
-            let updated = try fold(current)
-            try checkEncodes(updated.value)
-            held.pending.append(.init(index: index, start: start, value: updated.value, timestamp: updated.timestamp))
-            inner.metrics?.countUpdate(cacheHit: true)
-            return (current.value, updated)
-        }
         var current: (value: Value, timestamp: Int64)?
         var cacheHit: Bool?
-        if start <= latestWritten {
+        // Read without the lock: this thread is the only writer.
+        let index = updates.held?.index(of: start)
+        if let keyWindows = updates.held, let index {
+            current = (keyWindows.windows[index].value, keyWindows.windows[index].timestamp)
+            cacheHit = true
+        } else if start <= latestWritten {
             let segment = start / segmentInterval
             let stored = try inner.lookUp(writingKey: { WindowStoreKey.write(into: &$0, segment: segment, key: updates.key, start: start) }, in: cache)
             cacheHit = stored.held
@@ -146,7 +142,7 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         }
         let updated = try fold(current)
         try checkEncodes(updated.value)
-        held.pending.append(.init(index: nil, start: start, value: updated.value, timestamp: updated.timestamp))
+        held.pending.append(.init(index: index, start: start, value: updated.value, timestamp: updated.timestamp))
         inner.metrics?.countUpdate(cacheHit: cacheHit)
         return (current?.value, updated)
     }

@@ -36,6 +36,7 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
     ) throws {
         self.context = context
         let store: TypedSessionStore<Key, Aggregate> = try context.sessionStore(named: storeName)
+        store.holdUpdatesAboveCache()
         self.store = store
         self.windows = windows
         self.emit = emit
@@ -74,8 +75,28 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
         let time = record.timestamp
         if time > state.observedStreamTime { state.observedStreamTime = time }
         let closeTime = state.observedStreamTime - windows.gap - windows.grace
-        // Open sessions only: a closed one is never reopened.
         let latestKey = StoreKeyBytes(keyBytes)
+        // Nearly every record joins its key's latest session alone: held above the record
+        // cache, the session grows in place (its deletion and new write are made when it
+        // leaves for the cache, and forwarded from there).
+        let joinedLatest = try store.foldIntoLatestSession(latestKey, time: time, earliestEnd: max(time - windows.gap, closeTime), headers: record.headers) {
+            try add(record.key, record.value, try merge(record.key, nil, $0))
+        }
+        if !joinedLatest { try joinSessions(record, keyBytes: keyBytes, latestKey: latestKey, closeTime: closeTime) }
+        if state.observedStreamTime > before.observedStreamTime {
+            // Final results first: a session that closed is emitted before retention may drop it.
+            if emit == .onWindowClose { try emitClosedSessions() }
+            try store.expireSessions(before: state.observedStreamTime - retention)
+        }
+        if state != before { store.stageOperatorState(state) }
+    }
+
+    /// Merges the record with the open sessions it joins, through the record cache: it is
+    /// late if they make a closed session.
+    @inlinable
+    func joinSessions(_ record: Record<Key, Value>, keyBytes: [UInt8], latestKey: StoreKeyBytes, closeTime: Int64) throws {
+        let time = record.timestamp
+        // Open sessions only: a closed one is never reopened.
         let merged = try store.sessionsJoined(
             by: time, key: keyBytes, latestKey: latestKey, gap: windows.gap, closeTime: closeTime, observedStreamTime: state.observedStreamTime)
         var window = Window(start: time, end: time)
@@ -90,21 +111,17 @@ final class SessionAggregateProcessor<Key, Value, Aggregate>: Processor {
                 serdes: recordSerdes)
         } else {
             let updated = try add(record.key, record.value, aggregate)
-            if window != Window(start: time, end: time) {
+            // A record in its key's session of its own time alone rewrites that session.
+            let replacesJoined = window != Window(start: time, end: time) || merged.isEmpty
+            if replacesJoined {
                 for session in merged {
                     try store.remove(keyBytes, session.window, headers: record.headers)
                     try forwardUpdate(record.key, session.window, Change(newValue: nil, oldValue: session.value), headers: record.headers)
                 }
             }
-            try store.putJoined(keyBytes, latestKey: latestKey, window, updated, headers: record.headers)
+            try store.putJoined(keyBytes, latestKey: latestKey, window, updated, headers: record.headers, replacesJoined: replacesJoined)
             try forwardUpdate(record.key, window, Change(newValue: updated, oldValue: nil), headers: record.headers)
         }
-        if state.observedStreamTime > before.observedStreamTime {
-            // Final results first: a session that closed is emitted before retention may drop it.
-            if emit == .onWindowClose { try emitClosedSessions() }
-            try store.expireSessions(before: state.observedStreamTime - retention)
-        }
-        if state != before { store.stageOperatorState(state) }
     }
 
     @inlinable

@@ -42,17 +42,21 @@ package final class InMemoryTopologyRunner {
 
     /// - Parameters:
     ///   - stateDirectory: where persistent stores live (`<dir>/<applicationID>/<task>`).
-    ///   - recordCacheBytes: the record cache budget; caches are flushed after every record,
-    ///     so they change no output, but the path is the one an application runs.
+    ///   - recordCacheBytes: the record cache budget; caches are flushed after every record
+    ///     (unless ``commitsAfterEveryRecord`` is turned off), so they change no output, but
+    ///     the path is the one an application runs.
+    ///   - holdsUpdatesAboveCache: whether windowed aggregations hold their updates above
+    ///     the cache (see ``RecordCache/holdsUpdatesAbove``).
     package init(
         topology: Topology, applicationID: String, handlers: ErrorHandlers, defaultKeySerde: (any Serde)?,
         defaultValueSerde: (any Serde)?, wallClockStart: Int64, stateDirectory: String, recordCacheBytes: Int = 10 << 20,
-        maxTaskIdle: Duration? = .zero, defaultTimestampExtractor: DefaultTimestampExtractor = .recordTimestamp, logger: Logger
+        holdsUpdatesAboveCache: Bool = true, maxTaskIdle: Duration? = .zero, defaultTimestampExtractor: DefaultTimestampExtractor = .recordTimestamp,
+        logger: Logger
     ) throws {
         self.applicationID = applicationID
         clockBox = ClockBox(wallClockStart)
         let clock = WallClock { [clockBox] in clockBox.value }
-        let recordCache = recordCacheBytes > 0 ? RecordCache(maxBytes: recordCacheBytes) : nil
+        let recordCache = recordCacheBytes > 0 ? RecordCache(maxBytes: recordCacheBytes, holdsUpdatesAbove: holdsUpdatesAboveCache) : nil
         let defaultSerdes = DefaultSerdes(key: defaultKeySerde, value: defaultValueSerde)
         try openGlobalStores(topology, directory: "\(stateDirectory)/\(applicationID)/global", defaultSerdes: defaultSerdes, logger: logger)
         let subtopologies = topology.subtopologies()
@@ -90,8 +94,16 @@ package final class InMemoryTopologyRunner {
         }
         try deliver(topic: topic, record: record)
         try deliverRepartitioned()
-        try commitStores()
+        if commitsAfterEveryRecord { try commitStores() }
     }
+
+    /// Whether ``pipe(topic:record:)`` commits after each record, as Kafka Streams' test
+    /// driver does; when not, the caller commits (``commit()``), so caches coalesce updates
+    /// between commits as in an application.
+    package var commitsAfterEveryRecord = true
+
+    /// Commits the tasks now (see ``commitsAfterEveryRecord``).
+    package func commit() throws { try commitStores() }
 
     /// The typed view of the store called `name`, from whichever task has it.
     package func store(named name: String) -> AnyObject? {

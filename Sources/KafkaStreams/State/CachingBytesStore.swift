@@ -42,12 +42,13 @@ final class CachingBytesStore: BytesStore {
             self.absentBelow = absentBelow
         }
 
-        /// A write held above the cache (``HeldWindowUpdates``), made earlier at its place
-        /// in the write order, which enters the cache (``put(heldAbove:)``) or leaves with
-        /// an expired range.
+        /// A write held above the cache (``HeldWindowUpdates``, a session store's latest
+        /// sessions), made earlier at its place in the write order, which enters the cache
+        /// (``put(heldAbove:)``) or leaves with an expired range. `absentBelow`: the writer
+        /// knows the layer below does not hold the key (a session just made).
         @usableFromInline
-        init(heldAbove key: [UInt8], value: [UInt8], context: RecordContext, sequence: Int) {
-            self.init(key: key, value: value, context: context, sequence: sequence, absentBelow: false)
+        init(heldAbove key: [UInt8], value: [UInt8]?, context: RecordContext, sequence: Int, absentBelow: Bool = false) {
+            self.init(key: key, value: value, context: context, sequence: sequence, absentBelow: absentBelow)
         }
     }
 
@@ -188,11 +189,13 @@ final class CachingBytesStore: BytesStore {
         try put(key, value, context: recordContext(timestamp: timestamp, headers: headers), at: slot)
     }
 
-    /// Holds writes made earlier above the cache (``HeldWindowUpdates``), each at the place
-    /// in the write order it took when it was made.
+    /// Holds writes made earlier above the cache (``HeldWindowUpdates``, a session store's
+    /// latest sessions), each at the place in the write order it took when it was made.
     @usableFromInline
     func put(heldAbove writes: [Entry]) throws {
-        for write in writes { try put(write.key, write.value, context: write.context, at: nil, sequence: write.sequence) }
+        for write in writes {
+            try put(write.key, write.value, context: write.context, at: nil, sequence: write.sequence, absentBelow: write.absentBelow)
+        }
     }
 
     /// The context of a write made now: the current record's, with this time and headers.
@@ -216,11 +219,16 @@ final class CachingBytesStore: BytesStore {
     /// Whether the thread's caches together passed their budget.
     @usableFromInline var isOverBudget: Bool { cache.isOverBudget }
 
-    private func put(_ key: [UInt8], _ value: [UInt8]?, context: RecordContext, at slot: Slot?, sequence given: Int? = nil) throws {
+    /// Whether aggregations may hold their updates above this cache (see ``RecordCache/holdsUpdatesAbove``).
+    @usableFromInline var holdsUpdatesAbove: Bool { cache.holdsUpdatesAbove }
+
+    private func put(
+        _ key: [UInt8], _ value: [UInt8]?, context: RecordContext, at slot: Slot?, sequence given: Int? = nil, absentBelow knownAbsent: Bool = false
+    ) throws {
         let sequence = given ?? takeSequences(1)
         // A slot from before the held entries moved says nothing: look the key up.
         let index = if let slot, slot.generation == generation { slot.index } else { held.index(forKey: StoreKeyBytes(key)) }
-        let absentBelow = slot.map { $0.absentBelow && $0.flushes == flushes } ?? false
+        let absentBelow = knownAbsent || (slot.map { $0.absentBelow && $0.flushes == flushes } ?? false)
         // How the held bytes change.
         let change = try lock.locked { () -> Int in
             if let index {

@@ -176,11 +176,7 @@ final class HeldWindowUpdates<Value> {
 
     /// The context a window's update leaves with: its record's, with the window's time.
     @inlinable
-    func context(of window: Window) -> RecordContext {
-        var context = records[window.record]
-        context.timestamp = window.timestamp
-        return context
-    }
+    func context(of window: Window) -> RecordContext { records[window.record].withTimestamp(window.timestamp) }
 
     /// Every held window starting before `limit`, with its key's bytes. Stream thread,
     /// or under the store's lock.

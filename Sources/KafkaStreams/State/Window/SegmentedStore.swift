@@ -44,7 +44,7 @@ final class LiveSegments: Sendable {
     private let observed = Atomic<Int64>(-1)
 
     /// Segments below this one are empty (expired, or never written).
-    var firstLive: Int64 { first.load(ordering: .relaxed) }
+    @usableFromInline var firstLive: Int64 { first.load(ordering: .relaxed) }
 
     func expire(below segment: Int64) { first.store(segment, ordering: .relaxed) }
 

@@ -13,11 +13,27 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     @usableFromInline let liveSegments = LiveSegments()
     @exclusivity(unchecked) @usableFromInline var unwrittenOperatorState: WindowedOperatorState?
     @exclusivity(unchecked) @usableFromInline var recordKeyBuffer: [UInt8] = []
-    /// Each key's latest session and its aggregate as the session processor last wrote
+    /// Each key's latest session and its aggregate as the session processor last made
     /// them (since the store opened: a restart starts empty), so that nearly every record,
     /// one at or after its key's latest session start, finds that session here instead of
-    /// scanning the store.
-    @exclusivity(unchecked) @usableFromInline var latestSessions: [StoreKeyBytes: (window: Window, value: Value)] = [:]
+    /// scanning the store. In a cached store, their changes are held here above the cache
+    /// (see ``LatestSession``, ``holdUpdatesAboveCache()``).
+    ///
+    /// Changed on the stream thread under the store's lock, since queries read the held
+    /// sessions; read there without it (it is the only writer).
+    @exclusivity(unchecked) @usableFromInline var latestSessions: [StoreKeyBytes: LatestSession<Value>] = [:]
+    /// Whether the latest sessions' changes are held above the record cache.
+    @exclusivity(unchecked) @usableFromInline var holdsUpdates = false
+    /// The keys whose latest session was held since the held changes last left (some may
+    /// have left since, alone, or expired).
+    @exclusivity(unchecked) @usableFromInline var heldKeys: [StoreKeyBytes] = []
+    /// The bytes charged to the thread's record cache for the held changes.
+    @exclusivity(unchecked) @usableFromInline var heldCharge = 0
+    /// Where a held aggregate is encoded as it is made, and dropped: so that a value its
+    /// serde rejects fails the record that made it, as when the bytes were kept.
+    @exclusivity(unchecked) @usableFromInline var encodeCheckBuffer: [UInt8] = []
+    /// Whether the aggregate's serde may reject a value (see ``SerdeTakingEveryValue``).
+    @usableFromInline let serdeMayReject: Bool
 
     init(name: String, inner: TypedKeyValueStore<SessionStoreKey, [UInt8]>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, retention: Int64) {
         self.name = name
@@ -26,6 +42,7 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         self.valueSerde = valueSerde
         self.retention = retention
         segmentInterval = Self.segmentInterval(retention: retention)
+        serdeMayReject = !(valueSerde.base is SerdeTakingEveryValue)
     }
 
     // MARK: Sessions, for the session processor
@@ -59,6 +76,8 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         let earliestEnd = max(earliestEnd, 0)
         guard earliestEnd <= latestEnd else { return [] }
         guard let segments = segments(from: earliestEnd, through: latestEnd) else { return [] }
+        // Read before what is stored: a change that leaves meanwhile is found there.
+        let held = try heldSession(of: key)
         var entries: [(key: SessionStoreKey, value: [UInt8])] = []
         if segments.last - segments.first < TypedWindowStore<Key, Value>.keyScopedSegments {
             // A few segments: a short scan of the key's sessions in each.
@@ -74,9 +93,14 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         }
         var found: [Session] = []
         for (storeKey, value) in entries where storeKey.key == key && storeKey.end >= earliestEnd && storeKey.end <= latestEnd && storeKey.start <= latestStart {
-            found.append(Session(key: key, window: Window(start: storeKey.start, end: storeKey.end), value: try decode(value)))
+            let window = Window(start: storeKey.start, end: storeKey.end)
+            // The held change replaces the session stored for it (whichever holds it now).
+            if let held, window == held.window || window == held.replaced { continue }
+            found.append(Session(key: key, window: window, value: try decode(value)))
         }
-        return found
+        guard let held, held.window.end >= earliestEnd, held.window.end <= latestEnd, held.window.start <= latestStart else { return found }
+        found.append(Session(key: key, window: held.window, value: held.value))
+        return found.sorted { ($0.window.end, $0.window.start) < ($1.window.end, $1.window.start) }
     }
 
     /// The open sessions of `key` that a record at `time` joins: those ending at or after
@@ -91,12 +115,19 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     // generic type to look up at run time (the latest sessions' table type, per access).
     ///
     /// `latestKey` is `key` as the table of latest sessions finds it (made once per record,
-    /// for ``putJoined(_:latestKey:_:_:headers:)`` too).
+    /// for ``putJoined(_:latestKey:_:_:headers:replacesJoined:)`` too).
+    ///
+    /// The key's held change (see ``foldIntoLatestSession(_:time:earliestEnd:headers:_:)``)
+    /// enters the record cache first: the sessions found are changed there.
     @inlinable
     func sessionsJoined(by time: Int64, key: [UInt8], latestKey: StoreKeyBytes, gap: Int64, closeTime: Int64, observedStreamTime: Int64) throws -> [Session] {
         let earliestEnd = max(time - gap, closeTime)
-        if let latest = latestSessions[latestKey], time >= latest.window.start {
-            return latest.window.end >= earliestEnd ? [Session(key: key, window: latest.window, value: latest.value)] : []
+        if let index = latestSessions.index(forKey: latestKey) {
+            if latestSessions.values[index].held != nil { try writeHeldSessionToCache(of: latestKey) }
+            let latest = latestSessions.values[index]
+            if time >= latest.window.start {
+                return latest.window.end >= earliestEnd ? [Session(key: key, window: latest.window, value: latest.value)] : []
+            }
         }
         return try findSessions(key, earliestEnd: earliestEnd, latestStart: time + gap, latestEnd: observedStreamTime)
     }
@@ -104,22 +135,29 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// Stores the session a record made (after deleting the ones it joined, found by
     /// ``sessionsJoined(by:key:latestKey:gap:closeTime:observedStreamTime:)``): it is now its key's
     /// latest, since it reaches the record's time and every session it could pass was
-    /// among the joined.
+    /// among the joined. `replacesJoined`: the joined sessions were deleted (the session
+    /// is not the one joined, of the record's time alone, rewritten).
     @inlinable
-    func putJoined(_ key: [UInt8], latestKey: StoreKeyBytes, _ window: Window, _ value: Value, headers: [RecordHeader]) throws {
+    func putJoined(_ key: [UInt8], latestKey: StoreKeyBytes, _ window: Window, _ value: Value, headers: [RecordHeader], replacesJoined: Bool) throws {
         // No stored session has this window unless it was among the joined, just deleted
         // (in the cache): any other session of the key within reach would have been joined.
-        try put(key, window, value, headers: headers, unstored: true)
-        latestSessions[latestKey] = (window, value)
+        // A session rewritten in place may be stored.
+        try put(key, window, value, headers: headers, unstored: replacesJoined)
+        try locked { latestSessions[latestKey] = LatestSession(window: window, value: value) }
     }
 
     /// Drops the segments before `cutoff` (see ``SegmentedStore/expire(before:)``), and
-    /// forgets the latest sessions that ended in them. (Inlinable: unspecialized, each
-    /// latest session's tuple type is looked up at run time.)
+    /// forgets the latest sessions that ended in them. A held change that ends there, or
+    /// deletes a session there, enters the record cache first, which drops it with the
+    /// segments as it drops its own writes. (Inlinable: unspecialized, each latest
+    /// session's type is looked up at run time.)
     @inlinable
     func expireSessions(before cutoff: Int64) throws {
+        let firstKeptSegment = max(cutoff, 0) / segmentInterval
+        guard firstKeptSegment > liveSegments.firstLive else { return }
+        if holdsUpdates { try writeHeldSessionsToCache(endingBefore: firstKeptSegment * segmentInterval) }
         guard let firstKept = try expire(before: cutoff) else { return }
-        latestSessions = latestSessions.filter { $0.value.window.end >= firstKept }
+        try locked { latestSessions = latestSessions.filter { $0.value.window.end >= firstKept } }
     }
 
     /// - Parameter unstored: the caller knows no session with this window is stored below
@@ -143,9 +181,11 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         try inner.write(prepared, bytes, timestamp: key.end, headers: headers)
     }
 
-    /// Every session that ends in `lower...upper`, by end, start, then key bytes.
+    /// Every session that ends in `lower...upper`, by end, start, then key bytes. For the
+    /// stream thread (final results): the held changes enter the record cache first.
     @usableFromInline
     func sessions(endingFrom lower: Int64, through upper: Int64) throws -> [Session] {
+        try writeHeldSessionsToCache()
         let lower = max(lower, 0)
         guard lower <= upper else { return [] }
         guard let segments = segments(from: lower, through: upper) else { return [] }

@@ -209,7 +209,7 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// it is made, where the store's types are known.
     @inlinable
     func holdUpdatesAboveCache() {
-        guard held == nil, let cache = inner.cache, inner.valuesAreStoredBytes, inner.expiry == nil else { return }
+        guard held == nil, let cache = inner.cache, cache.holdsUpdatesAbove, inner.valuesAreStoredBytes, inner.expiry == nil else { return }
         let held = HeldWindowUpdates<Value>()
         self.held = held
         heldEntries = { [unowned self] before, making, removing in

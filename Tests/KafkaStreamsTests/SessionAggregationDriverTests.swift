@@ -122,6 +122,26 @@ import Testing
         #expect(spans.last.map { "\($0.key) \($0.value ?? "")" } == "[k@0/100] 1;2;4;")
     }
 
+    @Test func anAggregateItsSerdeRejectsFailsTheRecordThatMadeIt() throws {
+        // Cached, so the session grows held above the record cache: the serde still judges
+        // each aggregate as it is made, and the rejected record leaves the session as it was.
+        let builder = StreamsBuilder()
+        builder.stream("input", key: .string, value: .string)
+            .groupByKey()
+            .windowedBy(.session(gap: .milliseconds(50), grace: .seconds(1)))
+            .aggregate(materialized: .as("spans"), value: AnySerde(WindowedAggregationDriverTests.RejectingStringSerde()), initializer: { "" }) {
+                _, value, aggregate in aggregate + value + ";"
+            } merger: { _, first, second in first + second }
+            .toStream()
+            .to("output", key: .sessionWindowed(.string), value: .optional(.string))
+        let driver = try TopologyTestDriver(builder.build(), errorHandlers: ErrorHandlers(processing: .continue))
+        let input = driver.createInputTopic("input", key: .string, value: .string)
+        for (value, time) in [("a", Int64(0)), ("x", 5), ("b", 8)] { try input.pipeInput(key: "k", value: value, timestamp: time) }
+        let output = try driver.createOutputTopic("output", key: .sessionWindowed(.string), value: .optional(.string)).readRecordsToList()
+        #expect(output.map { "\($0.key) \($0.value ?? "null") t\($0.timestamp)" } == ["[k@0/0] a; t0", "[k@0/0] null t0", "[k@0/8] a;b; t8"])
+        #expect(driver.skippedRecordCount == 1)
+    }
+
     @Test func lateRecordsOfSessionsGoToTheLateRecordTopic() throws {
         let driver = try TopologyTestDriver(
             Self.sessionCount(.session(gap: .milliseconds(10), grace: .milliseconds(5)), lateRecords: .deadLetter(topic: "late-sessions")))

@@ -31,33 +31,40 @@ struct LatestSession<Value> {
     /// write) in the write order. Returns whether the session was not held before.
     @inlinable
     mutating func hold(window newWindow: Window, value newValue: Value, context: RecordContext, sequence: Int) -> Bool {
-        let newlyHeld = held == nil
-        if newlyHeld {
-            held = HeldSessionChange(context: context, sequence: sequence + 1, replaced: window)
+        let change: HeldSessionChange
+        let newlyHeld: Bool
+        if let held {
+            change = held
+            change.context = context
+            change.sequence = sequence + 1
+            newlyHeld = false
         } else {
-            held!.context = context
-            held!.sequence = sequence + 1
+            change = HeldSessionChange(context: context, sequence: sequence + 1, replaced: window)
+            held = change
+            newlyHeld = true
         }
-        if held!.deletion == nil, held!.replaced != newWindow { held!.deletion = (context, sequence) }
+        if change.deletion == nil, change.replaced != newWindow { change.deletion = (context, sequence) }
         window = newWindow
         value = newValue
         return newlyHeld
     }
 }
 
-/// A latest session's change held above the record cache (see ``LatestSession``).
+/// A latest session's change held above the record cache (see ``LatestSession``). An
+/// object, so that reading the latest session on every record copies one reference, not
+/// the record contexts.
 @usableFromInline
-struct HeldSessionChange {
+final class HeldSessionChange {
     /// The context of the latest record that changed the session (the time it leaves with
     /// is the session's end).
-    @usableFromInline var context: RecordContext
+    @exclusivity(unchecked) @usableFromInline var context: RecordContext
     /// The session's write's place in the store's write order.
-    @usableFromInline var sequence: Int
+    @exclusivity(unchecked) @usableFromInline var sequence: Int
     /// The session the layers below the held change hold for the key, which it replaces.
     @usableFromInline let replaced: Window
     /// The context and the place in the write order of the deletion of `replaced`: of the
     /// first record that changed its window (`nil`: none did yet).
-    @usableFromInline var deletion: (context: RecordContext, sequence: Int)?
+    @exclusivity(unchecked) @usableFromInline var deletion: (context: RecordContext, sequence: Int)?
 
     @inlinable
     init(context: RecordContext, sequence: Int, replaced: Window) {

@@ -2,10 +2,14 @@
 extension TypedSessionStore {
     /// Holds the session aggregation's changes of its keys' latest sessions above the
     /// record cache, when the store has one: called by the aggregation when it is made.
-    @usableFromInline
+    @inlinable
     func holdUpdatesAboveCache() {
         guard let cache = inner.cache, cache.holdsUpdatesAbove, inner.valuesAreStoredBytes, inner.expiry == nil else { return }
         holdsUpdates = true
+        // Made here, where the store's types are known, the move is specialized: a commit
+        // reaches the store through an existential (unspecialized, each held session cost
+        // generic type lookups and value-witness copies).
+        moveHeldSessions = { [unowned self] keys in try moveHeldSessionsToCache(of: keys) }
     }
 
     /// Folds a record at `time` into its key's latest session, held above the record
@@ -19,9 +23,10 @@ extension TypedSessionStore {
         _ latestKey: StoreKeyBytes, time: Int64, earliestEnd: Int64, headers: [RecordHeader], _ fold: (Value) throws -> Value
     ) throws -> Bool {
         guard holdsUpdates, let cache = inner.cache, let index = latestSessions.index(forKey: latestKey) else { return false }
-        let window = latestSessions.values[index].window
+        let latest = latestSessions.values[index]
+        let window = latest.window
         guard time >= window.start, window.end >= earliestEnd else { return false }
-        let value = try fold(latestSessions.values[index].value)
+        let value = try fold(latest.value)
         if serdeMayReject {
             encodeCheckBuffer.removeAll(keepingCapacity: true)
             guard try valueSerde.encode(value, &encodeCheckBuffer) else { throw nullAggregate() }
@@ -35,6 +40,10 @@ extension TypedSessionStore {
         inner.metrics?.countPut()
         guard newlyHeld else { return true }
         heldKeys.append(latestKey)
+        heldCount += 1
+        // A key moved alone (see `writeHeldSessionToCache(of:)`) and held again is listed
+        // twice: keep the list near the held count.
+        if heldKeys.count >= 2 * heldCount + 1024 { compactHeldKeys() }
         let charge = Self.heldCost(keyCount: latestKey.bytes.count)
         heldCharge += charge
         cache.charge(heldAbove: charge)
@@ -63,30 +72,44 @@ extension TypedSessionStore {
 
     /// Moves `key`'s held change into the record cache: for a record that changes the
     /// key's sessions through the cache.
-    @usableFromInline
+    @inlinable
     func writeHeldSessionToCache(of key: StoreKeyBytes) throws {
-        try writeHeldSessionsToCache(of: [key])
+        try moveHeldSessionsToCache(of: [key])
     }
 
-    /// Moves the held changes into the record cache (those of sessions that end, or
-    /// replace one that ends, before `limit`), each write at its place in the write order.
-    /// They are in the cache before they leave here, so a query between the two finds
-    /// them in one or the other.
+    /// Moves every held change into the record cache (see ``moveHeldSessionsToCache(of:)``).
     @usableFromInline
-    func writeHeldSessionsToCache(endingBefore limit: Int64 = .max) throws {
+    func writeHeldSessionsToCache() throws {
+        guard !heldKeys.isEmpty, let moveHeldSessions else { return }
+        try moveHeldSessions(heldKeys)
+        heldKeys.removeAll(keepingCapacity: true)
+    }
+
+    /// Moves into the record cache the held changes of sessions that end, or replace one
+    /// that ends, before `limit`.
+    @inlinable
+    func writeHeldSessionsToCache(endingBefore limit: Int64) throws {
         guard !heldKeys.isEmpty else { return }
-        let leaving = limit == .max ? heldKeys : heldKeys.filter { key in
-            guard let latest = latestSessions[key], let held = latest.held else { return false }
-            return latest.window.end < limit || held.replaced.end < limit
-        }
-        try writeHeldSessionsToCache(of: leaving)
-        heldKeys = limit == .max ? [] : heldKeys.filter { latestSessions[$0]?.held != nil }
+        try moveHeldSessionsToCache(of: heldKeys.filter { key in
+            guard let index = latestSessions.index(forKey: key), let held = latestSessions.values[index].held else { return false }
+            return latestSessions.values[index].window.end < limit || held.replaced.end < limit
+        })
+        compactHeldKeys()
+    }
+
+    /// Drops from the held keys those no longer held, and the repeats.
+    @inlinable
+    func compactHeldKeys() {
+        var listed: Set<StoreKeyBytes> = []
+        heldKeys = heldKeys.filter { latestSessions[$0]?.held != nil && listed.insert($0).inserted }
     }
 
     /// Moves the held changes of `keys` (any not held are passed over, and a key listed
-    /// twice moves once) into the record cache.
-    @usableFromInline
-    func writeHeldSessionsToCache(of keys: [StoreKeyBytes]) throws {
+    /// twice moves once) into the record cache, each write at its place in the write
+    /// order. They are in the cache before they leave here, so a query between the two
+    /// finds them in one or the other.
+    @inlinable
+    func moveHeldSessionsToCache(of keys: [StoreKeyBytes]) throws {
         guard let cache = inner.cache else { return }
         var entries: [CachingBytesStore.Entry] = []
         var leaving: Set<StoreKeyBytes> = []
@@ -113,11 +136,12 @@ extension TypedSessionStore {
         try locked { for key in leaving { latestSessions[key]?.held = nil } }
         let charge = leaving.reduce(0) { $0 + Self.heldCost(keyCount: $1.bytes.count) }
         heldCharge -= charge
+        heldCount -= leaving.count
         cache.charge(heldAbove: -charge)
     }
 
     /// The bytes of the store key of `key`'s session `window`.
-    @usableFromInline
+    @inlinable
     func storeKeyBytes(_ key: [UInt8], _ window: Window) -> [UInt8] {
         var bytes: [UInt8] = []
         storeKey(key, window).write(into: &bytes)
@@ -149,6 +173,7 @@ extension TypedSessionStore {
         inner.close {
             inner.cache?.charge(heldAbove: -heldCharge)
             heldCharge = 0
+            heldCount = 0
             heldKeys = []
             latestSessions = [:]
             closeLayers()

@@ -25,10 +25,15 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// Whether the latest sessions' changes are held above the record cache.
     @exclusivity(unchecked) @usableFromInline var holdsUpdates = false
     /// The keys whose latest session was held since the held changes last left (some may
-    /// have left since, alone, or expired).
+    /// have left since, alone or before their segment expired, and be listed again).
     @exclusivity(unchecked) @usableFromInline var heldKeys: [StoreKeyBytes] = []
+    /// How many latest sessions are held.
+    @exclusivity(unchecked) @usableFromInline var heldCount = 0
     /// The bytes charged to the thread's record cache for the held changes.
     @exclusivity(unchecked) @usableFromInline var heldCharge = 0
+    /// Moves the held changes of some keys into the record cache, specialized (see
+    /// ``holdUpdatesAboveCache()``).
+    @exclusivity(unchecked) @usableFromInline var moveHeldSessions: ((_ keys: [StoreKeyBytes]) throws -> Void)?
     /// Where a held aggregate is encoded as it is made, and dropped: so that a value its
     /// serde rejects fails the record that made it, as when the bytes were kept.
     @exclusivity(unchecked) @usableFromInline var encodeCheckBuffer: [UInt8] = []

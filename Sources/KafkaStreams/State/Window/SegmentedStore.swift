@@ -74,6 +74,9 @@ protocol SegmentedStore: ManagedStore {
     var unwrittenOperatorState: WindowedOperatorState? { get set }
     /// Where ``recordKeyBytes(_:)`` serializes the operator's record keys.
     var recordKeyBuffer: [UInt8] { get set }
+    /// Moves the updates the store holds above its record cache, if any, into the cache,
+    /// each at its place in the write order.
+    func writeHeldUpdatesToCache() throws
 }
 
 extension SegmentedStore {
@@ -81,8 +84,22 @@ extension SegmentedStore {
     static func segmentInterval(retention: Int64) -> Int64 { max(retention / 2, 60_000) }
 
     @usableFromInline func locked<T>(_ body: () throws -> T) throws -> T { try inner.locked(body) }
+    /// Commits: the held updates, then the operator's state, go through the record cache
+    /// to the changelog and downstream.
     @usableFromInline
-    func flushCache() throws { try flushOperatorStateAndCache() }
+    func flushCache() throws {
+        try writeHeldUpdatesToCache()
+        try flushOperatorStateAndCache()
+    }
+
+    /// Sends everything the store holds (above the record cache and in it) below: the
+    /// thread's caches passed their budget. The operator's state waits for the commit, as
+    /// it does when the cache evicts alone.
+    @usableFromInline
+    func evict() throws {
+        try writeHeldUpdatesToCache()
+        try inner.flushCache()
+    }
 
     /// Writes the operator's state into the record cache, after the windows it describes,
     /// then flushes the cache.

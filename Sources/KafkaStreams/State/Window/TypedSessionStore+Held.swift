@@ -79,7 +79,7 @@ extension TypedSessionStore {
 
     /// Moves every held change into the record cache (see ``moveHeldSessionsToCache(of:)``).
     @usableFromInline
-    func writeHeldSessionsToCache() throws {
+    func writeHeldUpdatesToCache() throws {
         guard !heldKeys.isEmpty, let moveHeldSessions else { return }
         try moveHeldSessions(heldKeys)
         heldKeys.removeAll(keepingCapacity: true)
@@ -146,23 +146,6 @@ extension TypedSessionStore {
         var bytes: [UInt8] = []
         storeKey(key, window).write(into: &bytes)
         return bytes
-    }
-
-    /// Sends everything the store holds (here and in the record cache) below: the thread's
-    /// caches passed their budget. The operator's state waits for the commit, as it does
-    /// when the cache evicts alone.
-    @usableFromInline
-    func evict() throws {
-        try writeHeldSessionsToCache()
-        try inner.flushCache()
-    }
-
-    /// Commits: the held changes, then the operator's state, go through the record cache
-    /// to the changelog and downstream.
-    @usableFromInline
-    func flushCache() throws {
-        try writeHeldSessionsToCache()
-        try flushOperatorStateAndCache()
     }
 
     /// Drops the held changes with the record cache's writes (the task closes without

@@ -190,7 +190,7 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// stream thread (final results): the held changes enter the record cache first.
     @usableFromInline
     func sessions(endingFrom lower: Int64, through upper: Int64) throws -> [Session] {
-        try writeHeldSessionsToCache()
+        try writeHeldUpdatesToCache()
         let lower = max(lower, 0)
         guard lower <= upper else { return [] }
         guard let segments = segments(from: lower, through: upper) else { return [] }

@@ -252,23 +252,6 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         cache.charge(heldAbove: -charged)
     }
 
-    /// Sends everything the store holds (here and in the record cache) below: the thread's
-    /// caches passed their budget. The operator's state waits for the commit, as it does
-    /// when the cache evicts alone.
-    @usableFromInline
-    func evict() throws {
-        try writeHeldUpdatesToCache()
-        try inner.flushCache()
-    }
-
-    /// Commits: the held updates, then the operator's state, go through the record cache
-    /// to the changelog and downstream.
-    @usableFromInline
-    func flushCache() throws {
-        try writeHeldUpdatesToCache()
-        try flushOperatorStateAndCache()
-    }
-
     /// Drops the held updates with the record cache's writes (the task closes without
     /// commit: its input is read again).
     @usableFromInline

@@ -47,21 +47,13 @@ import Testing
     @Test(arguments: [true, false])
     func aSessionRewrittenInPlaceIsDeletedWhenItGrows(holdingUpdates: Bool) throws {
         let builder = StreamsBuilder()
-        builder.stream("events", key: .string, value: .string).groupByKey()
-            .windowedBy(.session(gap: .seconds(5), grace: .seconds(2)))
-            .count(materialized: .as("sessions"))
-            .toStream()
-            .to("session-counts", key: .sessionWindowed(.string), value: .optional(.int64))
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("held-rewrite-\(UInt64.random(in: 0...UInt64.max))").path
+        Self.sessionCount(builder.stream("events", key: .string, value: .string).groupByKey())
+        let directory = Self.temporaryDirectory("held-rewrite")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let runner = try InMemoryTopologyRunner(
-            topology: try builder.build(), applicationID: "held", handlers: ErrorHandlers(), defaultKeySerde: nil, defaultValueSerde: nil,
-            wallClockStart: 0, stateDirectory: directory, holdsUpdatesAboveCache: holdingUpdates, logger: Logger(label: "held-updates-test"))
+        let runner = try Self.runner(builder, directory: directory, holdingUpdates: holdingUpdates)
         defer { runner.close() }
-        runner.commitsAfterEveryRecord = false
         for (index, time) in [Int64(100), 100, 101].enumerated() {
-            try runner.pipe(
-                topic: "events", record: .init(key: Array("k".utf8), value: Array("v".utf8), headers: [RecordHeader(key: "n", value: Array("\(index)".utf8))], timestamp: time))
+            try runner.pipe(topic: "events", record: Self.event("k", time: time, number: index))
             if index == 0 { try runner.commit() }
         }
         let sessions = try #require(runner.store(named: "sessions") as? TypedSessionStore<String, Int64>)
@@ -79,18 +71,11 @@ import Testing
     /// sessions they made: its input is read again.
     @Test func closingWithoutACommitDropsTheHeldSessions() throws {
         let builder = StreamsBuilder()
-        builder.stream("events", key: .string, value: .string).groupByKey()
-            .windowedBy(.session(gap: .seconds(5), grace: .seconds(2)))
-            .count(materialized: .as("sessions"))
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("held-close-\(UInt64.random(in: 0...UInt64.max))").path
+        Self.sessionCount(builder.stream("events", key: .string, value: .string).groupByKey())
+        let directory = Self.temporaryDirectory("held-close")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let runner = try InMemoryTopologyRunner(
-            topology: try builder.build(), applicationID: "held", handlers: ErrorHandlers(), defaultKeySerde: nil, defaultValueSerde: nil,
-            wallClockStart: 0, stateDirectory: directory, logger: Logger(label: "held-updates-test"))
-        runner.commitsAfterEveryRecord = false
-        for time: Int64 in [100, 200, 300] {
-            try runner.pipe(topic: "events", record: .init(key: Array("k".utf8), value: Array("v".utf8), headers: [], timestamp: time))
-        }
+        let runner = try Self.runner(builder, directory: directory, holdingUpdates: true)
+        for (index, time) in [Int64(100), 200, 300].enumerated() { try runner.pipe(topic: "events", record: Self.event("k", time: time, number: index)) }
         let sessions = try #require(runner.store(named: "sessions") as? TypedSessionStore<String, Int64>)
         #expect(sessions.heldCharge > 0 && sessions.latestSessions.count == 1)
         runner.close()
@@ -126,22 +111,15 @@ import Testing
     static func run(kind: StoreKind, budget: Int, holdingUpdates: Bool) throws -> Outcome {
         let builder = StreamsBuilder()
         let grouped = builder.stream("events", key: .string, value: .string).groupByKey()
-        grouped.windowedBy(.session(gap: .seconds(5), grace: .seconds(2)))
-            .count(materialized: .as("sessions", kind: kind))
-            .toStream()
-            .to("session-counts", key: .sessionWindowed(.string), value: .optional(.int64))
+        sessionCount(grouped, kind: kind)
         grouped.windowedBy(.hopping(size: .seconds(20), advance: .seconds(5), grace: .seconds(2)))
             .count(materialized: .as("hopping", kind: kind))
             .toStream()
             .to("hopping-counts", key: .timeWindowed(.string, windowSize: .seconds(20)), value: .optional(.int64))
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("held-updates-\(UInt64.random(in: 0...UInt64.max))").path
+        let directory = temporaryDirectory("held-updates")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let runner = try InMemoryTopologyRunner(
-            topology: try builder.build(), applicationID: "held", handlers: ErrorHandlers(), defaultKeySerde: nil, defaultValueSerde: nil,
-            wallClockStart: 0, stateDirectory: directory, recordCacheBytes: budget, holdsUpdatesAboveCache: holdingUpdates,
-            logger: Logger(label: "held-updates-test"))
+        let runner = try runner(builder, directory: directory, budget: budget, holdingUpdates: holdingUpdates)
         defer { runner.close() }
-        runner.commitsAfterEveryRecord = false
         let sessions = try #require(runner.store(named: "sessions") as? TypedSessionStore<String, Int64>)
         let hopping = try #require(runner.store(named: "hopping") as? TypedWindowStore<String, Int64>)
         #expect(sessions.holdsUpdates == holdingUpdates && (hopping.held != nil) == holdingUpdates)
@@ -154,9 +132,7 @@ import Testing
             // About a second of event time per record, up to 9 s out of order: sessions
             // (gap 5 s) merge, close and are joined before their start; some records are late.
             let time = max(0, Int64(index) * 1_000 - Int64(random.next() % 10) * 1_000 + Int64(random.next() % 1_000))
-            try runner.pipe(
-                topic: "events",
-                record: .init(key: Array(key.utf8), value: Array("v".utf8), headers: [RecordHeader(key: "n", value: Array("\(index)".utf8))], timestamp: time))
+            try runner.pipe(topic: "events", record: event(key, time: time, number: index))
             if random.next() % 13 == 0 { try runner.commit() }
             if random.next() % 7 == 0 {
                 let asked = keys[Int(random.next() % UInt64(keys.count))]
@@ -170,6 +146,36 @@ import Testing
         outcome.sessionOutputs = try Self.outputs(runner.drain("session-counts"), key: .sessionWindowed(.string))
         outcome.hoppingOutputs = try Self.outputs(runner.drain("hopping-counts"), key: .timeWindowed(.string, windowSize: .seconds(20)))
         return outcome
+    }
+
+    /// A count per session (gap 5 s, grace 2 s) of `grouped`, in store "sessions", sent to
+    /// "session-counts".
+    static func sessionCount(_ grouped: KGroupedStream<String, String>, kind: StoreKind = .persistent) {
+        grouped.windowedBy(.session(gap: .seconds(5), grace: .seconds(2)))
+            .count(materialized: .as("sessions", kind: kind))
+            .toStream()
+            .to("session-counts", key: .sessionWindowed(.string), value: .optional(.int64))
+    }
+
+    /// A runner of `builder`'s topology in `directory` that commits only when told, so
+    /// the caches coalesce updates between commits.
+    static func runner(_ builder: StreamsBuilder, directory: String, budget: Int = 10 << 20, holdingUpdates: Bool) throws -> InMemoryTopologyRunner {
+        let runner = try InMemoryTopologyRunner(
+            topology: try builder.build(), applicationID: "held", handlers: ErrorHandlers(), defaultKeySerde: nil, defaultValueSerde: nil,
+            wallClockStart: 0, stateDirectory: directory, recordCacheBytes: budget, holdsUpdatesAboveCache: holdingUpdates,
+            logger: Logger(label: "held-updates-test"))
+        runner.commitsAfterEveryRecord = false
+        return runner
+    }
+
+    static func temporaryDirectory(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UInt64.random(in: 0...UInt64.max))").path
+    }
+
+    /// An event of `key` at `time`, its number in a header (so an output names the record
+    /// whose context it carries).
+    static func event(_ key: String, time: Int64, number: Int) -> InMemoryTopologyRunner.StoredRecord {
+        .init(key: Array(key.utf8), value: Array("v".utf8), headers: [RecordHeader(key: "n", value: Array("\(number)".utf8))], timestamp: time)
     }
 
     /// Each record as `key value tTIME [headers]`, a deletion's value as `-`.

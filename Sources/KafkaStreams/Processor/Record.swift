@@ -61,3 +61,13 @@ public struct RecordContext: Sendable, Hashable {
         self.headers = headers
     }
 }
+
+extension RecordContext {
+    /// The context with another time (a write held above a record cache, as it leaves).
+    @inlinable
+    func withTimestamp(_ time: Int64) -> RecordContext {
+        var context = self
+        context.timestamp = time
+        return context
+    }
+}

@@ -185,7 +185,7 @@ extension Serde {
 
 /// A serde that writes every value and rejects none (never throws, never null): a store
 /// that keeps values decoded need not encode each new one just to learn whether its serde
-/// takes it (see ``TypedWindowStore/checkEncodes(_:)``).
+/// takes it (see ``HeldAggregateCheck``).
 @usableFromInline
 protocol SerdeTakingEveryValue {}
 

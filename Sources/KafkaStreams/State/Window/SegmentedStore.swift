@@ -153,13 +153,20 @@ extension SegmentedStore {
     func expire(
         before cutoff: Int64, droppingHeld heldBefore: (_ time: Int64, _ handedOn: Bool) throws -> [CachingBytesStore.Entry] = { _, _ in [] }
     ) throws -> Int64? {
-        let firstKept = max(cutoff, 0) / segmentInterval
-        let firstLive = liveSegments.firstLive
-        guard firstKept > firstLive else { return nil }
+        guard let firstKeptTime = firstKeptTime(expiringBefore: cutoff) else { return nil }
+        let firstKept = firstKeptTime / segmentInterval
         // Up to the first key of the first kept segment: keys of any bytes sort below it.
-        try inner.deleteRange(from: .first(ofSegment: firstLive), to: .first(ofSegment: firstKept)) { try heldBefore(firstKept * segmentInterval, $0) }
+        try inner.deleteRange(from: .first(ofSegment: liveSegments.firstLive), to: .first(ofSegment: firstKept)) { try heldBefore(firstKeptTime, $0) }
         liveSegments.expire(below: firstKept)
-        return firstKept * segmentInterval
+        return firstKeptTime
+    }
+
+    /// The first time (a segment's start) that ``expire(before:droppingHeld:)`` keeps for
+    /// `cutoff`, when segments would go; `nil` when none would.
+    @inlinable
+    func firstKeptTime(expiringBefore cutoff: Int64) -> Int64? {
+        let firstKept = max(cutoff, 0) / segmentInterval
+        return firstKept > liveSegments.firstLive ? firstKept * segmentInterval : nil
     }
 
     @usableFromInline

@@ -27,10 +27,7 @@ extension TypedSessionStore {
         let window = latest.window
         guard time >= window.start, window.end >= earliestEnd else { return false }
         let value = try fold(latest.value)
-        if serdeMayReject {
-            encodeCheckBuffer.removeAll(keepingCapacity: true)
-            guard try valueSerde.encode(value, &encodeCheckBuffer) else { throw nullAggregate() }
-        }
+        guard try heldAggregateCheck.encodes(value) else { throw nullAggregate() }
         let grown = Window(start: window.start, end: max(window.end, time))
         let context = cache.recordContext(timestamp: 0, headers: headers)
         let sequence = cache.takeSequences(2)
@@ -41,8 +38,8 @@ extension TypedSessionStore {
         guard newlyHeld else { return true }
         heldKeys.append(latestKey)
         heldCount += 1
-        // A key moved alone (see `writeHeldSessionToCache(of:)`) and held again is listed
-        // twice: keep the list near the held count.
+        // A key moved alone (before a record reads its sessions through the cache) and
+        // held again is listed twice: keep the list near the held count.
         if heldKeys.count >= 2 * heldCount + 1024 { compactHeldKeys() }
         let charge = Self.heldCost(keyCount: latestKey.bytes.count)
         heldCharge += charge
@@ -68,13 +65,6 @@ extension TypedSessionStore {
             guard let latest = latestSessions[StoreKeyBytes(key)], let held = latest.held else { return nil }
             return (latest.window, latest.value, held.replaced)
         }
-    }
-
-    /// Moves `key`'s held change into the record cache: for a record that changes the
-    /// key's sessions through the cache.
-    @inlinable
-    func writeHeldSessionToCache(of key: StoreKeyBytes) throws {
-        try moveHeldSessionsToCache(of: [key])
     }
 
     /// Moves every held change into the record cache (see ``moveHeldSessionsToCache(of:)``).
@@ -161,15 +151,5 @@ extension TypedSessionStore {
             latestSessions = [:]
             closeLayers()
         }
-    }
-}
-
-extension RecordContext {
-    /// The context with another time (a held write's, as it leaves).
-    @inlinable
-    func withTimestamp(_ time: Int64) -> RecordContext {
-        var context = self
-        context.timestamp = time
-        return context
     }
 }

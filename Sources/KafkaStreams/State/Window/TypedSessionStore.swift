@@ -34,11 +34,8 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// Moves the held changes of some keys into the record cache, specialized (see
     /// ``holdUpdatesAboveCache()``).
     @exclusivity(unchecked) @usableFromInline var moveHeldSessions: ((_ keys: [StoreKeyBytes]) throws -> Void)?
-    /// Where a held aggregate is encoded as it is made, and dropped: so that a value its
-    /// serde rejects fails the record that made it, as when the bytes were kept.
-    @exclusivity(unchecked) @usableFromInline var encodeCheckBuffer: [UInt8] = []
-    /// Whether the aggregate's serde may reject a value (see ``SerdeTakingEveryValue``).
-    @usableFromInline let serdeMayReject: Bool
+    /// Checks each held session's aggregate encodes, as it is made.
+    @exclusivity(unchecked) @usableFromInline var heldAggregateCheck: HeldAggregateCheck<Value>
 
     init(name: String, inner: TypedKeyValueStore<SessionStoreKey, [UInt8]>, keySerde: AnySerde<Key>, valueSerde: AnySerde<Value>, retention: Int64) {
         self.name = name
@@ -47,7 +44,7 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         self.valueSerde = valueSerde
         self.retention = retention
         segmentInterval = Self.segmentInterval(retention: retention)
-        serdeMayReject = !(valueSerde.base is SerdeTakingEveryValue)
+        heldAggregateCheck = HeldAggregateCheck(serde: valueSerde)
     }
 
     // MARK: Sessions, for the session processor
@@ -128,7 +125,7 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     func sessionsJoined(by time: Int64, key: [UInt8], latestKey: StoreKeyBytes, gap: Int64, closeTime: Int64, observedStreamTime: Int64) throws -> [Session] {
         let earliestEnd = max(time - gap, closeTime)
         if let index = latestSessions.index(forKey: latestKey) {
-            if latestSessions.values[index].held != nil { try writeHeldSessionToCache(of: latestKey) }
+            if latestSessions.values[index].held != nil { try moveHeldSessionsToCache(of: [latestKey]) }
             let latest = latestSessions.values[index]
             if time >= latest.window.start {
                 return latest.window.end >= earliestEnd ? [Session(key: key, window: latest.window, value: latest.value)] : []
@@ -158,10 +155,9 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// session's type is looked up at run time.)
     @inlinable
     func expireSessions(before cutoff: Int64) throws {
-        let firstKeptSegment = max(cutoff, 0) / segmentInterval
-        guard firstKeptSegment > liveSegments.firstLive else { return }
-        if holdsUpdates { try writeHeldSessionsToCache(endingBefore: firstKeptSegment * segmentInterval) }
-        guard let firstKept = try expire(before: cutoff) else { return }
+        guard let firstKept = firstKeptTime(expiringBefore: cutoff) else { return }
+        if holdsUpdates { try writeHeldSessionsToCache(endingBefore: firstKept) }
+        try expire(before: cutoff)
         try locked { latestSessions = latestSessions.filter { $0.value.window.end >= firstKept } }
     }
 
@@ -170,7 +166,7 @@ final class TypedSessionStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     @inlinable
     func put(_ key: [UInt8], _ window: Window, _ value: Value, headers: [RecordHeader], unstored: Bool = false) throws {
         var bytes: [UInt8] = []
-        guard try valueSerde.encode(value, &bytes) else { throw StreamsError(.topology, "session store \(name) cannot hold a null aggregate") }
+        guard try valueSerde.encode(value, &bytes) else { throw nullAggregate() }
         try write(storeKey(key, window), bytes, headers: headers, unstored: unstored)
     }
 

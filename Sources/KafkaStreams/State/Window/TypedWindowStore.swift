@@ -24,12 +24,8 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// The windows' latest updates above the record cache (`nil`: the store has none, and
     /// every update goes down as it is made).
     @exclusivity(unchecked) @usableFromInline var held: HeldWindowUpdates<Value>?
-    /// Where a held update's aggregate is encoded as it is made, and dropped: so that a
-    /// value its serde rejects fails the record that made it, as when the bytes were kept.
-    @exclusivity(unchecked) @usableFromInline var encodeCheckBuffer: [UInt8] = []
-    /// Whether the aggregate's serde may reject a value (one of the library's own for
-    /// numbers, text and bytes takes every value: nothing to check).
-    @usableFromInline let serdeMayReject: Bool
+    /// Checks each held update's aggregate encodes, as it is made.
+    @exclusivity(unchecked) @usableFromInline var heldAggregateCheck: HeldAggregateCheck<Value>
     /// The held updates before a time as the record cache's entries, in write order
     /// (when `making`), and removed (when `removing`): made where the store's types are
     /// known (see ``holdUpdatesAboveCache()``), since the commit reaches the store without them.
@@ -51,7 +47,7 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
         self.valueSerde = valueSerde
         self.retention = retention
         segmentInterval = Self.segmentInterval(retention: retention)
-        serdeMayReject = !(valueSerde.base is SerdeTakingEveryValue)
+        heldAggregateCheck = HeldAggregateCheck(serde: valueSerde)
     }
 
     // MARK: Windows, for the windowed processors
@@ -150,9 +146,7 @@ final class TypedWindowStore<Key, Value>: SegmentedStore, @unchecked Sendable {
     /// Throws what encoding `value` would, or that it encodes as null.
     @inlinable
     func checkEncodes(_ value: Value) throws {
-        guard serdeMayReject else { return }
-        encodeCheckBuffer.removeAll(keepingCapacity: true)
-        guard try valueSerde.encode(value, &encodeCheckBuffer) else { throw nullAggregate() }
+        guard try heldAggregateCheck.encodes(value) else { throw nullAggregate() }
     }
 
     /// Ends a record's updates: they are held, under one hold of the store's lock, and
